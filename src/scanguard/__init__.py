@@ -1,0 +1,35 @@
+"""scanguard: scan fragile devices without hurting them.
+
+This module is the public API: vendor plugins and third-party plugins import only from here
+(and from the names re-exported below), never from scanguard's internal modules.
+"""
+
+__version__ = "0.1.0"
+
+from .compile import compile_plan
+from .errors import (
+    PluginError,
+    Problem,
+    SafetyError,
+    ScanguardError,
+    ScannerError,
+    UnsafeInput,
+    UsageError,
+    WorkspaceError,
+)
+from .hookspecs import hookimpl, hookspec
+from .lattice import Violation, at_least_as_safe, merge, merge_all, narrow, safety_regressions, violations
+from .model import *  # noqa: F403  (the domain vocabulary)
+from .model import __all__ as _model_all
+from .plugin.records import HealthSource, ReportFormat, TemplateRewrite, Vendor
+from .scanners import RemoteObject, ScannerClient, managed_marker, parse_marker, payload_hash
+from .secrets import Secret, resolve as resolve_secret
+from .workspace import Workspace, load_workspace
+
+__all__ = [
+    "__version__", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError", "ScannerError",
+    "UnsafeInput", "UsageError", "WorkspaceError", "hookimpl", "hookspec", "Violation", "at_least_as_safe",
+    "merge", "merge_all", "narrow", "safety_regressions", "violations", "HealthSource", "ReportFormat",
+    "TemplateRewrite", "Vendor", "RemoteObject", "ScannerClient", "managed_marker", "parse_marker",
+    "payload_hash", "Secret", "resolve_secret", "Workspace", "load_workspace", *_model_all,
+]

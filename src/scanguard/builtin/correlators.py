@@ -1,0 +1,1 @@
+"""Built-in correlators. The core correlator is added with the correlate command."""

@@ -1,0 +1,123 @@
+"""Compile: base templates x device profiles -> a plan of safe templates.
+
+For each base template T (see DESIGN.md, "Compile"):
+
+- ``T`` (general): T narrowed by every ``everywhere`` constraint and by the ``assets``
+  constraints of the scannable devices it may reach; its targets exclude every device that has
+  its own template (``restricted``) or must never be scanned (``never``);
+- ``T@group``: for each group of ``restricted`` devices, T narrowed by their constraints (and
+  the ``everywhere`` ones), aimed at exactly those devices.
+
+Then plugins may rewrite (``scanguard_rewrite_template``), in priority order; every step is
+re-verified with the safety lattice and a weakening rewrite is refused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .errors import SafetyError
+from .lattice import merge, merge_all, narrow, safety_regressions, violations
+from .model.addresses import AddressSet
+from .model.constraints import Constraints
+from .model.plan import CompiledTemplate, Plan, Targets
+from .model.profile import DeviceProfile
+from .model.template import ScanTemplate
+
+if TYPE_CHECKING:
+    from .plugin.manager import PluginManager
+    from .workspace import Workspace
+
+EVERYWHERE = frozenset({"everywhere"})
+ALL_SCOPES = frozenset({"assets", "everywhere"})
+
+
+def _build(base: ScanTemplate, name: str, group: str | None, c: Constraints, targets: Targets,
+           devices: tuple[str, ...], scanners: tuple[str, ...]) -> CompiledTemplate:
+    narrowed = narrow(base, c).model_copy(update={"name": name})
+    bad = violations(narrowed, c)
+    if bad:  # narrow() is built to make this impossible; refuse rather than trust it
+        raise SafetyError(f"compiled template {name} still breaks its constraints: " + "; ".join(v.text() for v in bad))
+    return CompiledTemplate(
+        name=name, base=base.name, group=group, template=narrowed, constraints=c, targets=targets,
+        devices=devices, scanners=scanners, removed_ports=base.ports - narrowed.ports,
+    )
+
+
+def compile_plan(ws: "Workspace", plugins: "PluginManager | None" = None) -> Plan:
+    """Every compiled template of the workspace, verified; rewrites applied when `plugins` is given."""
+    profiles = ws.profiles
+    src = {p.id: ws.source_of(f"profile:{p.id}") for p in profiles}
+    everywhere = merge_all(p.lattice(EVERYWHERE, src[p.id]) for p in profiles)
+    restricted: dict[str, list[DeviceProfile]] = {}
+    for p in profiles:
+        if p.policy == "restricted":
+            restricted.setdefault(p.group_name(), []).append(p)
+    never_hosts = _union(p.addresses() for p in profiles if p.policy == "never")
+    restricted_hosts = _union(p.addresses() for group in restricted.values() for p in group)
+    scannable = [p for p in profiles if p.policy == "scan"]
+    scannable_assets = [(p, p.addresses(), p.lattice(frozenset({"assets"}), src[p.id])) for p in scannable]
+
+    wanted = ws.config.workspace.templates or [t.name for t in ws.templates]
+    out: list[CompiledTemplate] = []
+    for tname in wanted:
+        base = ws.template(tname)
+        if base is None:
+            continue
+        scanners = tuple(n for n, s in ws.config.scanners.items() if s.templates is None or tname in s.templates)
+        include = _union(ws.config.scanners[n].target_set() for n in scanners)
+        # assets-scope constraints apply wherever the device may be targeted; unknown location: apply
+        reach = [c for p, addrs, c in scannable_assets if not include or not addrs or addrs.overlaps(include)]
+        general_c = merge(everywhere, merge_all(reach))
+        out.append(_build(base, tname, None, general_c,
+                          Targets(include=include, exclude=never_hosts | restricted_hosts),
+                          tuple(sorted(p.id for p in scannable)), scanners))
+        for gname in sorted(restricted):
+            members = restricted[gname]
+            c = merge(everywhere, merge_all(p.lattice(ALL_SCOPES, src[p.id]) for p in members))
+            hosts = _union(p.addresses() for p in members)
+            out.append(_build(base, f"{tname}@{gname}", gname, c,
+                              Targets(include=hosts, exclude=never_hosts),
+                              tuple(sorted(p.id for p in members)), scanners))
+    if plugins is not None:
+        out = [apply_rewrites(ct, ws, plugins) for ct in out]
+    return Plan(templates=tuple(out))
+
+
+def apply_rewrites(ct: CompiledTemplate, ws: "Workspace", plugins: "PluginManager") -> CompiledTemplate:
+    """Apply the plugins' rewrites in priority order, verifying after each one. A rewrite that
+    makes the template less safe, or breaks its constraints, raises SafetyError naming it."""
+    current = ct.template
+    applied: list[str] = []
+    for plugin_name, rw in plugins.template_rewrites(ct, ws):
+        who = f"rewrite {rw.name!r} from plugin {plugin_name}"
+        try:
+            new = rw.apply(current)
+        except Exception as e:
+            raise SafetyError(f"{who} failed on template {ct.name}: {type(e).__name__}: {e}") from e
+        if not isinstance(new, ScanTemplate):
+            raise SafetyError(f"{who} returned {type(new).__name__}, expected a ScanTemplate")
+        new = new.model_copy(update={"name": ct.name})
+        worse = safety_regressions(new, current)
+        bad = violations(new, ct.constraints)
+        if worse or bad:
+            reasons = worse + [v.text() for v in bad]
+            raise SafetyError(f"{who} rejected: it makes template {ct.name} less safe ({'; '.join(reasons)})")
+        current = new
+        applied.append(f"{plugin_name}:{rw.name}")
+    if not applied:
+        return ct
+    base_ports = ct.template.ports | ct.removed_ports
+    return ct.model_copy(update={"template": current, "rewrites": tuple(applied),
+                                 "removed_ports": base_ports - current.ports})
+
+
+def _union(sets) -> AddressSet:
+    from .model.intervals import IntervalSet
+
+    v4: list = []
+    v6: list = []
+    for s in sets:
+        v4.extend(s.v4.intervals)
+        v6.extend(s.v6.intervals)
+    return AddressSet(IntervalSet(v4), IntervalSet(v6))

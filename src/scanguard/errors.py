@@ -1,0 +1,97 @@
+"""Errors a user can cause or meet, each carrying the message the CLI prints (no traceback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ScanguardError(Exception):
+    """Base of every error scanguard reports to a user. `exit_code` follows the CLI contract:
+    1 scanner or runtime failure, 2 invalid input, 3 a safety finding."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a user's file: where it is, what is wrong, how bad."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+    severity: str = "error"
+
+    def text(self) -> str:
+        """"profiles/pos.yaml:12: constraints.excluded_ports[0].ports: port 70000 ..."."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        fld = f" {self.field}:" if self.field else ""
+        return f"{where}:{fld} {self.message}"
+
+
+class WorkspaceError(ScanguardError):
+    """The workspace is invalid; carries every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"{len(errors)} error(s) in the workspace:\n" + "\n".join(p.text() for p in errors))
+
+
+class UsageError(ScanguardError):
+    """Bad flags or arguments."""
+
+    exit_code = 2
+
+
+class PluginError(ScanguardError):
+    """A plugin failed to load, registered something invalid, or a needed vendor is missing."""
+
+    exit_code = 1
+
+
+class ScannerError(ScanguardError):
+    """A scanner refused, failed or could not be reached; the message names the scanner."""
+
+    exit_code = 1
+
+    def __init__(self, scanner: str, message: str, *, status: int | None = None, transient: bool = False):
+        self.scanner = scanner
+        self.status = status
+        self.transient = transient
+        super().__init__(f"scanner {scanner}: {message}")
+
+
+class SafetyError(ScanguardError):
+    """Something would be less safe than the profiles say; refused."""
+
+    exit_code = 3
+
+
+class UnsafeInput(ScanguardError):
+    """A file from outside is malformed or hostile (entity expansion, external entities)."""
+
+    exit_code = 2
+
+    def __init__(self, source: str | Path, message: str):
+        self.source = str(source)
+        super().__init__(f"{source}: {message}")
+
+
+@dataclass
+class ProblemList:
+    """Collects problems while loading."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, file: str, line: int | None, fld: str, message: str, severity: str = "error") -> None:
+        """Record one problem."""
+        self.items.append(Problem(file, line, fld, message, severity))
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Only the errors (not warnings)."""
+        return [p for p in self.items if p.severity == "error"]

@@ -1,0 +1,33 @@
+"""The domain model: the vocabulary of the whole program."""
+
+from .addresses import AddressSet
+from .checks import CATEGORIES, VendorCheck
+from .config import ScannerConfig, TLSSettings, WorkspaceConfig, WorkspaceSettings
+from .constraints import Constraints, Provenance
+from .events import (
+    ActivityEvent,
+    CheckRequest,
+    CheckResult,
+    Finding,
+    HealthEvent,
+    HostResult,
+    Outage,
+    ProfileChange,
+    ResultItem,
+    Suspect,
+)
+from .intervals import IntervalSet
+from .plan import CompiledTemplate, Plan, Targets
+from .ports import PortSet
+from .profile import DeviceProfile, RiskAcceptance
+from .template import DISCOVERY_METHODS, PING_METHODS, Checks, Discovery, Performance, ScanTemplate
+from .windows import ScanWindow
+
+__all__ = [
+    "ActivityEvent", "AddressSet", "CATEGORIES", "CheckRequest", "CheckResult", "Checks", "CompiledTemplate",
+    "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "Finding", "HealthEvent",
+    "HostResult", "IntervalSet", "Outage", "PING_METHODS", "Performance", "Plan", "PortSet",
+    "ProfileChange", "Provenance", "ResultItem", "RiskAcceptance", "ScanTemplate", "ScanWindow",
+    "ScannerConfig", "Suspect", "TLSSettings", "Targets", "VendorCheck", "WorkspaceConfig",
+    "WorkspaceSettings",
+]

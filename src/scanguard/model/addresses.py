@@ -1,0 +1,140 @@
+"""Address sets (IPv4 and IPv6) as interval sets: a /8 is one interval, never 16 million hosts."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Iterable
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+from .intervals import IntervalSet
+
+
+def parse_address_item(text: str) -> tuple[int, int, int]:
+    """Parse one host, CIDR or range ("a-b") into (version, low, high); ValueError when bad."""
+    item = str(text).strip()
+    if not item:
+        raise ValueError("empty address")
+    if "/" in item:
+        try:
+            net = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not a valid CIDR (like 10.20.0.0/16)") from None
+        return net.version, int(net.network_address), int(net.broadcast_address)
+    if "-" in item:
+        lo_s, _, hi_s = item.partition("-")
+        try:
+            lo = ipaddress.ip_address(lo_s.strip())
+            hi_s = hi_s.strip()
+            if lo.version == 4 and hi_s.isdigit():  # 10.0.0.1-50
+                hi = ipaddress.ip_address(".".join(str(lo).split(".")[:3] + [hi_s]))
+            else:
+                hi = ipaddress.ip_address(hi_s)
+        except ValueError:
+            raise ValueError(f"{item!r} is not a valid address range (like 10.0.0.1-10.0.0.50)") from None
+        if lo.version != hi.version:
+            raise ValueError(f"range {item!r} mixes IPv4 and IPv6")
+        if int(lo) > int(hi):
+            raise ValueError(f"range {item!r} runs backwards")
+        return lo.version, int(lo), int(hi)
+    try:
+        addr = ipaddress.ip_address(item)
+    except ValueError:
+        raise ValueError(f"{item!r} is not a valid IP address") from None
+    return addr.version, int(addr), int(addr)
+
+
+class AddressSet:
+    """IPv4 and IPv6 addresses as interval sets. Immutable, hashable, never expanded."""
+
+    __slots__ = ("v4", "v6")
+
+    def __init__(self, v4: IntervalSet | None = None, v6: IntervalSet | None = None) -> None:
+        object.__setattr__(self, "v4", v4 or IntervalSet())
+        object.__setattr__(self, "v6", v6 or IntervalSet())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("AddressSet is immutable")
+
+    @classmethod
+    def parse(cls, items: "str | Iterable[str]") -> "AddressSet":
+        """Hosts, CIDRs and ranges, as a comma-separated string or a list."""
+        if isinstance(items, str):
+            items = [p for p in items.split(",") if p.strip()]
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
+        for it in items:
+            ver, lo, hi = parse_address_item(it)
+            (v4 if ver == 4 else v6).append((lo, hi))
+        return cls(IntervalSet(v4), IntervalSet(v6))
+
+    def __bool__(self) -> bool:
+        return bool(self.v4) or bool(self.v6)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AddressSet) and self.v4 == other.v4 and self.v6 == other.v6
+
+    def __hash__(self) -> int:
+        return hash((self.v4, self.v6))
+
+    def __or__(self, other: "AddressSet") -> "AddressSet":
+        return AddressSet(self.v4 | other.v4, self.v6 | other.v6)
+
+    def __and__(self, other: "AddressSet") -> "AddressSet":
+        return AddressSet(self.v4 & other.v4, self.v6 & other.v6)
+
+    def __sub__(self, other: "AddressSet") -> "AddressSet":
+        return AddressSet(self.v4 - other.v4, self.v6 - other.v6)
+
+    def overlaps(self, other: "AddressSet") -> bool:
+        """True when the sets share an address."""
+        return self.v4.overlaps(other.v4) or self.v6.overlaps(other.v6)
+
+    def issubset(self, other: "AddressSet") -> bool:
+        """True when every address here is in the other set."""
+        return self.v4.issubset(other.v4) and self.v6.issubset(other.v6)
+
+    def __contains__(self, addr: object) -> bool:
+        try:
+            ip = ipaddress.ip_address(str(addr))
+        except ValueError:
+            return False
+        return int(ip) in (self.v4 if ip.version == 4 else self.v6)
+
+    def size(self) -> int:
+        """How many addresses (computed from the intervals)."""
+        return len(self.v4) + len(self.v6)
+
+    def items(self) -> list[str]:
+        """Compact text items: single hosts, CIDRs where an interval is one, else ranges."""
+        out: list[str] = []
+        for ver, iv in ((4, self.v4), (6, self.v6)):
+            for lo, hi in iv.intervals:
+                out.extend(_interval_text(ver, lo, hi))
+        return out
+
+    def __repr__(self) -> str:
+        return f"AddressSet({self.items()!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def validate(value: Any) -> "AddressSet":
+            if isinstance(value, AddressSet):
+                return value
+            return cls.parse(value)
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda v: v.items()),
+        )
+
+
+def _interval_text(ver: int, lo: int, hi: int) -> list[str]:
+    mk = ipaddress.IPv4Address if ver == 4 else ipaddress.IPv6Address
+    if lo == hi:
+        return [str(mk(lo))]
+    nets = list(ipaddress.summarize_address_range(mk(lo), mk(hi)))
+    if len(nets) == 1:
+        return [str(nets[0])]
+    return [f"{mk(lo)}-{mk(hi)}"]

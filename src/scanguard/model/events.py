@@ -1,0 +1,150 @@
+"""What happens when scans run: scanner activity, device health, scan results, and what
+scanguard concludes from them (outages, suspects, findings, proposed profile changes, check results)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Model
+from .checks import VendorCheck
+from .ports import PortSet
+
+Phase = Literal["discovery", "portscan", "service", "check", "other"]
+Severity = Literal["error", "warning", "info"]
+
+
+class ActivityEvent(Model):
+    """One step of a scanner's activity against a host, normalised across vendors."""
+
+    time: datetime
+    host: str
+    port: int | None = None
+    protocol: Literal["tcp", "udp", "icmp", "arp"] | None = None
+    check_id: str | None = None
+    check_name: str | None = None
+    phase: Phase = "other"
+    kind: Literal["start", "finish", "probe", "info", "error"] = "probe"
+    vendor: str = ""
+    duration_s: float | None = None
+    detail: str = ""
+
+
+class HealthEvent(Model):
+    """One observation of a device's health."""
+
+    time: datetime
+    host: str
+    state: Literal["up", "down", "degraded"]
+    source: str = ""
+    detail: str = ""
+
+
+class Outage(Model):
+    """A span in which a host was down (end None: not seen back yet)."""
+
+    host: str
+    start: datetime
+    end: datetime | None = None
+    last_up: datetime | None = None
+
+
+class ResultItem(Model):
+    """One finding or open service a scanner reported on a host."""
+
+    port: int | None = None
+    protocol: str | None = None
+    service: str | None = None
+    check_id: str | None = None
+    check_name: str | None = None
+    family: str | None = None
+    severity: int = 0
+    detail: str = ""
+
+
+class HostResult(Model):
+    """What a scan export says about one host."""
+
+    address: str
+    hostname: str | None = None
+    mac: str | None = None
+    os: str | None = None
+    cpes: tuple[str, ...] = ()
+    open_ports: PortSet = Field(default_factory=PortSet)
+    start: datetime | None = None
+    end: datetime | None = None
+    items: tuple[ResultItem, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+class ProfileChange(Model):
+    """A proposed change to a profile: exclude a port or a check, or cap the rate."""
+
+    profile: str | None = None
+    kind: Literal["excluded_port", "excluded_check", "rate"]
+    ports: PortSet | None = None
+    check: VendorCheck | None = None
+    category: str | None = None
+    packets_per_second: int | None = None
+    parallel_checks_per_host: int | None = None
+    probe_delay_ms: int | None = None
+    reason: str
+    evidence: tuple[str, ...] = ()
+
+
+class Suspect(Model):
+    """Activity seen on a host just before it went down, ranked by how likely it is the cause."""
+
+    host: str
+    port: int | None = None
+    protocol: str | None = None
+    check_id: str | None = None
+    check_name: str | None = None
+    phase: Phase = "other"
+    score: float = 0.0
+    reason: str = ""
+    runs_seen: int = 1
+    runs_total: int = 1
+    confirmed: bool = False
+    source: str = "core"
+
+
+class Finding(Model):
+    """A conclusion with its evidence and confidence, and the change that would prevent it."""
+
+    title: str
+    severity: Literal["critical", "high", "medium", "low", "info"] = "medium"
+    host: str | None = None
+    device: str | None = None
+    description: str = ""
+    evidence: tuple[str, ...] = ()
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    proposal: ProfileChange | None = None
+
+
+class CheckResult(Model):
+    """One result of a pre-scan check or audit: severity error vetoes the scan."""
+
+    severity: Severity
+    code: str
+    message: str
+    device: str | None = None
+    fix: str = ""
+    source: str = "core"
+
+
+class CheckRequest(Model):
+    """A scan about to start: which scanner, which template, which targets, when."""
+
+    scanner: str | None = None
+    template_name: str | None = None
+    template: object | None = None  # a CompiledTemplate or ScanTemplate (kept loose: no import cycle)
+    targets: "AddressSet"
+    when: datetime
+
+
+from .addresses import AddressSet  # noqa: E402
+
+CheckRequest.model_rebuild()

@@ -1,0 +1,130 @@
+"""Immutable sets of integers held as sorted, disjoint, non-adjacent closed intervals.
+
+Port sets and address sets are both built on this: a /8 or the whole port range is one
+interval, never a set of 65,536 (or 16 million) integers.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Iterable, Iterator
+
+Interval = tuple[int, int]
+
+
+def _normalise(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+    ordered = sorted((lo, hi) for lo, hi in intervals if lo <= hi)
+    out: list[list[int]] = []
+    for lo, hi in ordered:
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1][1] = hi
+        else:
+            out.append([lo, hi])
+    return tuple((lo, hi) for lo, hi in out)
+
+
+class IntervalSet:
+    """A set of integers as sorted disjoint closed intervals; hashable and immutable."""
+
+    __slots__ = ("_iv", "_starts")
+
+    def __init__(self, intervals: Iterable[Interval] = ()) -> None:
+        self._iv = _normalise(intervals)
+        self._starts = tuple(lo for lo, _ in self._iv)
+
+    @classmethod
+    def _raw(cls, iv: tuple[Interval, ...]) -> "IntervalSet":
+        obj = cls.__new__(cls)
+        obj._iv = iv
+        obj._starts = tuple(lo for lo, _ in iv)
+        return obj
+
+    @property
+    def intervals(self) -> tuple[Interval, ...]:
+        """The intervals, sorted and disjoint."""
+        return self._iv
+
+    def __bool__(self) -> bool:
+        return bool(self._iv)
+
+    def __len__(self) -> int:
+        return sum(hi - lo + 1 for lo, hi in self._iv)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IntervalSet) and self._iv == other._iv
+
+    def __hash__(self) -> int:
+        return hash(self._iv)
+
+    def __repr__(self) -> str:
+        return f"IntervalSet({list(self._iv)!r})"
+
+    def __iter__(self) -> Iterator[int]:
+        for lo, hi in self._iv:
+            yield from range(lo, hi + 1)
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int):
+            return False
+        i = bisect_right(self._starts, value) - 1
+        return i >= 0 and self._iv[i][1] >= value
+
+    def union(self, other: "IntervalSet") -> "IntervalSet":
+        """Every integer in either set."""
+        return IntervalSet(self._iv + other._iv)
+
+    __or__ = union
+
+    def intersection(self, other: "IntervalSet") -> "IntervalSet":
+        """Integers in both sets (a linear merge of the two interval lists)."""
+        a, b = self._iv, other._iv
+        i = j = 0
+        out: list[Interval] = []
+        while i < len(a) and j < len(b):
+            lo = max(a[i][0], b[j][0])
+            hi = min(a[i][1], b[j][1])
+            if lo <= hi:
+                out.append((lo, hi))
+            if a[i][1] < b[j][1]:
+                i += 1
+            else:
+                j += 1
+        return IntervalSet._raw(tuple(out))
+
+    __and__ = intersection
+
+    def difference(self, other: "IntervalSet") -> "IntervalSet":
+        """Integers in this set and not in the other."""
+        out: list[Interval] = []
+        b = other._iv
+        j = 0
+        for lo, hi in self._iv:
+            cur = lo
+            while j < len(b) and b[j][1] < cur:
+                j += 1
+            k = j
+            while k < len(b) and b[k][0] <= hi:
+                if b[k][0] > cur:
+                    out.append((cur, b[k][0] - 1))
+                cur = max(cur, b[k][1] + 1)
+                if cur > hi:
+                    break
+                k += 1
+            if cur <= hi:
+                out.append((cur, hi))
+        return IntervalSet._raw(tuple(out))
+
+    __sub__ = difference
+
+    def complement(self, lo: int, hi: int) -> "IntervalSet":
+        """Integers in [lo, hi] that are not in this set."""
+        return IntervalSet([(lo, hi)]).difference(self)
+
+    def issubset(self, other: "IntervalSet") -> bool:
+        """True when every integer here is in the other set."""
+        return not self.difference(other)
+
+    def overlaps(self, other: "IntervalSet") -> bool:
+        """True when the sets share at least one integer."""
+        return bool(self.intersection(other))

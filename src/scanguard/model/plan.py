@@ -1,0 +1,52 @@
+"""The compiled plan: every safe template of a workspace, with its targets and provenance."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .addresses import AddressSet
+from .base import Model
+from .constraints import Constraints, Provenance
+from .ports import PortSet
+from .template import ScanTemplate
+
+
+class Targets(Model):
+    """Where a compiled template aims: include (empty: chosen on the scanner) minus exclude."""
+
+    include: AddressSet = Field(default_factory=AddressSet)
+    exclude: AddressSet = Field(default_factory=AddressSet)
+
+
+class CompiledTemplate(Model):
+    """A base template narrowed for a set of devices (a group) or for the general network."""
+
+    name: str
+    base: str
+    group: str | None = None
+    template: ScanTemplate
+    constraints: Constraints = Field(default_factory=Constraints)
+    targets: Targets = Field(default_factory=Targets)
+    devices: tuple[str, ...] = ()
+    scanners: tuple[str, ...] = ()
+    removed_ports: PortSet = Field(default_factory=PortSet)
+    rewrites: tuple[str, ...] = ()
+
+    @property
+    def provenance(self) -> tuple[Provenance, ...]:
+        """Every constraint that narrowed this template, sorted by profile and item."""
+        return tuple(sorted(self.constraints.provenance, key=lambda p: (p.profile, p.kind, p.item)))
+
+
+class Plan(Model):
+    """Every compiled template of a workspace."""
+
+    templates: tuple[CompiledTemplate, ...] = ()
+
+    def get(self, name: str) -> CompiledTemplate | None:
+        """The compiled template of that name, if any."""
+        return next((t for t in self.templates if t.name == name), None)
+
+    def for_scanner(self, scanner: str) -> tuple[CompiledTemplate, ...]:
+        """The compiled templates assigned to a scanner."""
+        return tuple(t for t in self.templates if scanner in t.scanners)

@@ -1,0 +1,283 @@
+"""Device safety profiles: what an organisation knows about one kind of fragile device."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .addresses import AddressSet, parse_address_item
+from .base import Input
+from .checks import check_categories, parse_vendor_checks
+from .constraints import Constraints, Provenance
+from .ports import PortSet
+from .windows import ScanWindow
+
+Scope = Literal["assets", "everywhere"]
+Policy = Literal["scan", "restricted", "never"]
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class Reasoned(Input):
+    """A constraint item's why: a reason, evidence (incident or advisory ids) and a scope
+    (None: the profile's scope)."""
+
+    reason: str = Field(min_length=1)
+    evidence: list[str] = []
+    scope: Scope | None = None
+
+
+class PortExclusion(Reasoned):
+    """Ports that must never be probed."""
+
+    ports: PortSet
+
+    @field_validator("ports")
+    @classmethod
+    def _nonempty(cls, v: PortSet) -> PortSet:
+        if not v:
+            raise ValueError("names no port")
+        return v
+
+
+class CheckExclusion(Reasoned):
+    """Checks that must never run: vendor-neutral categories and vendor-specific ids."""
+
+    categories: frozenset[str] = frozenset()
+    vendor: dict[str, dict[str, list[str | int]]] = {}
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _cats(cls, v: Any) -> frozenset[str]:
+        return check_categories(v)
+
+    @model_validator(mode="after")
+    def _something(self) -> "CheckExclusion":
+        if not self.categories and not self.vendor:
+            raise ValueError("names neither a category nor a vendor check")
+        parse_vendor_checks(self.vendor)
+        return self
+
+
+class DiscoveryLimits(Reasoned):
+    """Which discovery methods the device tolerates (None: no opinion)."""
+
+    icmp: bool | None = None
+    arp: bool | None = None
+    tcp_ping: bool | None = None
+    udp_ping: bool | None = None
+    tcp_syn: bool | None = None
+    udp: bool | None = None
+    ping_ports: PortSet | None = None
+
+
+class RateLimits(Reasoned):
+    """Upper bounds on speed and parallelism, a lower bound on the delay between probes."""
+
+    packets_per_second: int | None = Field(default=None, ge=1)
+    parallel_hosts: int | None = Field(default=None, ge=1)
+    parallel_checks_per_host: int | None = Field(default=None, ge=1)
+    probe_delay_ms: int | None = Field(default=None, ge=0)
+    timeout_s: int | None = Field(default=None, ge=1)
+
+
+class SafeChecksOnly(Reasoned):
+    """Only checks the vendor marks safe may run."""
+
+
+class Windows(Reasoned):
+    """When the device may be scanned: any of these windows."""
+
+    allowed: list[ScanWindow] = Field(min_length=1)
+
+
+class ProfileConstraints(Input):
+    """Every constraint of a profile, each with its reason and evidence."""
+
+    excluded_ports: list[PortExclusion] = []
+    excluded_checks: list[CheckExclusion] = []
+    discovery: DiscoveryLimits | None = None
+    rate: RateLimits | None = None
+    safe_checks_only: SafeChecksOnly | None = None
+    windows: Windows | None = None
+
+
+class Owner(Input):
+    """Who owns the device and whom to call."""
+
+    team: str
+    contact: str = ""
+
+
+class Location(Input):
+    """Where the devices are: single hosts, CIDRs, address ranges, asset tags."""
+
+    hosts: list[str] = []
+    cidrs: list[str] = []
+    ranges: list[str] = []
+    asset_tags: list[str] = []
+
+    @field_validator("hosts", "cidrs", "ranges")
+    @classmethod
+    def _addresses(cls, v: list[str], info: Any) -> list[str]:
+        for i, item in enumerate(v):
+            kind = info.field_name
+            if kind == "hosts" and ("/" in item or "-" in item):
+                raise ValueError(f"item {i}: {item!r} is not a single host (put CIDRs under cidrs)")
+            if kind == "cidrs" and "/" not in item:
+                raise ValueError(f"item {i}: {item!r} is not a CIDR (like 10.20.0.0/16)")
+            if kind == "ranges" and "-" not in item:
+                raise ValueError(f"item {i}: {item!r} is not a range (like 10.0.0.1-10.0.0.50)")
+            try:
+                parse_address_item(item)
+            except ValueError as e:
+                raise ValueError(f"item {i}: {e}") from None
+        return v
+
+    def addresses(self) -> AddressSet:
+        """Every address of the device, as intervals."""
+        return AddressSet.parse([*self.hosts, *self.cidrs, *self.ranges])
+
+
+class Fingerprint(Input):
+    """How to recognise the device elsewhere."""
+
+    os: str | None = None
+    mac_ouis: list[str] = []
+    open_ports: PortSet = Field(default_factory=PortSet)
+    banners: list[str] = []
+    cpes: list[str] = []
+
+    @field_validator("mac_ouis")
+    @classmethod
+    def _ouis(cls, v: list[str]) -> list[str]:
+        out = []
+        for oui in v:
+            norm = re.sub(r"[^0-9A-Fa-f]", "", oui).upper()
+            if len(norm) != 6:
+                raise ValueError(f"{oui!r} is not a MAC OUI (three bytes, like 00:0B:4F)")
+            out.append(":".join(norm[i : i + 2] for i in range(0, 6, 2)))
+        return out
+
+
+class RiskAcceptance(Input):
+    """Why a device may go unscanned: who accepted, when, until when, what compensates."""
+
+    accepted_by: str = Field(min_length=1)
+    accepted_on: date
+    expires: date
+    reason: str = Field(min_length=1)
+    compensating_controls: list[str] = Field(min_length=1)
+    ticket: str | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "RiskAcceptance":
+        if self.expires < self.accepted_on:
+            raise ValueError("expires before it was accepted")
+        return self
+
+    def expired(self, today: date) -> bool:
+        """True when the acceptance no longer holds on `today`."""
+        return self.expires < today
+
+
+class DeviceProfile(Input):
+    """A device safety profile (one YAML file under profiles/)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    vendor: str = ""
+    model: str = ""
+    firmware: str | None = None
+    category: str = "other"
+    owner: Owner | None = None
+    location: Location = Field(default_factory=Location)
+    fingerprint: Fingerprint = Field(default_factory=Fingerprint)
+    scope: Scope = "assets"
+    policy: Policy = "scan"
+    group: str | None = Field(default=None, pattern=ID_PATTERN)
+    constraints: ProfileConstraints = Field(default_factory=ProfileConstraints)
+    risk_acceptance: RiskAcceptance | None = None
+    advisories: list[str] = []
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _never_needs_acceptance(self) -> "DeviceProfile":
+        if self.policy == "never" and self.risk_acceptance is None:
+            raise ValueError(
+                "policy 'never' requires a risk_acceptance (accepted_by, accepted_on, expires, reason, "
+                "compensating_controls)"
+            )
+        return self
+
+    def addresses(self) -> AddressSet:
+        """Every address where this device lives."""
+        return self.location.addresses()
+
+    def group_name(self) -> str:
+        """The group this profile's restricted template belongs to (its id when none is set)."""
+        return self.group or self.id
+
+    def lattice(self, scopes: frozenset[str] = frozenset({"assets", "everywhere"}), source: str | None = None) -> Constraints:
+        """This profile's constraints of the given scopes in lattice form, with provenance."""
+        parts: list[Constraints] = []
+        c = self.constraints
+
+        def prov(kind: str, item: str, r: Reasoned, ports: PortSet | None = None) -> Provenance:
+            return Provenance(
+                profile=self.id, kind=kind, item=item, reason=r.reason, evidence=tuple(r.evidence),
+                scope=r.scope or self.scope, ports=ports, source=source,
+            )  # type: ignore[arg-type]
+
+        def wanted(r: Reasoned) -> bool:
+            return (r.scope or self.scope) in scopes
+
+        for pe in c.excluded_ports:
+            if wanted(pe):
+                parts.append(Constraints(excluded_ports=pe.ports, provenance=frozenset({prov("excluded_ports", pe.ports.text(), pe, pe.ports)})))
+        for ce in c.excluded_checks:
+            if wanted(ce):
+                vendor = parse_vendor_checks(ce.vendor)
+                items = [f"category:{x}" for x in sorted(ce.categories)] + sorted(v.text() for v in vendor)
+                parts.append(Constraints(
+                    excluded_categories=ce.categories, excluded_vendor_checks=vendor,
+                    provenance=frozenset(prov("excluded_checks", i, ce) for i in items),
+                ))
+        if c.discovery and wanted(c.discovery):
+            d = c.discovery
+            forbidden = {m for m, flag in (("icmp", d.icmp), ("arp", d.arp), ("tcp_ping", d.tcp_ping),
+                                            ("udp_ping", d.udp_ping), ("syn_scan", d.tcp_syn), ("udp_scan", d.udp))
+                         if flag is False}
+            from .template import DISCOVERY_METHODS
+            provs = {prov("discovery", m, d) for m in forbidden}
+            if d.ping_ports is not None:
+                provs.add(prov("discovery", "ping_ports", d, d.ping_ports))
+            parts.append(Constraints(
+                allowed_discovery=frozenset(DISCOVERY_METHODS) - forbidden,
+                allowed_ping_ports=d.ping_ports, provenance=frozenset(provs),
+            ))
+        if c.rate and wanted(c.rate):
+            r = c.rate
+            fields = {
+                "max_packets_per_second": ("packets_per_second", r.packets_per_second),
+                "max_parallel_hosts": ("parallel_hosts", r.parallel_hosts),
+                "max_parallel_checks_per_host": ("parallel_checks_per_host", r.parallel_checks_per_host),
+                "min_probe_delay_ms": ("probe_delay_ms", r.probe_delay_ms),
+                "max_timeout_s": ("timeout_s", r.timeout_s),
+            }
+            set_ = {k: v for k, (_, v) in fields.items() if v is not None}
+            parts.append(Constraints(
+                **set_,
+                provenance=frozenset(prov("rate", name, r) for k, (name, v) in fields.items() if v is not None),
+            ))
+        if c.safe_checks_only and wanted(c.safe_checks_only):
+            parts.append(Constraints(safe_checks_only=True, provenance=frozenset({prov("safe_checks", "safe checks only", c.safe_checks_only)})))
+        if c.windows and wanted(c.windows):
+            ws = frozenset(c.windows.allowed)
+            text = " or ".join(w.text() for w in c.windows.allowed)
+            parts.append(Constraints(windows=frozenset({ws}), provenance=frozenset({prov("window", text, c.windows)})))
+        from ..lattice import merge_all
+
+        return merge_all(parts)

@@ -1,0 +1,90 @@
+"""The typed, frozen records that plugins register through the registration hooks."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator, IO
+
+from pydantic import Field, field_validator
+
+from ..model.base import Model
+from ..model.events import ActivityEvent, HealthEvent, HostResult
+from ..model.plan import CompiledTemplate
+from ..model.template import ScanTemplate
+
+from ..model.config import ScannerConfig
+from ..scanners import ScannerClient
+
+CAPABILITIES = frozenset(
+    {"render", "parse", "client", "activity", "results", "artifacts", "run"}
+)
+"""What a vendor record can declare it does."""
+
+
+def _json_text(payload: Any) -> str:
+    import json
+
+    return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+class Vendor(Model):
+    """A scanner vendor adapter.
+
+    - `render(compiled) -> payload`: the vendor's native document for a compiled template
+      (JSON-serialisable: dicts, lists, strings);
+    - `parse(payload) -> ScanTemplate`: the neutral template a native document amounts to. The
+      conformance kit checks `violations(parse(render(T)), C) == []` for every compiled T;
+    - `serialize(payload) -> str` and `suffix`: how `render --out` writes the payload;
+    - `artifacts(compiled) -> {filename: text}`: further files (policy exports, rule snippets);
+    - `client(scanner_config) -> ScannerClient`: talks to a live scanner;
+    - `parse_activity(text stream) -> ActivityEvent...` and `parse_results(binary stream) ->
+      HostResult...`: streaming parsers of the scanner's activity log and result exports.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str = ""
+    render: Callable[[CompiledTemplate], Any]
+    parse: Callable[[Any], ScanTemplate]
+    serialize: Callable[[Any], str] = _json_text
+    suffix: str = ".json"
+    artifacts: Callable[[CompiledTemplate], dict[str, str]] | None = None
+    client: Callable[["ScannerConfig"], "ScannerClient"] | None = None
+    parse_activity: Callable[[IO[str]], Iterator[ActivityEvent]] | None = None
+    parse_results: Callable[[IO[bytes]], Iterator[HostResult]] | None = None
+    capabilities: frozenset[str] = frozenset({"render", "parse"})
+
+    @field_validator("capabilities")
+    @classmethod
+    def _known(cls, v: frozenset[str]) -> frozenset[str]:
+        unknown = v - CAPABILITIES
+        if unknown:
+            raise ValueError(f"unknown capabilities {sorted(unknown)}; known: {sorted(CAPABILITIES)}")
+        return v
+
+
+class TemplateRewrite(Model):
+    """A plugin's rewrite of one compiled template. Rewrites are applied in ascending
+    `priority` (then `name`), each to the result of the one before; the core re-verifies after
+    each and rejects one that makes the template less safe."""
+
+    name: str
+    priority: int = 100
+    apply: Callable[[ScanTemplate], ScanTemplate]
+    reason: str = ""
+
+
+class HealthSource(Model):
+    """A source of device health: `read(spec) -> HealthEvent...` (spec is source-specific:
+    a path, a URL, a host)."""
+
+    name: str
+    read: Callable[[str], Iterable[HealthEvent]]
+    description: str = ""
+
+
+class ReportFormat(Model):
+    """A way to write findings: `write(findings, stream)`."""
+
+    name: str
+    write: Callable[..., None]
+    suffix: str = ".json"
+    description: str = ""

@@ -1,0 +1,276 @@
+"""Loading a workspace (scanguard.toml, profiles/*.yaml, templates/*.yaml) with every problem
+reported at once, each naming the file, the line and the field."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import Problem, ProblemList, WorkspaceError
+from .model.config import WorkspaceConfig
+from .model.profile import DeviceProfile
+from .model.template import ScanTemplate
+from .yamlsrc import YAMLSourceError, line_for, load_with_lines
+
+CONFIG_FILE = "scanguard.toml"
+M = TypeVar("M", bound=BaseModel)
+
+
+def shipped_templates_dir() -> Path:
+    """The base templates shipped with scanguard (the project's top-level templates/)."""
+    packaged = resources.files("scanguard") / "_templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+class Workspace(BaseModel):
+    """A loaded, valid workspace."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    root: Path
+    config: WorkspaceConfig
+    profiles: tuple[DeviceProfile, ...] = ()
+    templates: tuple[ScanTemplate, ...] = ()
+    sources: dict[str, str] = {}
+    warnings: tuple[Problem, ...] = ()
+
+    def profile(self, pid: str) -> DeviceProfile | None:
+        """The profile with that id, if any."""
+        return next((p for p in self.profiles if p.id == pid), None)
+
+    def template(self, name: str) -> ScanTemplate | None:
+        """The base template with that name, if any."""
+        return next((t for t in self.templates if t.name == name), None)
+
+    def source_of(self, key: str) -> str:
+        """The file a profile ("profile:ID") or template ("template:NAME") came from."""
+        return self.sources.get(key, "")
+
+    def state_path(self) -> Path:
+        """Where the state database lives: scanguard.toml's workspace.state (relative to the
+        workspace), else the platform's user state directory."""
+        if self.config.workspace.state:
+            p = self.config.workspace.state
+            return p if p.is_absolute() else self.root / p
+        from platformdirs import user_state_path
+
+        return user_state_path("scanguard") / "state.db"
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # pydantic adds union-branch and function-validator names to loc; they are not keys in the file
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+
+
+def _pydantic_problems(err: ValidationError, file: str, lines: dict, problems: ProblemList, prefix: tuple = ()) -> None:
+    seen = set()
+    for e in err.errors(include_url=False):
+        loc = prefix + _clean_loc(tuple(e["loc"]))
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}" if loc else "unknown key"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        msg = re.sub(r"^(Value error|Assertion failed), ", "", msg)
+        key = (loc, msg)
+        if key in seen:
+            continue
+        seen.add(key)
+        problems.add(file, line_for(lines, loc), _loc_text(loc), msg)
+
+
+def _load_yaml_model(path: Path, root: Path, model: type[M], problems: ProblemList) -> M | None:
+    file = _rel(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        problems.add(file, None, "", f"cannot read: {e}")
+        return None
+    try:
+        data, lines = load_with_lines(text)
+    except YAMLSourceError as e:
+        problems.add(file, e.line, "", str(e))
+        return None
+    if not isinstance(data, dict):
+        problems.add(file, 1, "", f"expected a mapping of keys to values, found {type(data).__name__}")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        _pydantic_problems(e, file, lines, problems)
+        return None
+
+
+def _toml_lines(text: str) -> dict[tuple, int]:
+    """Key paths of a TOML file to their lines (tables, dotted keys and plain keys; enough to
+    point at the right line for the flat files scanguard.toml is)."""
+    lines: dict[tuple, int] = {}
+    table: tuple = ()
+    for i, raw in enumerate(text.splitlines(), start=1):
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", s)
+        if m:
+            table = tuple(k.strip().strip('"') for k in m.group(1).split("."))
+            for j in range(1, len(table) + 1):
+                lines.setdefault(table[:j], i)
+            continue
+        m = re.match(r'^([A-Za-z0-9_."-]+)\s*=', s)
+        if m:
+            key = tuple(k.strip().strip('"') for k in m.group(1).split("."))
+            lines[table + key] = i
+            inline = re.findall(r"([A-Za-z0-9_-]+)\s*=", s[m.end():])
+            for k in inline:
+                lines.setdefault(table + key + (k,), i)
+    return lines
+
+
+def _load_config(path: Path, root: Path, problems: ProblemList) -> WorkspaceConfig | None:
+    file = _rel(path, root)
+    if not path.exists():
+        problems.add(file, None, "", f"not found: a workspace needs {CONFIG_FILE} (see README, 'The workspace')")
+        return None
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        problems.add(file, int(m.group(1)) if m else None, "", f"invalid TOML: {e}")
+        return None
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except ValidationError as e:
+        _pydantic_problems(e, file, _toml_lines(text), problems)
+        return None
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def load_workspace(root: str | Path, *, today: date | None = None, strict: bool = True) -> Workspace:
+    """Load and validate a workspace. Raises WorkspaceError with every problem when any file is
+    invalid (with `strict`); warnings (an expired risk acceptance) are kept on the result."""
+    ws, problems = check_workspace(root, today=today)
+    if problems.errors and strict:
+        raise WorkspaceError(problems.items)
+    assert ws is not None
+    return ws
+
+
+def check_workspace(root: str | Path, *, today: date | None = None) -> tuple[Workspace | None, ProblemList]:
+    """Load a workspace collecting every problem: (workspace or None when there are errors, problems)."""
+    root = Path(root).resolve()
+    today = today or date.today()
+    problems = ProblemList()
+    if not root.is_dir():
+        problems.add(str(root), None, "", "is not a directory (pass --workspace DIR)")
+        return None, problems
+    config = _load_config(root / CONFIG_FILE, root, problems)
+    sources: dict[str, str] = {}
+
+    profiles: list[DeviceProfile] = []
+    for path in _yaml_files(root / "profiles"):
+        prof = _load_yaml_model(path, root, DeviceProfile, problems)
+        if prof is None:
+            continue
+        file = _rel(path, root)
+        key = f"profile:{prof.id}"
+        if key in sources:
+            problems.add(file, 1, "id", f"duplicate profile id {prof.id!r}: already defined in {sources[key]}")
+            continue
+        sources[key] = file
+        profiles.append(prof)
+        ra = prof.risk_acceptance
+        if ra is not None and ra.expired(today):
+            problems.add(file, None, "risk_acceptance.expires",
+                         f"risk acceptance for {prof.id} expired on {ra.expires} (accepted by {ra.accepted_by}); "
+                         "renew it or change the policy", severity="warning")
+
+    templates: dict[str, ScanTemplate] = {}
+    for folder, shipped in ((root / "templates", False), (shipped_templates_dir(), True)):
+        for path in _yaml_files(folder):
+            tpl = _load_yaml_model(path, root, ScanTemplate, problems)
+            if tpl is None:
+                continue
+            key = f"template:{tpl.name}"
+            if tpl.name in templates:
+                if not shipped:
+                    problems.add(_rel(path, root), 1, "name",
+                                 f"duplicate template name {tpl.name!r}: already defined in {sources[key]}")
+                continue  # a workspace template overrides a shipped one of the same name
+            if "@" in tpl.name:
+                problems.add(_rel(path, root), 1, "name", "'@' is reserved for compiled group templates")
+                continue
+            templates[tpl.name] = tpl
+            sources[key] = _rel(path, root)
+
+    if config is not None:
+        cfg_file = CONFIG_FILE
+        text = (root / CONFIG_FILE).read_text(encoding="utf-8")
+        lines = _toml_lines(text)
+        wanted = config.workspace.templates
+        for name in wanted or ():
+            if name not in templates:
+                problems.add(cfg_file, line_for(lines, ("workspace", "templates")), "workspace.templates",
+                             f"unknown template {name!r}; known: {', '.join(sorted(templates))}")
+        for sname, sc in config.scanners.items():
+            for name in sc.templates or ():
+                if name not in templates:
+                    problems.add(cfg_file, line_for(lines, ("scanners", sname, "templates")),
+                                 f"scanners.{sname}.templates",
+                                 f"unknown template {name!r}; known: {', '.join(sorted(templates))}")
+            if sc.url is None and sc.socket is None and sc.type not in ("nmap",):
+                problems.add(cfg_file, line_for(lines, ("scanners", sname)), f"scanners.{sname}",
+                             "needs a url (or a socket for GVM)")
+            if not sc.tls.verify:
+                problems.add(cfg_file, line_for(lines, ("scanners", sname, "tls")), f"scanners.{sname}.tls.verify",
+                             "TLS verification is off for this scanner", severity="warning")
+
+    if problems.errors or config is None:
+        return None, problems
+    ws = Workspace(
+        root=root, config=config, profiles=tuple(profiles), templates=tuple(templates.values()),
+        sources=sources, warnings=tuple(p for p in problems.items if p.severity == "warning"),
+    )
+    return ws, problems
+
+
+def check_vendors(ws: Workspace, known_vendors: set[str]) -> list[Problem]:
+    """Problems for scanners whose type no loaded plugin provides."""
+    text = (ws.root / CONFIG_FILE).read_text(encoding="utf-8")
+    lines = _toml_lines(text)
+    out = []
+    for sname, sc in ws.config.scanners.items():
+        if sc.type not in known_vendors:
+            out.append(Problem(CONFIG_FILE, line_for(lines, ("scanners", sname, "type")), f"scanners.{sname}.type",
+                               f"no loaded plugin provides vendor {sc.type!r} (loaded: {', '.join(sorted(known_vendors)) or 'none'})"))
+    return out
