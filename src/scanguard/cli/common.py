@@ -1,0 +1,67 @@
+"""Options and loading shared by the commands."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ScanguardError, WorkspaceError
+from ..plugin.manager import PluginManager, load_plugins
+from ..workspace import Workspace, load_workspace
+from .output import EXIT_INVALID, err, fail, safe, warn
+
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option("--workspace", "-w", help="The workspace folder (holds scanguard.toml).", envvar="SCANGUARD_WORKSPACE"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout (for automation).")]
+DEFAULT_WS = Path(".")
+_plugins: PluginManager | None = None
+
+
+def plugins() -> PluginManager:
+    """The process's plugin manager (loaded once; failures are warned about once)."""
+    global _plugins
+    if _plugins is None:
+        logging.getLogger("scanguard.plugin.manager").setLevel(logging.ERROR)
+        _plugins = load_plugins()
+        for f in _plugins.failures:
+            warn(f.text() + "; skipped")
+    return _plugins
+
+
+def reset_plugins(manager: PluginManager | None = None) -> None:
+    """Replace the cached plugin manager (tests)."""
+    global _plugins
+    _plugins = manager
+
+
+def workspace(path: Path, *, quiet: bool = False) -> Workspace:
+    """Load the workspace or exit 2 printing every problem with file and line."""
+    try:
+        ws = load_workspace(path)
+    except WorkspaceError as e:
+        for p in e.problems:
+            (err.print if p.severity == "error" else warn)(
+                f"[red]{safe(p.text())}[/]" if p.severity == "error" else p.text()
+            )
+        errors = sum(1 for p in e.problems if p.severity == "error")
+        fail(f"{errors} error(s) in workspace {path}; nothing was done", EXIT_INVALID)
+    if not quiet:
+        for p in ws.warnings:
+            warn(p.text())
+    return ws
+
+
+def run_guarded(fn, *args, **kwargs):
+    """Call `fn`, turning a ScanguardError into a message and its exit code (never a traceback)."""
+    try:
+        return fn(*args, **kwargs)
+    except ScanguardError as e:
+        fail(str(e), e.exit_code)
+
+
+Optional  # re-exported for command modules' annotations

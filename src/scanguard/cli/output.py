@@ -1,0 +1,50 @@
+"""Output conventions shared by every command: data on stdout, progress and status on stderr
+(rich, honouring NO_COLOR), `--json` documents with a schema version, one exit-code contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+SCHEMA_VERSION = 1
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+EXIT_SAFETY = 3
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def safe(text: object) -> str:
+    """Escape user-controlled text (device names, reasons) before rich renders it."""
+    return escape(str(text))
+
+
+def emit_json(doc: dict[str, Any]) -> None:
+    """Print one JSON document on stdout, with the schema version first."""
+    body = {"schema_version": SCHEMA_VERSION, **doc}
+    sys.stdout.write(json.dumps(body, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print an error on stderr and exit with `code`."""
+    err.print(f"[bold red]error:[/] {safe(message)}")
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr."""
+    err.print(f"[yellow]warning:[/] {safe(message)}")
+
+
+def info(message: str) -> None:
+    """Status on stderr (rich markup allowed: escape user text with `safe`)."""
+    err.print(message)

@@ -1,0 +1,79 @@
+"""`scanguard render`: each vendor's native documents for every compiled template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..compile import compile_plan
+from ..errors import ScanguardError
+from ..render import render_one, write_rendered
+from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
+from .output import EXIT_FAILURE, emit_json, err, info, out, safe
+
+
+def render(
+    vendor: Annotated[Optional[list[str]], typer.Option("--vendor", help="Only these vendors (repeatable). "
+                                                        "Default: the vendors of the configured scanners.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write payloads under DIR/<vendor>/.")] = None,
+    workspace_: WorkspaceOpt = DEFAULT_WS,
+    json_: JsonOpt = False,
+) -> None:
+    """Compile the workspace and render every template for each vendor; verify each rendering."""
+    ws = workspace(workspace_)
+    pm = plugins()
+    plan = run_guarded(compile_plan, ws, pm)
+    by_vendor: dict[str, list[str]] = {}
+    for sname, sc in ws.config.scanners.items():
+        by_vendor.setdefault(sc.type, []).append(sname)
+    names = sorted(set(vendor)) if vendor else sorted(by_vendor)
+    results, failures, vendors = [], [], {}
+    for vname in names:
+        try:
+            v = pm.vendor(vname)
+        except ScanguardError as e:
+            failures.append({"vendor": vname, "template": None, "error": str(e)})
+            continue
+        vendors[vname] = v
+        wanted = set(by_vendor.get(vname, ())) if not vendor else None
+        for ct in plan.templates:
+            if wanted is not None and not wanted & set(ct.scanners):
+                continue
+            try:
+                results.append(render_one(ct, v))
+            except ScanguardError as e:
+                failures.append({"vendor": vname, "template": ct.name, "error": str(e)})
+    written = write_rendered(results, vendors, out_dir) if out_dir else []
+    if json_:
+        emit_json({
+            "templates": [
+                {"name": r.name, "vendor": r.vendor, "base": r.base, "group": r.group,
+                 "targets": {"include": list(r.include), "exclude": list(r.exclude)}, "payload": r.payload}
+                for r in results
+            ],
+            "errors": failures,
+        })
+    else:
+        table = Table(title=f"{len(results)} template(s) rendered")
+        for col in ("vendor", "template", "base", "group", "ports", "targets"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            ct = plan.get(r.name)
+            ports = str(ct.template.ports) if ct else ""
+            table.add_row(r.vendor, safe(r.name), r.base, safe(r.group or "-"), ports if len(ports) < 60 else ports[:57] + "...",
+                          safe(", ".join(r.include) or "(scanner's)"))
+        out.print(table)
+        if written:
+            info(f"wrote {len(written)} file(s) under {safe(out_dir)}")
+        for f in failures:
+            err.print(f"[red]error[/] {safe(f['error'])}")
+    if failures:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("render")(render)
