@@ -51,6 +51,8 @@ class Vendor(Model):
     parse_activity: Callable[[IO[str]], Iterator[ActivityEvent]] | None = None
     parse_results: Callable[[IO[bytes]], Iterator[HostResult]] | None = None
     capabilities: frozenset[str] = frozenset({"render", "parse"})
+    check_kinds: frozenset[str] = frozenset()
+    """The kinds of vendor-specific check ids this vendor can exclude (e.g. plugin, family)."""
 
     @field_validator("capabilities")
     @classmethod

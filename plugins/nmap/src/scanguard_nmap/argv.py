@@ -26,6 +26,12 @@ CATEGORY_TERMS: dict[str, tuple[str, ...]] = {
     "unsafe": (),  # expressed as "safe and ...": only scripts nmap marks safe run
 }
 """Neutral category -> NSE categories or script names to leave out."""
+NSE_CATEGORIES = frozenset({
+    "auth", "broadcast", "brute", "default", "discovery", "dos", "exploit", "external", "fuzzer",
+    "intrusive", "malware", "safe", "version", "vuln",
+})
+CHECK_KINDS = frozenset({"script", "category"})
+"""The kinds of nmap-specific check ids a profile can exclude."""
 NMAP_DEFAULTS = {"parallel_hosts": 4096, "parallel_checks_per_host": 300, "timeout_s": 10}
 
 
@@ -48,8 +54,15 @@ def script_expression(t: ScanTemplate) -> str:
     for cat in ch.excluded_categories:
         terms.update(CATEGORY_TERMS.get(cat, ()))
     for vc in ch.excluded_vendor_checks:
-        if vc.vendor == VENDOR and vc.kind in ("category", "script"):
-            terms.add(vc.id)
+        if vc.vendor != VENDOR:
+            continue
+        if vc.kind not in CHECK_KINDS:  # fail closed: an exclusion we cannot express is not dropped
+            raise ValueError(f"nmap cannot exclude {vc.text()}: nmap check kinds are {', '.join(sorted(CHECK_KINDS))}")
+        if vc.kind == "category" and vc.id not in NSE_CATEGORIES:
+            raise ValueError(f"{vc.text()} is not an NSE category ({', '.join(sorted(NSE_CATEGORIES))})")
+        if not re.fullmatch(r"[A-Za-z0-9_.*-]+", vc.id):
+            raise ValueError(f"{vc.text()} is not a valid NSE script name")
+        terms.add(vc.id)
     return " and ".join([base] + [f"not {x}" for x in sorted(terms)])
 
 
@@ -201,12 +214,10 @@ def parse_argv(argv: list[str] | str, name: str = "nmap") -> ScanTemplate:
         cats = {c for c, terms in CATEGORY_TERMS.items() if terms and set(terms) <= left_out}
         if safe_only:
             cats.add("unsafe")
-        known = {t for terms in CATEGORY_TERMS.values() for t in terms}
-        vendor = {VendorCheck(vendor=VENDOR, kind="category" if "-" not in x else "script", id=x)
-                  for x in left_out}
-        checks.update(safe_only=safe_only, excluded_categories=cats,
-                      excluded_vendor_checks=frozenset(v for v in vendor if v.id not in known) | frozenset(
-                          v for v in vendor if v.id in known))
+        vendor = frozenset(
+            VendorCheck(vendor=VENDOR, kind="category" if x in NSE_CATEGORIES else "script", id=x) for x in left_out
+        )
+        checks.update(safe_only=safe_only, excluded_categories=cats, excluded_vendor_checks=vendor)
     return ScanTemplate(
         name=name,
         ports=scanned,

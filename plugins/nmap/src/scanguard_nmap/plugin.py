@@ -7,7 +7,7 @@ from typing import Any
 
 from scanguard import CompiledTemplate, ScanTemplate, Vendor, hookimpl
 
-from .argv import parse_argv, render_argv
+from .argv import CHECK_KINDS, parse_argv, render_argv
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -32,5 +32,5 @@ def scanguard_vendors() -> list[Vendor]:
     """Register nmap."""
     return [
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
-               capabilities=frozenset({"render", "parse"})),
+               capabilities=frozenset({"render", "parse"}), check_kinds=CHECK_KINDS),
     ]
