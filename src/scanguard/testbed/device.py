@@ -1,0 +1,347 @@
+"""A virtual fragile device in asyncio: services with banners on loopback, fragility rules that
+kill it, recovery by reboot or reset, and a ground-truth log of both.
+
+Dead means silent on every port: the listening sockets are closed (connects are refused, UDP gets
+port-unreachable) and open connections are aborted, so both a TCP heartbeat and nmap see it down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import random
+import time
+from collections import deque
+from datetime import datetime, timezone
+from typing import Callable
+
+from .personality import ConnectRule, PayloadRule, Personality, ProbesRule, RateRule
+from .truth import DeviceState, DeviceStatus, TruthEvent, excerpt
+
+MAX_STREAM_BUFFER = 64 * 1024  # payload rules look at this much of a TCP stream
+IDLE_TIMEOUT_S = 30.0  # a connection that says nothing for this long is closed, so none leak
+AUTO_HOST_ATTEMPTS = 64
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class VirtualDevice:
+    """One virtual device on one loopback address.
+
+    Use ``await device.start()`` / ``await device.stop()`` or ``async with``. `host` None picks a
+    free 127.0.0.x address (one on which every port of the personality can be bound). With
+    `control_port` not None a control interface (HTTP/JSON, see :mod:`.control`) listens on
+    `control_host`; 0 picks a free port."""
+
+    def __init__(self, personality: Personality, host: str | None = None, *,
+                 control_host: str = "127.0.0.1", control_port: int | None = 0) -> None:
+        self.personality = personality
+        self.host = host or ""
+        self._want_host = host
+        self._control_host = control_host
+        self._control_port = control_port
+        self.control_port: int | None = None
+        self.state: DeviceState = "down"
+        self._since = _now()
+        self._servers: list[asyncio.AbstractServer] = []
+        self._udp: list[asyncio.DatagramTransport] = []
+        self._conns: set[asyncio.BaseTransport] = set()
+        self._probe_times: deque[float] = deque()
+        self._probes = 0
+        self._deaths = 0
+        self._reboots = 0
+        self._truth: list[TruthEvent] = []
+        self._reboot_handle: asyncio.TimerHandle | None = None
+        self._control: asyncio.AbstractServer | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self._coming_back = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind every service (and the control interface) and come up."""
+        if self._want_host is not None:
+            await self._listen(self._want_host)
+        else:
+            await self._listen_anywhere()
+        self._set_state("up")
+        self._record("start", detail=f"listening on tcp {list(self.personality.tcp_ports)} "
+                                      f"udp {list(self.personality.udp_ports)}")
+        if self._control_port is not None:
+            from .control import serve_control
+
+            self._control = await serve_control(self, self._control_host, self._control_port)
+            self.control_port = self._control.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close everything, the control interface included."""
+        if self._reboot_handle is not None:
+            self._reboot_handle.cancel()
+        self._close_listeners()
+        if self._control is not None:
+            self._control.close()
+            await self._control.wait_closed()
+            self._control = None
+        self._record("stop")
+        self._set_state("down")
+
+    async def __aenter__(self) -> "VirtualDevice":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- what the control interface offers -------------------------------------------------------
+    async def reset(self) -> DeviceStatus:
+        """The hard-reset button: a dead device comes back now; a live one forgets its counters."""
+        if self.state == "down":
+            if self._reboot_handle is not None:
+                self._reboot_handle.cancel()
+                self._reboot_handle = None
+            await self._come_back("reset")
+        else:
+            self._forget_probes()
+        return self.status()
+
+    def kill(self, detail: str = "killed through the control interface") -> DeviceStatus:
+        """Take the device down as if a rule had fired (rule `manual`)."""
+        if self.state == "up":
+            self._die("manual", None, None, None, b"", detail)
+        return self.status()
+
+    def status(self) -> DeviceStatus:
+        """The device's state and counters now."""
+        p = self.personality
+        return DeviceStatus(
+            device=p.id, name=p.name, host=self.host, state=self.state, tcp_ports=p.tcp_ports,
+            udp_ports=p.udp_ports, heartbeat=p.heartbeat, control_port=self.control_port,
+            deaths=self._deaths, probes=self._probes, since=self._since,
+        )
+
+    def truth(self) -> tuple[TruthEvent, ...]:
+        """The ground-truth log so far: start, every death and recovery, stop."""
+        return tuple(self._truth)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the device's loop) whenever the state changes."""
+        self._listeners.append(callback)
+
+    # -- binding -------------------------------------------------------------------------------
+    async def _listen_anywhere(self) -> None:
+        candidates = random.sample(range(2, 255), k=min(AUTO_HOST_ATTEMPTS, 253))
+        last: OSError | None = None
+        for last_octet in candidates:
+            try:
+                await self._listen(f"127.0.0.{last_octet}")
+                return
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+                last = e
+        raise OSError(errno.EADDRINUSE, f"no free 127.0.0.x address for {self.personality.id}: {last}")
+
+    async def _listen(self, host: str) -> None:
+        loop = asyncio.get_running_loop()
+        p = self.personality
+        try:
+            for port in p.tcp_ports:
+                server = await loop.create_server(
+                    lambda port=port: _TcpService(self, port), host, port, reuse_address=True
+                )
+                self._servers.append(server)
+            for port in p.udp_ports:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda port=port: _UdpService(self, port), local_addr=(host, port)
+                )
+                self._udp.append(transport)
+        except OSError:
+            self._close_listeners()
+            raise
+        self.host = host
+
+    def _close_listeners(self) -> None:
+        for server in self._servers:
+            server.close()
+        for transport in self._udp:
+            transport.close()
+        for conn in list(self._conns):
+            conn.abort()  # an RST, as a crashed stack would leave the peer
+        self._servers, self._udp = [], []
+        self._conns.clear()
+
+    # -- fragility -----------------------------------------------------------------------------
+    def _probe(self, port: int, protocol: str, peer: str | None) -> bool:
+        """Count one probe and apply the connect, rate and probe rules. True: still alive."""
+        p = self.personality
+        for rule in p.fragility:
+            if isinstance(rule, ConnectRule) and rule.port == port and rule.protocol == protocol:
+                self._die("connect", port, protocol, peer, b"", rule.reason)
+                return False
+        if protocol == "tcp" and port == p.heartbeat:
+            return True  # the monitor is the observer, not the scan
+        self._probes += 1
+        now = time.monotonic()
+        self._probe_times.append(now)
+        windows = [r.window_s for r in p.fragility if isinstance(r, RateRule)]
+        while windows and self._probe_times and self._probe_times[0] < now - max(windows):
+            self._probe_times.popleft()
+        for rule in p.fragility:
+            if isinstance(rule, RateRule):
+                recent = sum(1 for t in self._probe_times if t >= now - rule.window_s)
+                if recent >= rule.connections:
+                    self._die("rate", port, protocol, peer, b"",
+                              f"{recent} probes within {rule.window_s}s. {rule.reason}".strip())
+                    return False
+            elif isinstance(rule, ProbesRule) and self._probes >= rule.count:
+                self._die("probes", port, protocol, peer, b"", f"probe {self._probes}. {rule.reason}".strip())
+                return False
+        return True
+
+    def _payload(self, port: int, protocol: str, peer: str | None, data: bytes) -> bool:
+        """Apply the payload rules to what was received. True: still alive."""
+        for rule in self.personality.fragility:
+            if isinstance(rule, PayloadRule) and rule.port == port and rule.protocol == protocol and rule.matches(data):
+                self._die("payload", port, protocol, peer, data, rule.reason)
+                return False
+        return True
+
+    def _die(self, rule: str, port: int | None, protocol: str | None, peer: str | None,
+             data: bytes, detail: str) -> None:
+        self._deaths += 1
+        self._close_listeners()
+        self._set_state("down")
+        self._record("death", rule=rule, port=port, protocol=protocol, peer=peer, payload=excerpt(data), detail=detail)
+        rec = self.personality.recovery
+        if rec.mode == "reboot" and (rec.max_reboots is None or self._reboots < rec.max_reboots):
+            loop = asyncio.get_running_loop()
+            self._reboot_handle = loop.call_later(rec.delay_s, lambda: loop.create_task(self._reboot()))
+
+    async def _reboot(self) -> None:
+        self._reboot_handle = None
+        if self.state == "down":
+            self._reboots += 1
+            await self._come_back("reboot")
+
+    async def _come_back(self, how: str) -> None:
+        if self.state == "up" or self._coming_back:
+            return  # a reset while a reboot is binding: one comeback is enough
+        self._coming_back = True
+        try:
+            await self._listen(self.host)
+        except OSError as e:
+            # someone took a port meanwhile: stay down, say so, try again shortly
+            log.warning("%s on %s failed to come back (%s); retrying", self.personality.id, self.host, e)
+            loop = asyncio.get_running_loop()
+            self._reboot_handle = loop.call_later(0.5, lambda: loop.create_task(self._come_back(how)))
+            return
+        finally:
+            self._coming_back = False
+        self._forget_probes()
+        self._set_state("up")
+        self._record("recovery", how=how)
+
+    def _forget_probes(self) -> None:
+        self._probes = 0
+        self._probe_times.clear()
+
+    def _set_state(self, state: DeviceState) -> None:
+        if state != self.state:
+            self.state = state
+            self._since = _now()
+            for cb in self._listeners:
+                cb()
+
+    def _record(self, kind: str, **fields: object) -> None:
+        self._truth.append(TruthEvent(time=_now(), device=self.personality.id, host=self.host, kind=kind, **fields))
+
+
+def _peer_text(peer: object) -> str | None:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return None
+
+
+class _TcpService(asyncio.Protocol):
+    """One TCP connection to one service port."""
+
+    def __init__(self, device: VirtualDevice, port: int) -> None:
+        self.device = device
+        self.port = port
+        self.buffer = b""
+        self.answered = False
+        self.transport: asyncio.Transport | None = None
+        self.peer: str | None = None
+        self.idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = _peer_text(transport.get_extra_info("peername"))
+        if self.device.state != "up":
+            transport.abort()  # accepted in the same loop turn as the fatal probe: the stack is gone
+            return
+        self.device._conns.add(transport)
+        if not self.device._probe(self.port, "tcp", self.peer):
+            return
+        service = self._service()
+        if service is not None and service.banner:
+            transport.write(service.banner.encode("latin-1", "replace"))
+        self._arm_idle()
+
+    def data_received(self, data: bytes) -> None:
+        if self.device.state != "up" or self.transport is None:
+            return
+        self.buffer = (self.buffer + data)[-MAX_STREAM_BUFFER:]
+        if not self.device._payload(self.port, "tcp", self.peer, self.buffer):
+            return
+        service = self._service()
+        if service is not None and service.response and not self.answered:
+            self.answered = True
+            self.transport.write(service.response.encode("latin-1", "replace"))
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        if self.transport is not None:
+            self.device._conns.discard(self.transport)
+
+    def _service(self):
+        for s in self.device.personality.services:
+            if s.port == self.port and s.protocol == "tcp":
+                return s
+        return None  # the silent heartbeat listener
+
+    def _arm_idle(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        if self.transport is not None:
+            self.idle = asyncio.get_running_loop().call_later(IDLE_TIMEOUT_S, self.transport.close)
+
+
+class _UdpService(asyncio.DatagramProtocol):
+    """One UDP service port: every datagram is a probe."""
+
+    def __init__(self, device: VirtualDevice, port: int) -> None:
+        self.device = device
+        self.port = port
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.device.state != "up":
+            return
+        peer = _peer_text(addr)
+        if not self.device._probe(self.port, "udp", peer) or not self.device._payload(self.port, "udp", peer, data):
+            return
+        for s in self.device.personality.services:
+            if s.port == self.port and s.protocol == "udp" and s.response and self.transport is not None:
+                self.transport.sendto(s.response.encode("latin-1", "replace"), addr)
