@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "scanguard.builtin.checks",
     "scanguard.builtin.correlators",
     "scanguard.builtin.reports",
+    "scanguard.builtin.health",
 )
 """Built-in plugins, loaded like any other plugin."""
 
