@@ -58,10 +58,12 @@ class ScannerError(ScanguardError):
 
     exit_code = 1
 
-    def __init__(self, scanner: str, message: str, *, status: int | None = None, transient: bool = False):
+    def __init__(self, scanner: str, message: str, *, status: int | None = None, transient: bool = False,
+                 retry_after: float | None = None):
         self.scanner = scanner
         self.status = status
         self.transient = transient
+        self.retry_after = retry_after  # seconds the scanner asked us to wait (HTTP Retry-After), if any
         super().__init__(f"scanner {scanner}: {message}")
 
 
