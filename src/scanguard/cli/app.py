@@ -17,6 +17,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "render",
     "plugins_cmd",
     "testbed",
+    "diff",
+    "sync",
+    "history",
 )
 
 app = typer.Typer(
