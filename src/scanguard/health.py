@@ -34,12 +34,15 @@ class HealthFileError(ScanguardError):
 
 # -- probing ------------------------------------------------------------------------------------
 def probe_tcp(host: str, port: int, *, timeout_s: float = 1.0, source: str = "tcp") -> HealthEvent:
-    """One heartbeat: up when a TCP connection to host:port completes within `timeout_s`."""
-    when = datetime.now(timezone.utc)
+    """One heartbeat: up when a TCP connection to host:port completes within `timeout_s`.
+
+    The event's time is when the answer came (connected, refused, timed out): the state is
+    true at that instant, so an outage never starts before the failure that caused it."""
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
-            pass
+            when = datetime.now(timezone.utc)
     except OSError as e:
+        when = datetime.now(timezone.utc)
         reason = "timed out" if isinstance(e, (socket.timeout, TimeoutError)) else (e.strerror or str(e))
         return HealthEvent(time=when, host=host, state="down", source=source, detail=f"tcp/{port}: {reason}")
     return HealthEvent(time=when, host=host, state="up", source=source, detail=f"tcp/{port}: connected")

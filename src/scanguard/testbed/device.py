@@ -212,10 +212,11 @@ class VirtualDevice:
 
     def _die(self, rule: str, port: int | None, protocol: str | None, peer: str | None,
              data: bytes, detail: str) -> None:
+        when = _now()  # before the ports close: no observer can see it down earlier than this
         self._deaths += 1
         self._close_listeners()
         self._set_state("down")
-        self._record("death", rule=rule, port=port, protocol=protocol, peer=peer, payload=excerpt(data), detail=detail)
+        self._record("death", at=when, rule=rule, port=port, protocol=protocol, peer=peer, payload=excerpt(data), detail=detail)
         rec = self.personality.recovery
         if rec.mode == "reboot" and (rec.max_reboots is None or self._reboots < rec.max_reboots):
             loop = asyncio.get_running_loop()
@@ -231,6 +232,7 @@ class VirtualDevice:
         if self.state == "up" or self._coming_back:
             return  # a reset while a reboot is binding: one comeback is enough
         self._coming_back = True
+        when = _now()  # before the ports open: no observer can see it up earlier than this
         try:
             await self._listen(self.host)
         except OSError as e:
@@ -243,7 +245,7 @@ class VirtualDevice:
             self._coming_back = False
         self._forget_probes()
         self._set_state("up")
-        self._record("recovery", how=how)
+        self._record("recovery", at=when, how=how)
 
     def _forget_probes(self) -> None:
         self._probes = 0
@@ -256,8 +258,9 @@ class VirtualDevice:
             for cb in self._listeners:
                 cb()
 
-    def _record(self, kind: str, **fields: object) -> None:
-        self._truth.append(TruthEvent(time=_now(), device=self.personality.id, host=self.host, kind=kind, **fields))
+    def _record(self, kind: str, at: datetime | None = None, **fields: object) -> None:
+        self._truth.append(TruthEvent(time=at or _now(), device=self.personality.id, host=self.host, kind=kind,
+                                      **fields))
 
 
 def _peer_text(peer: object) -> str | None:
