@@ -7,7 +7,9 @@ from typing import Any
 
 from scanguard import CompiledTemplate, ScanTemplate, Vendor, hookimpl
 
+from .activity import parse_activity
 from .argv import CHECK_KINDS, parse_argv, render_argv
+from .results import parse_results
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -32,5 +34,7 @@ def scanguard_vendors() -> list[Vendor]:
     """Register nmap."""
     return [
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
-               capabilities=frozenset({"render", "parse"}), check_kinds=CHECK_KINDS),
+               parse_activity=parse_activity, parse_results=parse_results,
+               # "run": scanguard_nmap.run.run_scan runs real scans (the test bed and trials use it)
+               capabilities=frozenset({"render", "parse", "activity", "results", "run"}), check_kinds=CHECK_KINDS),
     ]
