@@ -1,0 +1,35 @@
+"""Several virtual devices run at once, each on its own loopback address."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from scanguard.testbed import run_device
+
+
+def test_several_devices_run_at_once_on_different_loopback_addresses(personality, net):
+    with ExitStack() as stack:
+        devs = [stack.enter_context(run_device(personality(name, delay_s=30)))
+                for name in ("payment-terminal", "payment-terminal", "plc")]
+        addresses = [d.address for d in devs]
+        assert len(set(addresses)) == 3
+        assert all(a.startswith("127.0.0.") for a in addresses)
+        assert all(not net.refused(d.address, d.heartbeat_port) for d in devs)
+
+
+def test_killing_one_device_leaves_the_others_up(personality, net):
+    with ExitStack() as stack:
+        first, second = (stack.enter_context(run_device(personality("payment-terminal", delay_s=30)))
+                         for _ in range(2))
+        net.connect(first.address, 7100)
+        assert first.wait_for("down")
+        assert second.is_up() and not net.refused(second.address, second.heartbeat_port)
+
+
+def test_a_device_listens_on_the_address_it_is_given(personality, net):
+    p = personality("plc")
+    with run_device(p) as probe:
+        free = probe.address  # free a moment ago, and free again once this device stops
+    with run_device(p, host=free) as dev:
+        assert dev.address == free
+        assert not net.refused(free, dev.heartbeat_port)
