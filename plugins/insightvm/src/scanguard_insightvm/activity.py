@@ -1,0 +1,5 @@
+"""Placeholder: replaced below."""
+
+def parse_activity(stream):
+    """Placeholder."""
+    return iter(())
