@@ -29,7 +29,7 @@ from pydantic import Field
 
 from ..compile import compile_plan
 from ..errors import PluginError, ScanguardError, ScannerError, UsageError
-from ..lattice import violations
+from ..lattice import safety_regressions, violations
 from ..model.base import Model
 from ..model.config import ScannerConfig
 from ..model.plan import Plan
@@ -406,7 +406,19 @@ class SyncEngine:
         self._call(sc, f"restore previous {d.name}",
                    lambda: client.update(rid, before.name, before.payload, old_marker))
         sc.writes += 1
-        self._record(sc, d.name, "undo-update", rid, d.digest, None, before, verified=False)
+        back = self._call(sc, f"read back restored {d.name}", lambda: client.read(rid))
+        self._record(sc, d.name, "undo-update", rid, d.digest, None, back, verified=False)
+        try:
+            worse = safety_regressions(sc.vendor.parse(back.payload), sc.vendor.parse(before.payload))
+        except Exception as e:  # unreadable is unsafe
+            worse = [f"unreadable ({type(e).__name__})"]
+        if worse:
+            # the scanner keeps storing something less safe than what was there: an unsafe template must
+            # not stay usable, so it goes (scans that use it will fail loudly rather than hurt a device)
+            log.critical("scanner %s: %s cannot be put back (%s); deleting it", sc.config.name, d.name, "; ".join(worse))
+            self._call(sc, f"delete unsafe {d.name}", lambda: client.delete(rid))
+            sc.writes += 1
+            self._record(sc, d.name, "undo-delete", rid, d.digest, back, None, verified=False)
 
     def _delete_duplicate(self, sc: _Scanner, client: ScannerClient, a: Action, before: RemoteObject | None,
                           verified: set[str]) -> ObjectResult:

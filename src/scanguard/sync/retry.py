@@ -56,7 +56,7 @@ def call(operation: str, fn: Callable[[], R], *, policy: RetryPolicy, deadline: 
          on_retry: Callable[[str, ScannerError], None] | None = None) -> R:
     """Run `fn`, retrying transient ScannerErrors per `policy` until `deadline`; the last error
     is raised as is when retries are exhausted."""
-    backoff = wait_exponential_jitter(initial=policy.initial_wait_s, max=policy.max_wait_s,
+    backoff = wait_exponential_jitter(multiplier=policy.initial_wait_s, max=policy.max_wait_s,
                                       jitter=policy.initial_wait_s)
 
     def wait(rs: RetryCallState) -> float:
