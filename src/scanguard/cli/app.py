@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "diff",
     "sync",
     "history",
+    "correlate",
 )
 
 app = typer.Typer(
