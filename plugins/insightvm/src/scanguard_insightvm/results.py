@@ -1,5 +1,189 @@
-"""Placeholder: replaced below."""
+"""InsightVM / Nexpose XML exports (NexposeReport 1.0 and 2.0) as HostResults, streamed.
 
-def parse_results(stream):
-    """Placeholder."""
-    return iter(())
+Memory stays bounded: each <node> is turned into a HostResult, yielded and cleared before the
+next is read. Titles and severities live in <VulnerabilityDefinitions>, after the nodes; when the
+stream can seek, a first pass collects just those (id, title, severity) and a second streams the
+nodes; when it cannot, results carry check ids without titles or severities.
+
+The file comes from outside: lxml parses it with entity resolution, network access and DTD
+loading off, and a document that declares entities in a DTD (billion laughs, XXE) is refused
+with UnsafeInput naming the file before any of its content is read.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import IO, Any, Iterator
+
+from lxml import etree
+
+from scanguard import HostResult, IntervalSet, PortSet, ResultItem, UnsafeInput
+
+VERSIONS = ("1.0", "2.0")
+FINDING_STATUSES = ("vulnerable-exploited", "vulnerable-version", "vulnerable-potential", "potential")
+"""Test statuses that are findings (others, like not-vulnerable, are not reported)."""
+DETAIL_CHARS = 500
+
+
+def _source(stream: IO[bytes]) -> str:
+    return str(getattr(stream, "name", "<stream>"))
+
+
+def _events(stream: IO[bytes], events: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """Safe iterparse events; refuses entity declarations and a root that is not a NexposeReport."""
+    source = _source(stream)
+    parser = etree.iterparse(stream, events=("start",) + tuple(e for e in events if e != "start"),
+                             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=True, remove_pis=True)
+    checked = False
+    try:
+        for event, elem in parser:
+            if not checked:
+                checked = True
+                dtd = elem.getroottree().docinfo.internalDTD
+                if dtd is not None and list(dtd.entities()):
+                    raise UnsafeInput(source, "declares entities in a DTD (entity expansion or external entities); "
+                                              "refused, an InsightVM export never does")
+                if elem.tag != "NexposeReport":
+                    raise UnsafeInput(source, f"is not an InsightVM XML export (root <{elem.tag}>, "
+                                              "expected <NexposeReport>)")
+                version = elem.get("version", "")
+                if version not in VERSIONS:
+                    raise UnsafeInput(source, f"NexposeReport version {version!r} is not supported "
+                                              f"({' or '.join(VERSIONS)})")
+            if event in events:
+                yield event, elem
+    except etree.XMLSyntaxError as e:
+        raise UnsafeInput(source, f"is not well-formed XML: {e.msg} (line {e.lineno})") from None
+
+
+def _clear(elem: Any) -> None:
+    """Free an element and the siblings before it (what keeps memory bounded)."""
+    elem.clear()
+    parent = elem.getparent()
+    while parent is not None and elem.getprevious() is not None:
+        del parent[0]
+
+
+def _definitions(stream: IO[bytes]) -> dict[str, tuple[str | None, int]]:
+    """id -> (title, severity) from <VulnerabilityDefinitions> (first pass)."""
+    out: dict[str, tuple[str | None, int]] = {}
+    for _, elem in _events(stream, ("end",)):
+        if elem.tag == "vulnerability" and elem.get("id"):
+            try:
+                severity = int(float(elem.get("severity", "0")))
+            except ValueError:
+                severity = 0
+            out[elem.get("id")] = (elem.get("title"), severity)
+            _clear(elem)
+        elif elem.tag == "node":
+            _clear(elem)
+    return out
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An export timestamp ("20210228T225351463": console local time, then milliseconds) or None."""
+    m = re.fullmatch(r"(\d{8}T\d{6})(\d{0,6})", (text or "").strip())
+    if not m:
+        return None
+    fraction = m.group(2)
+    return datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(microsecond=int(fraction.ljust(6, "0") or 0))
+
+
+def _text(elem: Any) -> str:
+    return " ".join(" ".join(elem.itertext()).split())[:DETAIL_CHARS]
+
+
+def _mac(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    hexdigits = "".join(c for c in raw if c.isalnum()).lower()
+    if len(hexdigits) != 12:
+        return raw
+    return ":".join(hexdigits[i:i + 2] for i in range(0, 12, 2))
+
+
+def _os(node: Any) -> tuple[str | None, tuple[str, ...]]:
+    best, certainty, cpes = None, -1.0, []
+    for os_el in node.iterfind("fingerprints/os"):
+        try:
+            c = float(os_el.get("certainty", "0"))
+        except ValueError:
+            c = 0.0
+        if os_el.get("cpe"):
+            cpes.append(os_el.get("cpe"))
+        if c > certainty:
+            parts = [os_el.get(k) for k in ("vendor", "product", "version")]
+            best, certainty = " ".join(p for p in parts if p) or None, c
+    return best, tuple(cpes)
+
+
+def _findings(tests: Any, defs: dict[str, tuple[str | None, int]], **where: Any) -> list[ResultItem]:
+    out = []
+    if tests is None:
+        return out
+    for test in tests.iterfind("test"):
+        status = test.get("status", "")
+        if status not in FINDING_STATUSES:
+            continue
+        check_id = test.get("id")
+        title, severity = defs.get(check_id or "", (None, 0))
+        detail = _text(test)
+        out.append(ResultItem(check_id=check_id, check_name=title, severity=severity,
+                              detail=f"{status}: {detail}" if detail else status, **where))
+    return out
+
+
+def _host(node: Any, defs: dict[str, tuple[str | None, int]], span: tuple[datetime | None, datetime | None]) -> HostResult:
+    items: list[ResultItem] = _findings(node.find("tests"), defs)
+    tcp: list[tuple[int, int]] = []
+    udp: list[tuple[int, int]] = []
+    for endpoint in node.iterfind("endpoints/endpoint"):
+        proto = (endpoint.get("protocol") or "").lower()
+        try:
+            port = int(endpoint.get("port", ""))
+        except ValueError:
+            continue
+        if endpoint.get("status", "open") == "open" and proto in ("tcp", "udp") and 1 <= port <= 65535:
+            (tcp if proto == "tcp" else udp).append((port, port))
+        for service in endpoint.iterfind("services/service"):
+            name = service.get("name")
+            items.append(ResultItem(port=port, protocol=proto or None, service=name))
+            items.extend(_findings(service.find("tests"), defs, port=port, protocol=proto or None, service=name))
+    os_name, cpes = _os(node)
+    name = node.find("names/name")
+    hostname = (name.text or "").strip() if name is not None else ""
+    return HostResult(
+        address=node.get("address", ""),
+        hostname=hostname or None,
+        mac=_mac(node.get("hardware-address")),
+        os=os_name,
+        cpes=cpes,
+        open_ports=PortSet(IntervalSet(tcp), IntervalSet(udp)),
+        start=span[0],
+        end=span[1],
+        items=tuple(items),
+    )
+
+
+def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
+    """Every host of an InsightVM XML export, one at a time (see the module docstring)."""
+    defs: dict[str, tuple[str | None, int]] = {}
+    seekable = getattr(stream, "seekable", lambda: False)()
+    if seekable:
+        start = stream.tell()
+        defs = _definitions(stream)
+        stream.seek(start)
+    span: tuple[datetime | None, datetime | None] = (None, None)
+    for _, elem in _events(stream, ("end",)):
+        if elem.tag == "scan":
+            # one scan: its times are every host's; several: the widest span
+            s, e = parse_time(elem.get("startTime")), parse_time(elem.get("endTime"))
+            span = (min(filter(None, (span[0], s)), default=None), max(filter(None, (span[1], e)), default=None))
+        elif elem.tag == "node":
+            if elem.get("address"):
+                yield _host(elem, defs, span)
+            _clear(elem)
+        elif elem.tag == "vulnerability":
+            _clear(elem)
