@@ -1,0 +1,148 @@
+"""Recorded timelines for the correlator tests, written in each vendor's own log format.
+
+nmap: the saved activity format of scanguard_nmap (parsed by the nmap plugin).
+Nessus: nessusd.messages lines with log_whole_attack on (parsed by the Nessus plugin when it
+provides its parser, else by the small adapter below).
+GVM (openvas.log) and InsightVM (scan log): no plugin exists yet; the adapters below turn the
+lines into ActivityEvents the way a plugin's parse_activity would, so the correlator is tested
+on those formats now and the adapters can be dropped when the plugins land.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Iterator
+
+from scanguard import ActivityEvent, HealthEvent
+from scanguard.health import csv_text, iter_csv
+
+T0 = datetime(2026, 11, 26, 2, 0, 0, tzinfo=timezone.utc)
+HOST = "127.0.0.23"
+
+
+def at(seconds: float) -> datetime:
+    """T0 plus `seconds`."""
+    return T0 + timedelta(seconds=seconds)
+
+
+# -- health ----------------------------------------------------------------------------------------
+def health(states: Iterable[tuple[float, str]], host: str = HOST) -> tuple[HealthEvent, ...]:
+    """A health timeline, through its CSV form (what `--health` reads)."""
+    events = [HealthEvent(time=at(s), host=host, state=st, source="tcp") for s, st in states]  # type: ignore[arg-type]
+    return tuple(iter_csv(io.StringIO(csv_text(events)), "health.csv"))
+
+
+def dies_at(seconds: float, host: str = HOST) -> tuple[HealthEvent, ...]:
+    """Up every second until just before `seconds`, down from then on."""
+    ups = [(s, "up") for s in range(0, int(seconds))]
+    return health([*ups, (seconds, "down"), (seconds + 1, "down")], host)
+
+
+# -- nmap (saved activity format) ---------------------------------------------------------------------
+def nmap_log(lines: Iterable[tuple[float, str]], start: datetime = T0) -> str:
+    """A saved nmap activity log: (relative seconds, nmap line) pairs. Lines that carry nmap's
+    own relative time should agree with their offset."""
+    out = ["# scanguard-nmap activity v1", f"# start {start.isoformat(timespec='microseconds')}",
+           "# argv nmap -n -sT -Pn -p T:7000-7200 --packet-trace -d -oX scan.xml 127.0.0.23"]
+    for rel, text in lines:
+        out.append(f"{(start + timedelta(seconds=rel)).isoformat(timespec='microseconds')} {text}")
+    return "\n".join(out) + "\n"
+
+
+def nmap_connects(ports: Iterable[int], start_s: float, step_s: float, host: str = HOST) -> list[tuple[float, str]]:
+    """A connect scan's packet-trace lines, one port every `step_s` seconds."""
+    out = [(start_s - 0.001, "Initiating Connect Scan at 02:00")]
+    t = start_s
+    for p in ports:
+        out.append((t, f"CONN ({t:.4f}s) TCP localhost > {host}:{p} => Operation now in progress"))
+        out.append((t, f"CONN ({t:.4f}s) TCP localhost > {host}:{p} => Connection refused"))
+        t += step_s
+    return out
+
+
+# -- Nessus nessusd.messages ---------------------------------------------------------------------------
+def nessus_line(seconds: float, plugin: str, plugin_id: int, what: str, host: str = HOST) -> str:
+    """One nessusd.messages line with log_whole_attack on."""
+    stamp = at(seconds).strftime("%a %b %d %H:%M:%S %Y")
+    return f"[{stamp}][4711.1][user=vm-team][name=pharmacy weekly][target={host}][plugin={plugin}][plugin_id={plugin_id}] : {what}"
+
+
+_NESSUS = re.compile(r"^\[(?P<date>[^\]]+)\]\[[^\]]*\](?:\[[^\]]*\])*?\[target=(?P<host>[^\]]+)\]"
+                     r"\[plugin=(?P<plugin>[^\]]+)\]\[plugin_id=(?P<id>\d+)\] : (?P<what>\w+)")
+
+
+def nessus_events(text: str) -> list[ActivityEvent]:
+    """nessusd.messages lines as events: the Nessus plugin's parser when it has one."""
+    try:
+        from scanguard_nessus.activity import parse_messages  # the real parser, once it lands
+    except ImportError:
+        return list(_nessus_adapter(text))
+    return list(parse_messages(io.StringIO(text)))
+
+
+def _nessus_adapter(text: str) -> Iterator[ActivityEvent]:
+    for line in text.splitlines():
+        m = _NESSUS.match(line)
+        if not m:
+            continue
+        when = datetime.strptime(m.group("date"), "%a %b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc)
+        yield ActivityEvent(time=when, host=m.group("host"), check_id=m.group("id"), check_name=m.group("plugin"),
+                            phase="check", kind="start" if m.group("what") == "Launching" else "finish",
+                            vendor="nessus", detail=line)
+
+
+# -- GVM openvas.log --------------------------------------------------------------------------------------
+def gvm_launch(seconds: float, nvt: str, oid: str, host: str = HOST) -> str:
+    """An openvas.log "Launching" line."""
+    return f"sd   main:MESSAGE:{at(seconds):%Y-%m-%d %H:%M:%S} (3141): Launching {nvt} ({oid}) against {host} [3141]"
+
+
+def gvm_finish(seconds: float, nvt: str, oid: str, host: str = HOST, took: float = 1.0) -> str:
+    """An openvas.log "finished its job" line."""
+    return (f"sd   main:MESSAGE:{at(seconds):%Y-%m-%d %H:%M:%S} (3141): {nvt} ({oid}) against {host} [3141] "
+            f"finished its job in {took:.2f} seconds")
+
+
+_GVM = re.compile(r":(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(\d+\): (?:Launching )?(?P<nvt>\S+) \((?P<oid>[\d.]+)\) "
+                  r"against (?P<host>\S+) \[\d+\](?P<rest>.*)$")
+
+
+def gvm_events(text: str) -> list[ActivityEvent]:
+    """openvas.log lines as events (an adapter standing in for a future GVM plugin)."""
+    out = []
+    for line in text.splitlines():
+        m = _GVM.search(line)
+        if not m:
+            continue
+        when = datetime.strptime(m.group("date"), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        out.append(ActivityEvent(time=when, host=m.group("host"), check_id=m.group("oid"), check_name=m.group("nvt"),
+                                 phase="check", kind="finish" if "finished its job" in m.group("rest") else "start",
+                                 vendor="gvm", detail=line))
+    return out
+
+
+# -- InsightVM scan log ------------------------------------------------------------------------------------
+def insightvm_line(seconds: float, port: int, message: str, host: str = HOST, level: str = "INFO") -> str:
+    """One InsightVM scan-log line about host:port."""
+    return (f"{at(seconds):%Y-%m-%dT%H:%M:%S} [{level}] [Thread: Scan default:12-1] [Site: Pharmacy] "
+            f"[{host}:{port}/TCP] {message}")
+
+
+_IVM = re.compile(r"^(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) \[(?P<level>\w+)\](?: \[[^\]]*\])*? "
+                  r"\[(?P<host>[\d.]+):(?P<port>\d+)/(?P<proto>TCP|UDP)\] (?P<msg>.*)$")
+
+
+def insightvm_events(text: str) -> list[ActivityEvent]:
+    """InsightVM scan-log lines as events (an adapter standing in for a future plugin)."""
+    out = []
+    for line in text.splitlines():
+        m = _IVM.match(line)
+        if not m:
+            continue
+        when = datetime.strptime(m.group("date"), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        out.append(ActivityEvent(time=when, host=m.group("host"), port=int(m.group("port")),
+                                 protocol=m.group("proto").lower(), phase="service", kind="probe",  # type: ignore[arg-type]
+                                 vendor="insightvm", detail=line))
+    return out
