@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sync",
     "history",
     "correlate",
+    "audit",
 )
 
 app = typer.Typer(

@@ -1,0 +1,81 @@
+"""`scanguard audit EXPORT`: every way a scan that actually ran broke the profiles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..audit import AuditReport, audit_export, findings
+from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
+from .output import EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe
+
+SUFFIX_VENDORS = {".nessus": "nessus"}
+"""Export suffixes that name their vendor; anything else needs --vendor."""
+
+
+def audit(
+    export: Annotated[Path, typer.Argument(help="A scan export, like scan.nessus.")],
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="The scanner vendor that wrote the export "
+                                                  "(default: from the file suffix, .nessus -> nessus).")] = None,
+    format_: Annotated[Optional[str], typer.Option("--format", help="Write the findings in a report format "
+                                                   "(json, defectdojo, ...) on stdout.")] = None,
+    workspace_: WorkspaceOpt = DEFAULT_WS,
+    json_: JsonOpt = False,
+) -> None:
+    """Audit a scan export against the workspace's profiles: a policy that probed a fragile port or
+    ran unsafe checks, fragile devices among the hosts scanned with a policy unsafe for them,
+    devices that must never be scanned.
+
+    Exit codes: 0 no violation; 2 invalid input (a missing, malformed or hostile file); 3 violations."""
+    if not export.is_file():
+        fail(f"{export}: no such file", EXIT_INVALID)
+    name = vendor or SUFFIX_VENDORS.get(export.suffix.lower())
+    if name is None:
+        fail(f"{export}: cannot tell which scanner wrote it; pass --vendor", EXIT_INVALID)
+    ws = workspace(workspace_)
+    pm = plugins()
+    v = run_guarded(pm.vendor, name)
+    if v.parse_results is None:
+        fail(f"vendor {name} cannot read result exports (its plugin does not provide parse_results)", EXIT_INVALID)
+    report: AuditReport = run_guarded(audit_export, ws, v, export)
+    if format_:
+        formats = pm.report_formats()
+        if format_ not in formats:
+            fail(f"unknown format {format_!r}; known: {', '.join(formats)}", EXIT_INVALID)
+        formats[format_].write(findings(report), sys.stdout)
+    elif json_:
+        emit_json({
+            "export": report.export,
+            "vendor": report.vendor,
+            "policy": report.policy,
+            "hosts_scanned": report.hosts_scanned,
+            "violations": len(report.violations),
+            "results": [r.model_dump(mode="json") for r in report.results],
+        })
+    else:
+        _print(report)
+    raise typer.Exit(EXIT_SAFETY if report.violations else EXIT_OK)
+
+
+def _print(report: AuditReport) -> None:
+    head = (f"{safe(report.export)}: policy {safe(report.policy or '(unreadable)')}, "
+            f"{report.hosts_scanned} host(s) scanned")
+    if not report.results:
+        info(f"[green]clean[/]: {head}; no profile broken")
+        return
+    table = Table(title=head)
+    for col in ("severity", "device", "check", "message", "fix"):
+        table.add_column(col, overflow="fold")
+    for r in report.results:
+        table.add_row(r.severity, safe(r.device or "-"), r.code, safe(r.message), safe(r.fix))
+    out.print(table)
+    info(f"{len(report.violations)} violation(s), {len(report.results) - len(report.violations)} warning(s)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("audit")(audit)
