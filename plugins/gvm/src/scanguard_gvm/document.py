@@ -1,0 +1,239 @@
+"""A compiled template as GVM's native document, and a native document back as a template.
+
+The document describes the four GVM objects of one template, with every value as gvmd holds it
+(strings), so that what a live scanner holds can be read back into the same shape and compared:
+
+    port_list    the ports to scan, as complement ranges (T: and U:)
+    scan_config  copied from a base config: scanner preferences, NVT preferences (Ping Host for
+                 discovery, the nmap wrapper for the port scan), family and NVT selection
+    target       hosts, exclude_hosts, alive test (and, on the scanner, the port list)
+    task         preferences max_checks and max_hosts
+
+What GVM cannot express is rendered on the safe side and read back on the safe side:
+- GVM has no UDP ping: UDP pings are never rendered.
+- nmap's TCP ping (-PA) always probes port 80: a TCP ping is rendered only when port 80 is an
+  allowed ping port, and reading back always counts port 80 as pinged.
+- GVM has no packet-rate cap. A rate is expressed as a minimum wait between probes (nmap's scan
+  delay for the port scan, openvas's time_between_request for the checks), which bounds each probe
+  stream to 1000/wait per second; reading back derives the rate from the wait.
+- Ports outside the port list count as scanned unless unscanned_closed(_udp) says "yes".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from scanguard import CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck
+
+from .vocabulary import (
+    ALIVE_TEST_METHODS,
+    ALIVE_TESTS,
+    CATEGORY_FAMILIES,
+    CHECK_KINDS,
+    DISCOVERY_ONLY_FAMILIES,
+    FORMAT,
+    FULL_AND_FAST,
+    KNOWN_FAMILIES,
+    NMAP_MAX_RTT,
+    NMAP_MIN_WAIT,
+    NMAP_NO_ARP,
+    NMAP_PARALLEL,
+    NMAP_TECHNIQUE,
+    OPENVAS_DEFAULTS,
+    PING_ARP,
+    PING_ICMP,
+    PING_MARK_DEAD,
+    PING_PORTS,
+    PING_PORTS_DEFAULT,
+    PING_TCP,
+    PING_TCP_ALSO_SYN,
+    PING_TCP_ONLY_SYN,
+    SAFE_CHECK_CATEGORIES,
+    SYN_TECHNIQUES,
+    TCP_PING_ALWAYS,
+)
+
+VENDOR = "gvm"
+_FULL = IntervalSet([(1, 65535)])
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _ranges_text(iv: IntervalSet) -> str:
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in iv.intervals)
+
+
+def exclusions(t: ScanTemplate) -> tuple[list[str], list[str]]:
+    """(families to switch off, NVT OIDs to leave out) for a template's excluded checks.
+
+    Fails closed: a GVM check id of a kind GVM cannot exclude raises ValueError rather than
+    being dropped."""
+    ch = t.checks
+    families: set[str] = set()
+    for cat in ch.excluded_categories:
+        families.update(CATEGORY_FAMILIES.get(cat, ()))
+    oids: set[str] = set()
+    for vc in ch.excluded_vendor_checks:
+        if vc.vendor != VENDOR:
+            continue
+        if vc.kind not in CHECK_KINDS:
+            raise ValueError(f"GVM cannot exclude {vc.text()}: GVM check kinds are {', '.join(sorted(CHECK_KINDS))}")
+        if vc.kind == "family":
+            families.add(vc.id)
+        elif not all(part.isdigit() for part in vc.id.split(".")):
+            raise ValueError(f"{vc.text()} is not an NVT OID (like 1.3.6.1.4.1.25623.1.0.100315)")
+        else:
+            oids.add(vc.id)
+    return sorted(families), sorted(oids)
+
+
+def _pref(pref: tuple[str, int, str, str], value: str) -> dict[str, Any]:
+    oid, pid, kind, name = pref
+    return {"oid": oid, "id": pid, "type": kind, "name": name, "value": value}
+
+
+def render(ct: CompiledTemplate, *, base_config: str = FULL_AND_FAST) -> dict[str, Any]:
+    """The native document for a compiled template (see the module docstring)."""
+    t = ct.template
+    d, ch, p = t.discovery, t.checks, t.performance
+    ranges = [{"type": "TCP", "start": lo, "end": hi} for lo, hi in t.ports.tcp.intervals]
+    ranges += [{"type": "UDP", "start": lo, "end": hi} for lo, hi in t.ports.udp.intervals]
+    tcp_ping = d.tcp_ping and TCP_PING_ALWAYS in d.ping_ports.tcp
+    families, oids = exclusions(t)
+    if ch.enabled:
+        selection = {"mode": "all-except", "families": families}
+    else:
+        selection = {"mode": "only", "families": [f for f in DISCOVERY_ONLY_FAMILIES if f not in families]}
+    safe = ch.safe_only or bool(ch.excluded_categories & SAFE_CHECK_CATEGORIES)
+    wait = max(p.probe_delay_ms, math.ceil(1000 / p.packets_per_second) if p.packets_per_second else 0)
+    nvt_prefs = [
+        _pref(PING_TCP, _yes(tcp_ping)),
+        _pref(PING_TCP_ALSO_SYN, "no"),
+        _pref(PING_ICMP, _yes(d.icmp)),
+        _pref(PING_ARP, _yes(d.arp)),
+        _pref(PING_MARK_DEAD, "yes"),
+        _pref(PING_TCP_ONLY_SYN, "no"),
+        _pref(NMAP_TECHNIQUE, "SYN scan" if d.port_scan == "syn" else "connect()"),
+        _pref(NMAP_MAX_RTT, str(p.timeout_s * 1000)),
+        _pref(NMAP_PARALLEL, str(p.parallel_checks_per_host)),
+        _pref(NMAP_MIN_WAIT, str(wait)),
+        _pref(NMAP_NO_ARP, _yes(not d.arp)),
+        # always written (gvmd keeps a value anyway); it only matters while the TCP ping is on
+        _pref(PING_PORTS, _ranges_text(d.ping_ports.tcp) or str(TCP_PING_ALWAYS)),
+    ]
+    return {
+        "format": FORMAT,
+        "name": ct.name,
+        "port_list": {"name": ct.name, "ranges": ranges},
+        "scan_config": {
+            "name": ct.name,
+            "base_config": base_config,
+            "scanner_preferences": {
+                "safe_checks": _yes(safe),
+                "time_between_request": str(wait),
+                "checks_read_timeout": str(p.timeout_s),
+                "unscanned_closed": "yes",
+                "unscanned_closed_udp": "yes",
+            },
+            "nvt_preferences": sorted(nvt_prefs, key=lambda x: (x["oid"], x["id"])),
+            "family_selection": selection,
+            "nvt_selection": {"excluded": oids},
+        },
+        "target": {
+            "name": ct.name,
+            "hosts": ct.targets.include.items(),
+            "exclude_hosts": ct.targets.exclude.items(),
+            "alive_test": ALIVE_TESTS[(d.icmp, tcp_ping, d.arp)],
+        },
+        "task": {
+            "name": ct.name,
+            "preferences": {"max_checks": str(p.parallel_checks_per_host), "max_hosts": str(p.parallel_hosts)},
+        },
+    }
+
+
+def _int(value: Any, default: int) -> int:
+    if value is None or str(value).strip() == "":
+        return default
+    return int(str(value).strip())
+
+
+def parse(doc: Any) -> ScanTemplate:
+    """The neutral template a native document amounts to, read on the safe side (see the
+    module docstring). Raises ValueError for something that is not such a document."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ValueError(f"not a GVM document of format {FORMAT}")
+    sc = doc["scan_config"]
+    prefs: dict[str, str] = sc.get("scanner_preferences", {})
+    nvt = {(x["oid"], int(x["id"])): str(x["value"]) for x in sc.get("nvt_preferences", [])}
+
+    def pref(key: tuple[str, int, str, str], default: str | None = None) -> str | None:
+        return nvt.get((key[0], key[1]), default)
+
+    tcp_iv = IntervalSet([(r["start"], r["end"]) for r in doc["port_list"]["ranges"] if r["type"].upper() == "TCP"])
+    udp_iv = IntervalSet([(r["start"], r["end"]) for r in doc["port_list"]["ranges"] if r["type"].upper() == "UDP"])
+    # Without unscanned_closed, NVTs probe ports the port scan never opened: every port counts.
+    if prefs.get("unscanned_closed") != "yes":
+        tcp_iv = _FULL
+    if prefs.get("unscanned_closed_udp") != "yes":
+        udp_iv = _FULL
+
+    alive = doc["target"].get("alive_test") or "Scan Config Default"
+    if alive == "Scan Config Default":
+        by_target = (False, False, False)  # Ping Host's preferences decide, read below
+    else:
+        by_target = ALIVE_TEST_METHODS.get(alive, (True, True, True))  # unknown: assume everything
+    icmp = by_target[0] or pref(PING_ICMP) == "yes"
+    tcp = by_target[1] or pref(PING_TCP) == "yes"
+    arp = by_target[2] or pref(PING_ARP) == "yes" or pref(NMAP_NO_ARP) != "yes"
+    ping_ports = PortSet()
+    if tcp:
+        ping_ports = PortSet.parse(pref(PING_PORTS, PING_PORTS_DEFAULT) or PING_PORTS_DEFAULT) | PortSet.parse(
+            str(TCP_PING_ALWAYS))
+
+    selection = sc.get("family_selection", {"mode": "all-except", "families": []})
+    if selection["mode"] == "only":
+        selected = set(selection["families"])
+        enabled = bool(selected - set(DISCOVERY_ONLY_FAMILIES))
+        disabled = set(KNOWN_FAMILIES) - selected
+    else:
+        enabled = True
+        disabled = set(selection["families"])
+    safe = prefs.get("safe_checks") == "yes"
+    categories = {c for c, fams in CATEGORY_FAMILIES.items() if fams and set(fams) <= disabled}
+    if safe:
+        categories |= SAFE_CHECK_CATEGORIES
+    vendor = {VendorCheck(vendor=VENDOR, kind="family", id=f) for f in disabled}
+    vendor |= {VendorCheck(vendor=VENDOR, kind="oid", id=o) for o in sc.get("nvt_selection", {}).get("excluded", [])}
+
+    task_prefs = doc.get("task", {}).get("preferences", {})
+    waits = [_int(prefs.get("time_between_request"), 0)]
+    if pref(NMAP_MIN_WAIT) not in (None, ""):
+        waits.append(_int(pref(NMAP_MIN_WAIT), 0))
+    wait = min(waits)  # the faster of the two probe streams bounds the rate
+    timeout = _int(prefs.get("checks_read_timeout"), OPENVAS_DEFAULTS["checks_read_timeout"])
+    if pref(NMAP_MAX_RTT) not in (None, ""):
+        timeout = max(timeout, math.ceil(_int(pref(NMAP_MAX_RTT), 0) / 1000))
+    checks = _int(task_prefs.get("max_checks"), OPENVAS_DEFAULTS["max_checks"])
+    if pref(NMAP_PARALLEL) not in (None, ""):
+        checks = max(checks, _int(pref(NMAP_PARALLEL), 0))
+    return ScanTemplate(
+        name=doc["name"],
+        ports=PortSet(tcp_iv, udp_iv),
+        discovery={
+            "icmp": icmp, "arp": arp, "tcp_ping": tcp, "udp_ping": False, "ping_ports": ping_ports,
+            "port_scan": "syn" if pref(NMAP_TECHNIQUE, "connect()") in SYN_TECHNIQUES else "connect",
+        },
+        checks={"enabled": enabled, "safe_only": safe, "excluded_categories": categories,
+                "excluded_vendor_checks": vendor},
+        performance={
+            "packets_per_second": max(1, 1000 // wait) if wait > 0 else None,
+            "parallel_hosts": max(1, _int(task_prefs.get("max_hosts"), OPENVAS_DEFAULTS["max_hosts"])),
+            "parallel_checks_per_host": max(1, checks),
+            "probe_delay_ms": wait,
+            "timeout_s": max(1, timeout),
+        },
+    )

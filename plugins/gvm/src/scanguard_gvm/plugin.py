@@ -1,0 +1,30 @@
+"""The GVM vendor record, registered through the ``scanguard`` entry-point group."""
+
+from __future__ import annotations
+
+from scanguard import ScannerConfig, Vendor, hookimpl
+
+from .activity import parse_activity
+from .client import GvmClient
+from .commands import serialize
+from .document import parse, render
+from .results import parse_results
+from .vocabulary import CHECK_KINDS
+
+
+def client(config: ScannerConfig) -> GvmClient:
+    """The client of one gvmd (TLS or Unix socket, see scanguard_gvm.connection)."""
+    return GvmClient(config)
+
+
+VENDOR = Vendor(
+    name="gvm", title="Greenbone (GVM / OpenVAS)", render=render, parse=parse, serialize=serialize, suffix=".gmp.xml",
+    client=client, parse_activity=parse_activity, parse_results=parse_results,
+    capabilities=frozenset({"render", "parse", "client", "activity", "results"}), check_kinds=CHECK_KINDS,
+)
+
+
+@hookimpl
+def scanguard_vendors() -> list[Vendor]:
+    """Register GVM."""
+    return [VENDOR]

@@ -1,0 +1,160 @@
+"""GVM report XML (report/results/result, report/host, report/errors/error) as HostResults.
+
+The export is read as a stream: each result, host and error element is summarised and then
+cleared, so memory grows with the number of findings, never with the size of the file. The XML
+comes from outside: entities are never expanded, nothing is fetched, and a document that declares
+a DTD with entities (or an external DTD) is refused with UnsafeInput naming the file.
+
+GVM puts results, host details and errors in separate lists; they are joined per host at the
+end. Errors carry the OID of the NVT that failed on the host (typically "NVT timed out"), a
+crash signal for correlation: they are surfaced as HostResult.errors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, Any, Iterator
+
+from lxml import etree
+from scanguard import HostResult, IntervalSet, PortSet, ResultItem, UnsafeInput
+
+MAX_DETAIL = 500
+"""How much of a result's description is kept."""
+
+
+def severity_level(score: str | None) -> int:
+    """A CVSS score (GVM's severity) on the 0-4 scale other vendors report: 0 log, 1 low,
+    2 medium, 3 high, 4 critical."""
+    try:
+        value = float(score or 0)
+    except ValueError:
+        return 0
+    if value <= 0:
+        return 0
+    if value < 4:
+        return 1
+    if value < 7:
+        return 2
+    if value < 9:
+        return 3
+    return 4
+
+
+def _port(text: str | None) -> tuple[int | None, str | None]:
+    """"80/tcp" -> (80, "tcp"); "general/tcp" -> (None, "tcp")."""
+    if not text:
+        return None, None
+    number, _, proto = text.strip().partition("/")
+    return (int(number) if number.isdigit() else None), (proto or None)
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text or not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _host_text(el: Any) -> str:
+    # <host>10.0.0.5<asset asset_id=".."/><hostname>x</hostname></host>: the address is the text
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _refuse_dtd(root: Any, source: str) -> None:
+    info = root.getroottree().docinfo
+    dtd = info.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise UnsafeInput(source, "declares entities in a DTD; refused (entity expansion and external entities "
+                                  "are never processed)")
+    if info.system_url or info.public_id:
+        raise UnsafeInput(source, "refers to an external DTD; refused")
+
+
+class _Host:
+    __slots__ = ("address", "hostname", "start", "end", "items", "errors", "tcp", "udp")
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.hostname: str | None = None
+        self.start: datetime | None = None
+        self.end: datetime | None = None
+        self.items: list[ResultItem] = []
+        self.errors: list[str] = []
+        self.tcp: list[tuple[int, int]] = []
+        self.udp: list[tuple[int, int]] = []
+
+    def result(self) -> HostResult:
+        return HostResult(address=self.address, hostname=self.hostname, start=self.start, end=self.end,
+                          open_ports=PortSet(IntervalSet(self.tcp), IntervalSet(self.udp)),
+                          items=tuple(self.items), errors=tuple(dict.fromkeys(self.errors)))
+
+
+def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
+    """HostResults from a GVM report XML byte stream (see module docstring), in the order hosts
+    first appear. Raises UnsafeInput for a DTD with entities or malformed XML."""
+    source = getattr(stream, "name", "<stream>")
+    hosts: dict[str, _Host] = {}
+
+    def host(address: str) -> _Host:
+        if address not in hosts:
+            hosts[address] = _Host(address)
+        return hosts[address]
+
+    events = etree.iterparse(stream, events=("start", "end"), resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
+    checked = False
+    try:
+        for event, el in events:
+            if event == "start":
+                if not checked:
+                    _refuse_dtd(el, source)
+                    checked = True
+                continue
+            parent = el.getparent()
+            parent_tag = parent.tag if parent is not None else None
+            if el.tag == "result" and parent_tag == "results":
+                h_el = el.find("host")
+                address = _host_text(h_el)
+                if address:
+                    h = host(address)
+                    if h_el is not None and h_el.findtext("hostname"):
+                        h.hostname = h.hostname or h_el.findtext("hostname").strip()
+                    port, proto = _port(el.findtext("port"))
+                    nvt = el.find("nvt")
+                    h.items.append(ResultItem(
+                        port=port, protocol=proto, check_id=nvt.get("oid") if nvt is not None else None,
+                        check_name=(nvt.findtext("name") or "").strip() or None if nvt is not None else None,
+                        family=(nvt.findtext("family") or "").strip() or None if nvt is not None else None,
+                        severity=severity_level(el.findtext("severity")),
+                        detail=" ".join((el.findtext("description") or "").split())[:MAX_DETAIL],
+                    ))
+                    if port is not None and proto in ("tcp", "udp"):
+                        (h.tcp if proto == "tcp" else h.udp).append((port, port))
+                el.clear()
+            elif el.tag == "error" and parent_tag == "errors":
+                address = _host_text(el.find("host"))
+                if address:
+                    nvt = el.find("nvt")
+                    oid = nvt.get("oid") if nvt is not None else None
+                    host(address).errors.append(oid or " ".join((el.findtext("description") or "").split()))
+                el.clear()
+            elif el.tag == "host" and parent_tag == "report":
+                address = (el.findtext("ip") or "").strip()
+                if address:
+                    h = host(address)
+                    h.start = _time(el.findtext("start")) or h.start
+                    h.end = _time(el.findtext("end")) or h.end
+                el.clear()
+            elif el.tag in ("ports", "result_count", "severity_class", "filters"):
+                el.clear()  # summaries scanguard does not need
+            else:
+                continue
+            # drop what was read so far: memory stays bounded however long the list
+            while el.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as e:
+        raise UnsafeInput(source, f"is not well-formed XML: {e}") from None
+    for h in hosts.values():
+        yield h.result()
