@@ -147,7 +147,7 @@ def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
                     h.start = _time(el.findtext("start")) or h.start
                     h.end = _time(el.findtext("end")) or h.end
                 el.clear()
-            elif el.tag in ("ports", "result_count", "severity_class", "filters"):
+            elif el.tag in ("ports", "result_count", "severity_class", "filters") and parent_tag == "report":
                 el.clear()  # summaries scanguard does not need
             else:
                 continue
