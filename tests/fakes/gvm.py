@@ -13,11 +13,13 @@ It holds a small NVT feed (families and OIDs), the predefined "Full and fast" sc
 status texts, "... is in use" refusals for objects used by a task or target, a target needs a
 port list, names are unique per type, predefined configs cannot be modified.
 
-Faults (the same API as the Nessus fake): kinds "500" and "503" (a GMP error response),
-"reset" (close the connection without answering) and "timeout" (wait, interruptibly, longer
-than a client's timeout, then close). `fail_next(kind, count, command)` injects into the next
-matching requests; `fail_at(n, kind)` into the n-th request (1-based) this server receives;
-`latency` delays every answer by that many seconds.
+Faults (the API of the Nessus fake): kinds "500" and "503" (a GMP error response), "reset"
+(close the connection without answering) and "timeout" (wait, interruptibly, `hang_s` seconds:
+longer than a client's timeout, then close). `fail_next(kind, count, command)` injects into the
+next matching requests; `fail_at(n, kind)` into the n-th request this server receives (1-based,
+counted from its start: `fail_at(len(fake.requests) + 1, kind)` is the next one);
+`clear_faults()` forgets them; `latency` delays every answer by that many seconds. `requests`
+logs (command, status) per request, status 0 when the connection was dropped.
 """
 
 from __future__ import annotations
@@ -259,14 +261,22 @@ class FakeGvmd:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> "FakeGvmd":
-        self.start()
-        return self
+        return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def start(self) -> None:
-        """Listen on a free port of 127.0.0.1 with a fresh CA and server certificate."""
+    @property
+    def hang_s(self) -> float:
+        """How long a "timeout" fault holds the connection (the Nessus fake's name)."""
+        return self.timeout_sleep
+
+    @hang_s.setter
+    def hang_s(self, value: float) -> None:
+        self.timeout_sleep = value
+
+    def start(self) -> "FakeGvmd":
+        """Listen on a free port of 127.0.0.1 with a fresh CA and server certificate; returns self."""
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-gvmd-")
@@ -281,6 +291,7 @@ class FakeGvmd:
         t = threading.Thread(target=self._accept_loop, name="fake-gvmd-accept", daemon=True)
         t.start()
         self._threads.append(t)
+        return self
 
     def stop(self) -> None:
         """Stop accepting, wake every sleeping fault, close every connection."""
@@ -313,6 +324,17 @@ class FakeGvmd:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
         with self._lock:
             self._faults_at[n] = kind
+
+    def clear_faults(self) -> None:
+        """Forget every pending fault."""
+        with self._lock:
+            self._faults_next.clear()
+            self._faults_at.clear()
+
+    def writes(self) -> list[tuple[str, int | str]]:
+        """The logged requests that change state (create_*, modify_*, delete_*)."""
+        with self._lock:
+            return [r for r in self.requests if r[0].startswith(("create_", "modify_", "delete_"))]
 
     def edit(self, kind: str, id: str, **changes: Any) -> None:
         """A console edit, bypassing gvmd's checks the way an admin in GSA would not be stopped.
@@ -441,7 +463,7 @@ class FakeGvmd:
             self._stop.wait(self.latency)
         if fault in ("reset", "timeout"):
             with self._lock:
-                self.requests.append((command, fault))
+                self.requests.append((command, 0))
             if fault == "timeout":
                 self._stop.wait(self.timeout_sleep)
             else:
