@@ -116,10 +116,20 @@ class GvmClient:
 
     # -- ScannerClient ---------------------------------------------------------------------------
     def list_managed(self) -> list[RemoteObject]:
-        """Every scan config whose comment carries the managed marker, read as a whole bundle."""
+        """Every managed template, read as a whole bundle: one per name. Where an interrupted
+        run left versions behind, the one a task uses is the template; the others are hidden here
+        and removed by the next create or update of that name."""
         with self._session() as gmp:
-            configs = gmp.get_scan_configs(filter_string="rows=-1").findall("config")
-            return [self._read(gmp, c.get("id")) for c in configs if parse_marker(c.findtext("comment"))]
+            used = self._tasks_by_config(gmp)
+            chosen: dict[str, str] = {}
+            for c in gmp.get_scan_configs(filter_string="rows=-1").findall("config"):
+                marker = parse_marker(c.findtext("comment"))
+                if not marker:
+                    continue
+                name = marker[0] or c.findtext("name") or c.get("id")
+                if name not in chosen or (c.get("id") in used and chosen[name] not in used):
+                    chosen[name] = c.get("id")
+            return [self._read(gmp, cid, used) for cid in chosen.values()]
 
     def read(self, remote_id: str) -> RemoteObject:
         """The bundle whose scan config is `remote_id`, as a document comparable with render's."""
@@ -129,7 +139,9 @@ class GvmClient:
     def create(self, name: str, payload: Any, marker: str) -> str:
         """Create the bundle; returns the scan config's id."""
         with self._session() as gmp:
-            return self._create_bundle(gmp, name, payload, marker, task_id=None)
+            new_id = self._create_bundle(gmp, name, payload, marker, task_id=None)
+            self._collect_garbage(gmp, name, keep=self._members(gmp, new_id))
+            return new_id
 
     def update(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
         """Create a new version, repoint the task to it, retire the old version; returns the new
@@ -140,6 +152,7 @@ class GvmClient:
             for kind, oid in (("target", old.target_id), ("port_list", old.port_list_id), ("config", old.config_id)):
                 if oid:
                     self._retire(gmp, kind, oid)
+            self._collect_garbage(gmp, name, keep=self._members(gmp, new_id))
             return new_id
 
     def delete(self, remote_id: str) -> None:
@@ -175,6 +188,18 @@ class GvmClient:
                 gmp.modify_port_list(oid, comment=note)
             else:
                 gmp.modify_target(oid, comment=note)
+
+    def _collect_garbage(self, gmp: Any, name: str, keep: Members) -> None:
+        """Delete what interrupted runs left of this template: marked objects of its name that
+        nothing uses and that are not the version in force."""
+        kept = {keep.config_id, keep.target_id, keep.port_list_id}
+        listings = (("target", gmp.get_targets, "target"), ("port_list", gmp.get_port_lists, "port_list"),
+                    ("config", gmp.get_scan_configs, "config"))
+        for kind, lister, tag in listings:
+            for el in lister(filter_string="rows=-1").findall(tag):
+                marker = parse_marker(el.findtext("comment"))
+                if marker and marker[0] == name and el.get("id") not in kept and el.findtext("in_use") != "1":
+                    self._delete(gmp, kind, el.get("id"), missing_ok=True)
 
     def _create_bundle(self, gmp: Any, name: str, payload: dict[str, Any], marker: str, *, task_id: str | None) -> str:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -256,21 +281,26 @@ class GvmClient:
             raise
 
     # -- reading ---------------------------------------------------------------------------------
-    def _members(self, gmp: Any, config_id: str) -> Members:
-        m = Members(config_id=config_id)
+    def _tasks_by_config(self, gmp: Any) -> dict[str, tuple[str, str | None]]:
+        """config id -> (task id, target id) for every task."""
+        out: dict[str, tuple[str, str | None]] = {}
         for task in gmp.get_tasks(filter_string="rows=-1").findall("task"):
-            cfg = task.find("config")
-            if cfg is not None and cfg.get("id") == config_id:
-                m.task_id = task.get("id")
-                tgt = task.find("target")
-                m.target_id = tgt.get("id") if tgt is not None else None
-                break
+            cfg, tgt = task.find("config"), task.find("target")
+            if cfg is not None and cfg.get("id") and cfg.get("id") not in out:
+                out[cfg.get("id")] = (task.get("id"), tgt.get("id") if tgt is not None else None)
+        return out
+
+    def _members(self, gmp: Any, config_id: str, used: dict[str, tuple[str, str | None]] | None = None) -> Members:
+        m = Members(config_id=config_id)
+        used = self._tasks_by_config(gmp) if used is None else used
+        if config_id in used:
+            m.task_id, m.target_id = used[config_id]
         if m.target_id:
             pl = gmp.get_target(m.target_id).find("target/port_list")
             m.port_list_id = pl.get("id") if pl is not None else None
         return m
 
-    def _read(self, gmp: Any, config_id: str) -> RemoteObject:
+    def _read(self, gmp: Any, config_id: str, used: dict[str, tuple[str, str | None]] | None = None) -> RemoteObject:
         with self._errors():
             try:
                 cfg = gmp.get_scan_config(config_id).find("config")
@@ -282,7 +312,7 @@ class GvmClient:
         marker = parse_marker(comment)
         intent = _intent(comment)
         name = (marker[0] if marker and marker[0] else None) or cfg.findtext("name") or config_id
-        m = self._members(gmp, config_id)
+        m = self._members(gmp, config_id, used)
         payload = {
             "format": FORMAT,
             "name": name,
