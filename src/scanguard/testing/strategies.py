@@ -20,21 +20,16 @@ from ..model.windows import WEEKDAYS, ScanWindow
 _port = st.one_of(st.integers(1, 65535), st.sampled_from([1, 2, 79, 80, 81, 104, 443, 7099, 7100, 7101, 65534, 65535]))
 
 
-@st.composite
-def interval_sets(draw, max_intervals: int = 6) -> IntervalSet:
+_interval = st.tuples(_port, _port).map(lambda ab: (min(ab), max(ab)))
+
+
+def interval_sets(max_intervals: int = 6) -> st.SearchStrategy[IntervalSet]:
     """Random interval sets over the port range."""
-    n = draw(st.integers(0, max_intervals))
-    ivs = []
-    for _ in range(n):
-        a, b = draw(_port), draw(_port)
-        ivs.append((min(a, b), max(a, b)))
-    return IntervalSet(ivs)
+    return st.lists(_interval, max_size=max_intervals).map(IntervalSet)
 
 
-@st.composite
-def port_sets(draw) -> PortSet:
-    """Random tcp/udp port sets."""
-    return PortSet(draw(interval_sets()), draw(interval_sets(max_intervals=3)))
+port_sets = st.builds(PortSet, interval_sets(4), interval_sets(2))
+"""Random tcp/udp port sets."""
 
 
 VENDOR_CHECK_EXAMPLES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -63,41 +58,37 @@ windows = st.builds(
 )
 
 _opt_int = st.one_of(st.none(), st.integers(1, 500))
+_booleans = st.booleans()
+_categories = st.frozensets(st.sampled_from(CATEGORIES), max_size=3)
+_vendor_sets = st.frozensets(vendor_checks, max_size=2)
+_forbidden = st.frozensets(st.sampled_from(DISCOVERY_METHODS), max_size=3)
+_window_sets = st.frozensets(st.frozensets(windows, min_size=1, max_size=2), max_size=1)
+_opt_ports = st.one_of(st.none(), port_sets)
+_profiles = st.sampled_from(["pos", "pump", "plc", "monitor"])
 
 
-@st.composite
-def templates(draw, name: str = "t") -> ScanTemplate:
-    """Random vendor-neutral templates."""
+def _template(name, ports, icmp, arp, tcp_ping, udp_ping, ping_ports, port_scan, enabled, safe_only, cats, vendor,
+              pps, hosts, checks, delay, timeout) -> ScanTemplate:
     return ScanTemplate(
-        name=name,
-        ports=draw(port_sets()),
-        discovery=Discovery(
-            icmp=draw(st.booleans()), arp=draw(st.booleans()), tcp_ping=draw(st.booleans()),
-            udp_ping=draw(st.booleans()), ping_ports=draw(port_sets()),
-            port_scan=draw(st.sampled_from(["syn", "connect"])),
-        ),
-        checks=Checks(
-            enabled=draw(st.booleans()), safe_only=draw(st.booleans()),
-            excluded_categories=frozenset(draw(st.lists(st.sampled_from(CATEGORIES), max_size=3))),
-            excluded_vendor_checks=frozenset(draw(st.lists(vendor_checks, max_size=2))),
-        ),
-        performance=Performance(
-            packets_per_second=draw(_opt_int), parallel_hosts=draw(st.integers(1, 64)),
-            parallel_checks_per_host=draw(st.integers(1, 16)), probe_delay_ms=draw(st.integers(0, 500)),
-            timeout_s=draw(st.integers(1, 30)),
-        ),
+        name=name, ports=ports,
+        discovery=Discovery(icmp=icmp, arp=arp, tcp_ping=tcp_ping, udp_ping=udp_ping, ping_ports=ping_ports,
+                            port_scan=port_scan),
+        checks=Checks(enabled=enabled, safe_only=safe_only, excluded_categories=cats, excluded_vendor_checks=vendor),
+        performance=Performance(packets_per_second=pps, parallel_hosts=hosts, parallel_checks_per_host=checks,
+                                probe_delay_ms=delay, timeout_s=timeout),
     )
 
 
-@st.composite
-def constraints(draw, profile: str | None = None) -> Constraints:
-    """Random constraints of one profile, with provenance for each item."""
-    pid = profile or draw(st.sampled_from(["pos", "pump", "plc", "monitor"]))
-    excluded = draw(port_sets())
-    cats = frozenset(draw(st.lists(st.sampled_from(CATEGORIES), max_size=3)))
-    vendor = frozenset(draw(st.lists(vendor_checks, max_size=2)))
-    forbidden = frozenset(draw(st.lists(st.sampled_from(DISCOVERY_METHODS), max_size=3)))
-    ping = draw(st.one_of(st.none(), port_sets()))
+def templates(name: str = "t") -> st.SearchStrategy[ScanTemplate]:
+    """Random vendor-neutral templates."""
+    return st.builds(
+        _template, st.just(name), port_sets, _booleans, _booleans, _booleans, _booleans, port_sets,
+        st.sampled_from(["syn", "connect"]), _booleans, _booleans, _categories, _vendor_sets, _opt_int,
+        st.integers(1, 64), st.integers(1, 16), st.integers(0, 500), st.integers(1, 30),
+    )
+
+
+def _constraints(pid, excluded, cats, vendor, forbidden, ping, pps, hosts, checks, delay, timeout, safe, window_sets):
     prov = set()
     if excluded:
         prov.add(Provenance(profile=pid, kind="excluded_ports", item=excluded.text(), reason="r", ports=excluded))
@@ -105,15 +96,21 @@ def constraints(draw, profile: str | None = None) -> Constraints:
         prov.add(Provenance(profile=pid, kind="excluded_checks", item=f"category:{c}", reason="r"))
     for m in forbidden:
         prov.add(Provenance(profile=pid, kind="discovery", item=m, reason="r"))
-    window_sets = frozenset(draw(st.lists(st.frozensets(windows, min_size=1, max_size=2), max_size=1)))
     return Constraints(
         excluded_ports=excluded, excluded_categories=cats, excluded_vendor_checks=vendor,
         allowed_discovery=frozenset(DISCOVERY_METHODS) - forbidden, allowed_ping_ports=ping,
-        max_packets_per_second=draw(_opt_int), max_parallel_hosts=draw(st.one_of(st.none(), st.integers(1, 64))),
-        max_parallel_checks_per_host=draw(st.one_of(st.none(), st.integers(1, 16))),
-        min_probe_delay_ms=draw(st.one_of(st.none(), st.integers(0, 500))),
-        max_timeout_s=draw(st.one_of(st.none(), st.integers(1, 30))),
-        safe_checks_only=draw(st.booleans()), windows=window_sets, provenance=frozenset(prov),
+        max_packets_per_second=pps, max_parallel_hosts=hosts, max_parallel_checks_per_host=checks,
+        min_probe_delay_ms=delay, max_timeout_s=timeout, safe_checks_only=safe, windows=window_sets,
+        provenance=frozenset(prov),
+    )
+
+
+def constraints(profile: str | None = None) -> st.SearchStrategy[Constraints]:
+    """Random constraints of one profile, with provenance for each item."""
+    return st.builds(
+        _constraints, st.just(profile) if profile else _profiles, port_sets, _categories, _vendor_sets, _forbidden,
+        _opt_ports, _opt_int, st.one_of(st.none(), st.integers(1, 64)), st.one_of(st.none(), st.integers(1, 16)),
+        st.one_of(st.none(), st.integers(0, 500)), st.one_of(st.none(), st.integers(1, 30)), _booleans, _window_sets,
     )
 
 

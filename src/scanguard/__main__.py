@@ -1,0 +1,5 @@
+"""`python -m scanguard`."""
+
+from .cli.app import main
+
+main()
