@@ -101,9 +101,9 @@ class InsightVMClient:
         self.session = session or requests.Session()
         self.session.auth = _BasicAuth(resolve_secret(config, "username"), resolve_secret(config, "password"))
         tls = config.tls
-        self.session.verify = str(tls.ca_bundle) if (tls.verify and tls.ca_bundle) else tls.verify
-        if tls.client_cert:
-            self.session.cert = str(tls.client_cert)
+        # passed with every request: requests lets REQUESTS_CA_BUNDLE override a session's verify
+        self.verify: bool | str = str(tls.ca_bundle) if (tls.verify and tls.ca_bundle) else tls.verify
+        self.cert = str(tls.client_cert) if tls.client_cert else None
         self.session.headers.update({"Accept": "application/json", "User-Agent": "scanguard-insightvm"})
 
     # transport ---------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ class InsightVMClient:
         what = f"{method} {urlsplit(url).path}"
         try:
             response = self.session.request(method, url, json=body, params=params, timeout=self.timeout,
-                                            allow_redirects=False)
+                                            verify=self.verify, cert=self.cert, allow_redirects=False)
         except requests.exceptions.SSLError as e:
             # a certificate that does not verify will not verify on retry either
             raise ScannerError(self.scanner, f"TLS verification failed for {self.base_url} ({type(e).__name__}); "
@@ -124,6 +124,9 @@ class InsightVMClient:
                                transient=True) from None
         except requests.exceptions.RequestException as e:
             raise ScannerError(self.scanner, f"{what} failed: {type(e).__name__}") from None
+        except OSError as e:  # requests reports an unreadable CA bundle or client certificate so
+            raise ScannerError(self.scanner, f"TLS files could not be read: {e.strerror or type(e).__name__} "
+                               "(check tls.ca_bundle and tls.client_cert)") from None
         if response.status_code >= 400 or response.status_code in (301, 302, 303, 307, 308):
             raise self._error(what, response)
         if not response.content:
