@@ -7,8 +7,12 @@ carries scanguard's intent (the base config, and the exclusions a scanner cannot
 family is off), so that reading back gives the very document render produced.
 
 gvmd freezes objects in use ("Config is in use"), so an update never edits in place: it creates
-a new version of the port list, config and target, repoints the task, and retires the old
-version. The remote id changes with every update.
+a new version of the port list, config and target, repoints the task (and any other task an admin
+made with the old config), and retires the old version. The remote id changes with every update.
+
+A template without targets (and a scanner without `targets`) has nothing gvmd could make a target
+of: only its port list and scan config are pushed, for an admin's own task; its target and task
+settings are kept in the intent so that reading back still gives the rendered document.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class Members:
     task_id: str | None = None
     target_id: str | None = None
     port_list_id: str | None = None
+    other_tasks: tuple[str, ...] = ()
+    """Tasks made by hand with this config (repointed on update)."""
 
 
 def _hosts(text: str | None) -> list[str]:
@@ -149,6 +155,8 @@ class GvmClient:
         with self._session() as gmp:
             old = self._members(gmp, remote_id)
             new_id = self._create_bundle(gmp, name, payload, marker, task_id=old.task_id)
+            for task_id in old.other_tasks:
+                gmp.modify_task(task_id, config_id=new_id)
             for kind, oid in (("target", old.target_id), ("port_list", old.port_list_id), ("config", old.config_id)):
                 if oid:
                     self._retire(gmp, kind, oid)
@@ -205,14 +213,14 @@ class GvmClient:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ScannerError(self.scanner, f"template {name}: not a GVM document of format {FORMAT}")
         hosts = payload["target"]["hosts"] or list(self._config.targets)
-        if not hosts:
-            raise ScannerError(self.scanner, f"template {name} has no targets and the scanner lists none: gvmd "
-                                             "needs hosts for a target (set targets for this scanner in scanguard.toml)")
         # gvmd wants names unique per object type; versions of one template differ by a suffix
         version = f"{name} [{secrets.token_hex(4)}]"
         sc = payload["scan_config"]
         intent = {"base": sc["base_config"], "families": sc["family_selection"]["families"],
                   "oids": sc["nvt_selection"]["excluded"], "scanner_hosts": not payload["target"]["hosts"]}
+        if not hosts:
+            intent["target"] = {k: payload["target"][k] for k in ("exclude_hosts", "alive_test")}
+            intent["task"] = payload["task"]["preferences"]
         created: list[tuple[str, str]] = []
         try:
             pl_id = self._create_port_list(gmp, version, payload["port_list"]["ranges"], marker)
@@ -221,6 +229,10 @@ class GvmClient:
                                             comment=f"{marker}\n{INTENT_PREFIX}{json.dumps(intent, sort_keys=True)}").get("id")
             created.append(("config", cfg_id))
             self._configure(gmp, cfg_id, sc)
+            if not hosts:
+                if task_id:  # the template lost its targets: its task goes, the config stays
+                    self._delete(gmp, "task", task_id, missing_ok=True)
+                return cfg_id
             tgt = payload["target"]
             tgt_id = gmp.create_target(version, hosts=hosts, comment=marker, exclude_hosts=tgt["exclude_hosts"] or None,
                                        alive_test=tgt["alive_test"], port_list_id=pl_id).get("id")
@@ -281,26 +293,32 @@ class GvmClient:
             raise
 
     # -- reading ---------------------------------------------------------------------------------
-    def _tasks_by_config(self, gmp: Any) -> dict[str, tuple[str, str | None]]:
-        """config id -> (task id, target id) for every task."""
-        out: dict[str, tuple[str, str | None]] = {}
+    def _tasks_by_config(self, gmp: Any) -> dict[str, list[tuple[str, str | None, bool]]]:
+        """config id -> [(task id, target id, managed)] for every task, managed ones first."""
+        out: dict[str, list[tuple[str, str | None, bool]]] = {}
         for task in gmp.get_tasks(filter_string="rows=-1").findall("task"):
             cfg, tgt = task.find("config"), task.find("target")
-            if cfg is not None and cfg.get("id") and cfg.get("id") not in out:
-                out[cfg.get("id")] = (task.get("id"), tgt.get("id") if tgt is not None else None)
+            if cfg is not None and cfg.get("id"):
+                managed = parse_marker(task.findtext("comment")) is not None
+                out.setdefault(cfg.get("id"), []).append(
+                    (task.get("id"), tgt.get("id") if tgt is not None else None, managed))
+        for tasks in out.values():
+            tasks.sort(key=lambda t: not t[2])
         return out
 
-    def _members(self, gmp: Any, config_id: str, used: dict[str, tuple[str, str | None]] | None = None) -> Members:
+    def _members(self, gmp: Any, config_id: str, used: dict[str, list] | None = None) -> Members:
         m = Members(config_id=config_id)
         used = self._tasks_by_config(gmp) if used is None else used
-        if config_id in used:
-            m.task_id, m.target_id = used[config_id]
+        tasks = used.get(config_id, [])
+        if tasks and tasks[0][2]:
+            m.task_id, m.target_id = tasks[0][0], tasks[0][1]
+        m.other_tasks = tuple(t[0] for t in tasks if t[0] != m.task_id)
         if m.target_id:
             pl = gmp.get_target(m.target_id).find("target/port_list")
             m.port_list_id = pl.get("id") if pl is not None else None
         return m
 
-    def _read(self, gmp: Any, config_id: str, used: dict[str, tuple[str, str | None]] | None = None) -> RemoteObject:
+    def _read(self, gmp: Any, config_id: str, used: dict[str, list] | None = None) -> RemoteObject:
         with self._errors():
             try:
                 cfg = gmp.get_scan_config(config_id).find("config")
@@ -319,7 +337,7 @@ class GvmClient:
             "port_list": self._read_port_list(gmp, m.port_list_id, name),
             "scan_config": self._read_config(gmp, cfg, name, intent),
             "target": self._read_target(gmp, m.target_id, name, intent),
-            "task": self._read_task(gmp, m.task_id, name),
+            "task": self._read_task(gmp, m.task_id, name, intent),
         }
         return RemoteObject(remote_id=config_id, name=name, payload=payload,
                             marker_hash=marker[1] if marker else None, managed=marker is not None)
@@ -375,7 +393,9 @@ class GvmClient:
 
     def _read_target(self, gmp: Any, tgt_id: str | None, name: str, intent: dict[str, Any]) -> dict[str, Any]:
         if not tgt_id:
-            return {"name": name, "hosts": [], "exclude_hosts": [], "alive_test": None}
+            kept = intent.get("target", {})
+            return {"name": name, "hosts": [], "exclude_hosts": kept.get("exclude_hosts", []),
+                    "alive_test": kept.get("alive_test")}
         tgt = gmp.get_target(tgt_id).find("target")
         alive = tgt.find("alive_tests")
         alive_text = ""
@@ -387,7 +407,9 @@ class GvmClient:
         return {"name": name, "hosts": hosts, "exclude_hosts": _hosts(tgt.findtext("exclude_hosts")),
                 "alive_test": alive_text or None}
 
-    def _read_task(self, gmp: Any, task_id: str | None, name: str) -> dict[str, Any]:
+    def _read_task(self, gmp: Any, task_id: str | None, name: str, intent: dict[str, Any]) -> dict[str, Any]:
+        if not task_id and "task" in intent:
+            return {"name": name, "preferences": dict(intent["task"])}
         prefs: dict[str, str] = {}
         if task_id:
             for p in gmp.get_task(task_id).findall("task/preferences/preference"):
