@@ -306,7 +306,8 @@ class GvmClient:
             tasks.sort(key=lambda t: not t[2])
         return out
 
-    def _members(self, gmp: Any, config_id: str, used: dict[str, list] | None = None) -> Members:
+    def _members(self, gmp: Any, config_id: str, used: dict[str, list] | None = None,
+                 config_name: str | None = None) -> Members:
         m = Members(config_id=config_id)
         used = self._tasks_by_config(gmp) if used is None else used
         tasks = used.get(config_id, [])
@@ -316,6 +317,14 @@ class GvmClient:
         if m.target_id:
             pl = gmp.get_target(m.target_id).find("target/port_list")
             m.port_list_id = pl.get("id") if pl is not None else None
+        else:  # no target: the port list of the same version is found by its name
+            if config_name is None:
+                try:
+                    config_name = gmp.get_scan_config(config_id).findtext("config/name")
+                except GvmResponseError:
+                    return m
+            m.port_list_id = next((pl.get("id") for pl in gmp.get_port_lists(filter_string="rows=-1").findall("port_list")
+                                   if pl.findtext("name") == config_name), None)
         return m
 
     def _read(self, gmp: Any, config_id: str, used: dict[str, list] | None = None) -> RemoteObject:
@@ -330,7 +339,7 @@ class GvmClient:
         marker = parse_marker(comment)
         intent = _intent(comment)
         name = (marker[0] if marker and marker[0] else None) or cfg.findtext("name") or config_id
-        m = self._members(gmp, config_id, used)
+        m = self._members(gmp, config_id, used, config_name=cfg.findtext("name"))
         payload = {
             "format": FORMAT,
             "name": name,
