@@ -4,11 +4,16 @@
         fake.url, fake.ca_bundle, fake.username, fake.password   # random per instance
         fake.templates                  # id -> stored ScanTemplate document (guard with fake.lock)
         fake.edit_template(id, {...})   # a console user's hand edit (deep merge; or a callable)
-        fake.requests                   # [(method, path, status)]; status None: no response sent
+        fake.add_template("Made by hand", {...})   # a template someone made in the console; its id
+        fake.requests                   # [(method, path, status)]; status 0: connection dropped
+        fake.writes()                   # the logged POST, PUT and DELETE requests
         fake.bodies                     # [(method, path, body)] of every JSON body received
         fake.fail_next("503", count=1, method=None, path_prefix=None)
-        fake.fail_at(n, "reset")        # the n-th request since start (1-based: fake.requests[n-1])
+        fake.fail_at(n, "reset")        # the n-th request from now (1 = the next one)
+        fake.clear_faults()
         fake.latency = 0.2              # seconds added before every response
+
+The fault API is the same as tests/fakes/nessus.py (FakeNessus), so one fault matrix drives both.
 
 Endpoints: GET /api/3/scan_templates (paged with ?page=&size=, `page_size` by default; the
 response carries resources, page and links, with a "next" link while pages remain), POST
@@ -27,7 +32,8 @@ the fake still runs, without body validation (`fake.validating` is then False).
 Fault kinds for fail_next / fail_at: "500", "502", "503", "504", "429" (with Retry-After:
 `retry_after`), "reset" (the connection is closed without a response), "timeout" (the response
 is held back for `hang_s` seconds, longer than any client timeout, then the connection is
-closed; stopping the fake interrupts the wait). State, faults and logs are thread-safe.
+closed; stopping the fake interrupts the wait). `retry_after` is 0 and `hang_s` 5 s by default,
+as in FakeNessus. State, faults and logs are thread-safe.
 """
 
 from __future__ import annotations
@@ -205,15 +211,16 @@ class FakeInsightVM:
         self.page_size = page_size
         self.status_type: type = int
         self.latency = 0.0
-        self.hang_s = 60.0
-        self.retry_after = 1
+        self.hang_s = 5.0
+        self.retry_after = 0
         self.lock = threading.RLock()
         self.templates: dict[str, dict[str, Any]] = builtin_templates()
         self.builtin_ids = frozenset(BUILTIN_IDS)
-        self.requests: list[tuple[str, str, int | None]] = []
+        self.requests: list[tuple[str, str, int]] = []
         self.bodies: list[tuple[str, str, Any]] = []
         self._faults: list[_Fault] = []
         self._fail_at: dict[int, str] = {}
+        self._count = 0
         self._ids = itertools.count(1)
         self._stop = threading.Event()
         self._conns: set[Any] = set()
@@ -258,6 +265,7 @@ class FakeInsightVM:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None
         with self.lock:
             conns = list(self._conns)
         for conn in conns:
@@ -267,8 +275,10 @@ class FakeInsightVM:
                 pass
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     def __enter__(self) -> "FakeInsightVM":
         return self.start()
@@ -288,10 +298,30 @@ class FakeInsightVM:
             self._faults.append(_Fault(kind, count, method, path_prefix))
 
     def fail_at(self, n: int, kind: str) -> None:
-        """The n-th request since the fake started (1-based, as in fake.requests) fails with `kind`."""
+        """The n-th request from now (1 = the next one) fails with `kind`."""
         self._check_kind(kind)
+        if n < 1:
+            raise ValueError("n counts from 1 (the next request)")
         with self.lock:
-            self._fail_at[n] = kind
+            self._fail_at[self._count + n] = kind
+
+    def clear_faults(self) -> None:
+        """Forget every pending fault."""
+        with self.lock:
+            self._faults.clear()
+            self._fail_at.clear()
+
+    def writes(self) -> list[tuple[str, str, int]]:
+        """The logged requests that change state (POST, PUT, DELETE)."""
+        with self.lock:
+            return [r for r in self.requests if r[0] in ("POST", "PUT", "DELETE")]
+
+    def add_template(self, name: str, document: dict[str, Any] | None = None) -> str:
+        """Store a template directly (one made by hand in the console, no marker); returns its id."""
+        with self.lock:
+            template_id = self._new_id(name)
+            self.templates[template_id] = self._stored(template_id, {**(document or {}), "name": name})
+            return template_id
 
     @staticmethod
     def _check_kind(kind: str) -> None:
@@ -328,8 +358,8 @@ class FakeInsightVM:
 
     def _next_fault(self, method: str, path: str) -> str | None:
         with self.lock:
-            n = len(self.requests) + 1
-            kind = self._fail_at.pop(n, None)
+            self._count += 1
+            kind = self._fail_at.pop(self._count, None)
             if kind is None:
                 for fault in self._faults:
                     if fault.count > 0 and fault.matches(method, path):
@@ -339,7 +369,7 @@ class FakeInsightVM:
                 self._faults = [f for f in self._faults if f.count > 0]
             return kind
 
-    def _log(self, method: str, path: str, status: int | None) -> None:
+    def _log(self, method: str, path: str, status: int) -> None:
         with self.lock:
             self.requests.append((method, path, status))
 
@@ -354,7 +384,7 @@ class FakeInsightVM:
         kind = self._next_fault(method, path)
         self._wait(self.latency)
         if kind in ("reset", "timeout"):
-            self._log(method, path, None)  # logged when it starts: a held response may never end
+            self._log(method, path, 0)  # logged when it starts: a held response may never end
         try:
             if kind is not None:
                 status, body, headers = self._fault(h, kind)
@@ -419,6 +449,10 @@ class FakeInsightVM:
                 raise _BadRequest("The request body is invalid: " + "; ".join(errs[:5]))
         return body
 
+    def _new_id(self, name: str) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        return f"{slug or 'template'}-{next(self._ids)}"
+
     def _links(self, template_id: str) -> list[dict[str, str]]:
         return [{"href": f"{self.url}{BASE}/{template_id}", "rel": "self"}]
 
@@ -444,8 +478,7 @@ class FakeInsightVM:
             if method == "POST":
                 body = self._body(method, path, raw, "ScanTemplate")
                 with self.lock:
-                    slug = re.sub(r"[^a-z0-9]+", "-", str(body.get("name", "template")).lower()).strip("-")
-                    template_id = f"{slug or 'template'}-{next(self._ids)}"
+                    template_id = self._new_id(str(body.get("name", "template")))
                     self.templates[template_id] = self._stored(template_id, body)
                 return 200, {"id": template_id, "links": self._links(template_id)}
             return 405, self._error_body(405, f"Method {method} is not supported here.")

@@ -46,7 +46,8 @@ def test_without_the_spec_bodies_are_not_validated(tmp_path):
         assert r.status_code == 200 and not fake.validating
 
 
-def test_fail_at_fails_exactly_that_request(fake):
+def test_fail_at_counts_from_the_next_request(fake):
+    _get(fake, "/api/3/scan_templates/discovery")
     fake.fail_at(2, "503")
     codes = [_get(fake, "/api/3/scan_templates/discovery").status_code for _ in range(3)]
     assert codes == [200, 503, 200]
@@ -66,9 +67,28 @@ def test_a_reset_sends_no_response(fake):
     fake.fail_next("reset")
     with pytest.raises(requests.ConnectionError):
         _get(fake, "/api/3/scan_templates")
-    assert fake.requests[-1][2] is None
+    assert fake.requests[-1][2] == 0
 
 
 def test_unknown_fault_kinds_are_refused(fake):
     with pytest.raises(ValueError, match="fault kind"):
         fake.fail_next("418")
+
+
+def test_clear_faults_forgets_pending_faults(fake):
+    fake.fail_next("503")
+    fake.fail_at(1, "500")
+    fake.clear_faults()
+    assert _get(fake, "/api/3/scan_templates/discovery").status_code == 200
+
+
+def test_hand_made_templates_carry_no_marker(fake):
+    template_id = fake.add_template("Made by hand", {"checks": {"unsafe": True}})
+    assert fake.template(template_id)["name"] == "Made by hand" and "description" not in fake.template(template_id)
+
+
+def test_writes_lists_only_state_changes(fake):
+    _get(fake, "/api/3/scan_templates")
+    requests.delete(fake.url + "/api/3/scan_templates/nope", auth=(fake.username, fake.password),
+                    verify=fake.ca_bundle, timeout=5)
+    assert fake.writes() == [("DELETE", "/api/3/scan_templates/nope", 404)]
