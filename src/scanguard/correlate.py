@@ -14,15 +14,18 @@ health timeline (HealthEvents, e.g. from :mod:`scanguard.health`). For each outa
    the window (:func:`burst_of`).
 
 Across outages of the same host (repeated runs: "rerun to see if it fails at the same spot"):
-a suspect that is the top suspect of every outage, at least two, is *confirmed*; a burst with
-no confirmed single suspect points at rate. Each host gets findings with evidence, confidence
+the one port or check that is "at the failure" (touched between just before the last up and the
+first down observation, see :func:`candidates`) in every outage, at least two, is *confirmed*.
+The health probe cannot see the instant of death, so in one run the probe sent just after the
+killer may look as guilty as the killer; a rerun (scanners randomise port order) leaves only
+the killer common to both. A burst with no confirmed single suspect points at rate. Each host gets findings with evidence, confidence
 and a proposed :class:`~scanguard.model.ProfileChange` (excluded port, excluded check or rate
 limit) that ``scanguard apply-proposal`` writes into the device's profile.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from pydantic import Field
@@ -40,6 +43,9 @@ if TYPE_CHECKING:
 DEFAULT_LOOKBACK_S = 30.0
 """How far before the last up observation activity is still suspect (a device may take a few
 seconds to die after the packet that kills it, and heartbeats are seconds apart)."""
+DEFAULT_SLACK_S = 1.0
+"""Activity this long before the last up observation is still "at the failure": a health probe
+answers a little after the device took the packet that kills it."""
 BURST_MIN_DISTINCT = 10
 """A window that touched at least this many distinct ports or checks ..."""
 BURST_MIN_RATE = 10.0
@@ -173,17 +179,26 @@ def burst_of(events: Sequence[ActivityEvent]) -> Burst:
 
 
 # -- many runs -----------------------------------------------------------------------------------
+def with_zone(events: Iterable[ActivityEvent], tz: tzinfo = timezone.utc) -> tuple[ActivityEvent, ...]:
+    """Events whose times carry no time zone (logs written in the scanner's local time, such as
+    nessusd.messages) placed in `tz`, so they compare with the health timeline."""
+    return tuple(e if e.time.tzinfo is not None else e.model_copy(update={"time": e.time.replace(tzinfo=tz)})
+                 for e in events)
+
+
 def observe(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None" = None,
-            lookback_s: float = DEFAULT_LOOKBACK_S) -> list[Observation]:
+            lookback_s: float = DEFAULT_LOOKBACK_S, activity_tz: tzinfo = timezone.utc) -> list[Observation]:
     """Every outage of every run with its ranked suspects. With `plugins`, suspects come from
     every ``scanguard_correlate`` implementation (the built-in one gives the core ranking);
-    without, from :func:`rank_suspects` alone."""
+    without, from :func:`rank_suspects` alone. Activity times without a zone are in
+    `activity_tz`."""
     from .health import outages as find_outages
 
     out: list[Observation] = []
     for i, run in enumerate(runs):
+        activity = with_zone(run.activity, activity_tz)
         for outage in find_outages(run.health):
-            window = events_in_window(outage, run.activity, lookback_s)
+            window = events_in_window(outage, activity, lookback_s)
             host_health = tuple(h for h in run.health if h.host == outage.host)
             if plugins is not None:
                 raw = plugins.correlate(outage, tuple(window), host_health)
@@ -211,8 +226,9 @@ def merge_suspects(suspects: Iterable[Suspect]) -> list[Suspect]:
 
 def correlate(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None" = None,
               workspace: "Workspace | None" = None, check_kinds: Mapping[str, str] | None = None,
-              lookback_s: float = DEFAULT_LOOKBACK_S, burst_min_distinct: int = BURST_MIN_DISTINCT,
-              burst_min_rate: float = BURST_MIN_RATE) -> CorrelationReport:
+              lookback_s: float = DEFAULT_LOOKBACK_S, slack_s: float = DEFAULT_SLACK_S,
+              burst_min_distinct: int = BURST_MIN_DISTINCT, burst_min_rate: float = BURST_MIN_RATE,
+              activity_tz: tzinfo = timezone.utc) -> CorrelationReport:
     """Findings for every host that went down in any run.
 
     :param runs: one or more scans with their health timelines (repeat a scan to confirm).
@@ -220,8 +236,10 @@ def correlate(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None"
     :param workspace: names the device (profile) that owns each host in findings and proposals.
     :param check_kinds: vendor name -> the kind of its single-check ids (``nessus`` ->
         ``plugin``); see :func:`check_kind_of`. Without one, ``check``.
+    :param slack_s: see :func:`candidates`: what counts as "at the failure" for confirmation.
+    :param activity_tz: the zone of activity times logged without one (default UTC).
     """
-    observations = observe(runs, plugins=plugins, lookback_s=lookback_s)
+    observations = observe(runs, plugins=plugins, lookback_s=lookback_s, activity_tz=activity_tz)
     by_host: dict[str, list[Observation]] = {}
     for ob in observations:
         by_host.setdefault(ob.outage.host, []).append(ob)
@@ -229,46 +247,81 @@ def correlate(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None"
     for host in sorted(by_host):
         obs = by_host[host]
         profile = _owner(workspace, host)
-        findings += _host_findings(host, obs, runs, profile, check_kinds or {}, burst_min_distinct, burst_min_rate)
+        findings += _host_findings(host, obs, runs, profile, check_kinds or {}, burst_min_distinct, burst_min_rate,
+                                   slack_s)
     # conclusions already confirmed by repeated runs first
     findings.sort(key=lambda f: (-f.confidence, f.host or ""))
     return CorrelationReport(observations=tuple(observations), findings=tuple(findings))
 
 
+def candidates(ob: Observation, slack_s: float = DEFAULT_SLACK_S) -> list[tuple]:
+    """The keys placed to have caused an outage: touched between `slack_s` before the last up
+    observation and the first down one (the health probe cannot see the instant of death), and
+    always the top suspect (a plugin's suspect or a device that took longer to die)."""
+    anchor = ob.outage.last_up or ob.outage.start
+    lo = anchor - timedelta(seconds=slack_s)
+    keys = [suspect_key(e) for e in ob.events if e.kind in ACTIVE_KINDS and e.time >= lo]
+    top = ob.top()
+    if top is not None:
+        keys.append(suspect_key(top))
+    return list(dict.fromkeys(k for k in keys if k != ("protocol", "")))
+
+
+def _key_text(key: tuple) -> str:
+    if key[0] == "check":
+        return f"check {key[1]}"
+    if key[0] == "port":
+        return f"{key[1]}/{key[2]}"
+    return str(key[1] or "?")
+
+
 def _host_findings(host: str, obs: list[Observation], runs: Sequence[CorrelationRun], profile: str | None,
-                   check_kinds: Mapping[str, str], min_distinct: int, min_rate: float) -> list[Finding]:
+                   check_kinds: Mapping[str, str], min_distinct: int, min_rate: float,
+                   slack_s: float = 1.0) -> list[Finding]:
     total = len(obs)
+    zones = [candidates(ob, slack_s) for ob in obs]
+    common = set(zones[0]).intersection(*zones[1:]) if zones else set()
+    # the failure sits at the same spot in every run: one key common to every run's candidates
+    confirmed = total >= 2 and len(common) == 1
     tops = [ob.top() for ob in obs]
-    top_keys = [suspect_key(t) if t else None for t in tops]
-    counts: dict[tuple, int] = {}
-    for k in top_keys:
-        if k is not None:
-            counts[k] = counts.get(k, 0) + 1
-    best_key = max(counts, key=lambda k: (counts[k], -top_keys.index(k))) if counts else None
-    seen = counts.get(best_key, 0) if best_key else 0
-    confirmed = total >= 2 and seen == total
+    if confirmed:
+        best_key = next(iter(common))
+    else:
+        counts: dict[tuple, int] = {}
+        for t in tops:
+            if t is not None:
+                counts[suspect_key(t)] = counts.get(suspect_key(t), 0) + 1
+        best_key = max(counts, key=lambda k: counts[k]) if counts else None
+    seen = sum(1 for z in zones if best_key in z) if best_key else 0
     bursty = [ob for ob in obs if ob.burst.is_burst(min_distinct, min_rate)]
     out: list[Finding] = []
 
     if best_key is not None and (confirmed or not (total >= 2 and len(bursty) == total)):
-        top = next(t for t in tops if t is not None and suspect_key(t) == best_key)
+        top = next(s for ob in obs for s in ob.suspects if suspect_key(s) == best_key)
         top = top.model_copy(update={"runs_seen": seen, "runs_total": total, "confirmed": confirmed})
+        others = sorted({_key_text(k) for z in zones for k in z if k != best_key})
         if confirmed:
             confidence = min(0.95, 0.6 + 0.15 * (total - 1))
         elif total == 1:
-            confidence = 0.3 if bursty else 0.6
+            # several ports/checks touched between the last up and the first down observation
+            # are equally placed to be the cause: only a rerun in another order tells them apart
+            confidence = 0.3 if bursty else (0.6 if not others else 0.45)
         else:
             confidence = round(0.4 * seen / total, 3)  # the runs disagree: a weak lead at best
+        if others and not confirmed:
+            top = top.model_copy(update={"reason": f"{top.reason}; also near the failure: {', '.join(others[:5])}"
+                                                   + (" ..." if len(others) > 5 else "")})
         evidence = _evidence_for(top, obs)
         what = _describe(top)
         vendor = _vendor_of(top, obs)
         proposal = _exclusion(top, profile, vendor, check_kinds, evidence, seen, total)
         status = (f"confirmed in {seen} of {total} runs" if confirmed
-                  else f"last before the failure in {seen} of {total} run(s); rerun to confirm")
+                  else f"near the failure in {seen} of {total} run(s); rerun in another order to confirm")
         out.append(Finding(
             title=f"{what} {'takes' if confirmed else 'may take'} down {host}",
             severity="high" if confirmed else "medium", host=host, device=profile,
-            description=f"{what} was the last activity on {host} before it went down ({status}). {top.reason}.",
+            description=f"{what} was the last activity on {host} before it went down ({status}): "
+                        f"{top.reason} (source: {top.source}).",
             evidence=evidence, confidence=confidence, proposal=proposal,
         ))
 
@@ -318,7 +371,7 @@ def _evidence_for(s: Suspect, obs: list[Observation]) -> tuple[str, ...]:
     key = suspect_key(s)
     out = []
     for ob in obs:
-        last = next((e for e in reversed(ob.events) if suspect_key(e) == key and e.kind != "finish"), None)
+        last = next((e for e in reversed(ob.events) if suspect_key(e) == key and e.kind in ACTIVE_KINDS), None)
         up = f", last up {_t(ob.outage.last_up)}" if ob.outage.last_up else ""
         if last is not None:
             out.append(f"{ob.run_label}: {_t(last.time)} {last.phase} {last.kind}: {last.detail or _describe(s)}"

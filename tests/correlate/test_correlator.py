@@ -152,3 +152,15 @@ def test_a_host_that_stayed_up_has_no_finding(plugins):
                          health=health([(0, "up"), (5, "up")]))
 
     assert correlate([run], plugins=plugins).findings == ()
+
+
+def test_the_probe_after_the_killer_is_ruled_out_by_a_rerun_in_another_order(plugins):
+    # the heartbeat saw the device up after 7100 killed it, and 7101 went out before it saw it down
+    first = nmap_run(nmap_connects([7098, 7099, 7100, 7101], start_s=0.5, step_s=0.7), dead_at=3.0)
+    rerun = nmap_run(nmap_connects([7160, 7003, 7100, 7055], start_s=0.5, step_s=0.7), dead_at=3.0)
+
+    report = correlate([first, rerun], plugins=plugins)
+
+    assert report.observations[0].top().port == 7101  # last before the failure, yet innocent
+    finding = report.findings[0]
+    assert finding.proposal.ports == PortSet.parse("7100/tcp") and "confirmed" in finding.description

@@ -32,6 +32,8 @@ def correlate(
                                         "workspace's profiles now.")] = False,
     lookback: Annotated[float, typer.Option("--lookback", help="Seconds before the last up observation in which "
                                             "activity is still suspect.")] = DEFAULT_LOOKBACK_S,
+    activity_tz: Annotated[str, typer.Option("--activity-tz", help="Time zone of activity logs that write "
+                                             "local times without one (nessusd.messages), e.g. Europe/Berlin.")] = "UTC",
     format_: Annotated[Optional[str], typer.Option("--format", help="Write the findings in a report format "
                                                    "(json, defectdojo, ...) on stdout.")] = None,
     workspace_: WorkspaceOpt = DEFAULT_WS,
@@ -59,8 +61,14 @@ def correlate(
         runs.append(CorrelationRun(label=f"run {i + 1} ({log.name})", activity=tuple(run_guarded(_read_activity, v, log)),
                                    health=tuple(run_guarded(read_csv, hpath))))
     kinds = {name: check_kind_of(rec) for name, rec in pm.vendors().items()}
+    try:
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo(activity_tz)
+    except (KeyError, ValueError):
+        fail(f"--activity-tz {activity_tz!r} is not an IANA time zone (like UTC or Europe/Berlin)", EXIT_INVALID)
     report: CorrelationReport = run_guarded(run_correlation, runs, plugins=pm, workspace=ws, check_kinds=kinds,
-                                            lookback_s=lookback)
+                                            lookback_s=lookback, activity_tz=tz)
     proposals = proposals_from(report.findings)
     if propose is not None:
         write_proposals(proposals, propose)

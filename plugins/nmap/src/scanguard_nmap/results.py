@@ -45,7 +45,8 @@ def parse_results(stream: IO[bytes], *, allow_truncated: bool = False) -> Iterat
     except DefusedXmlException as e:
         raise UnsafeInput(source, f"refused: {type(e).__name__} ({e}); nmap XML never declares entities") from None
     except ParseError as e:
-        if allow_truncated and "no element found" in str(e):
+        # expat's words for input that ends early (a file cut by an early stop), not for garbage
+        if allow_truncated and any(w in str(e) for w in ("no element found", "unclosed token", "unclosed CDATA")):
             return
         raise UnsafeInput(source, f"malformed XML: {e}") from None
 
