@@ -48,8 +48,8 @@ def tls_context(config: ScannerConfig) -> ssl.SSLContext:
         if tls.client_cert:
             ctx.load_cert_chain(certfile=str(tls.client_cert))
     except (OSError, ssl.SSLError) as e:
-        raise ScannerError(config.name, f"cannot load the TLS files ({tls.ca_bundle or ''} {tls.client_cert or ''}): "
-                                        f"{e.strerror or e}".replace("  ", " ")) from None
+        files = ", ".join(str(p) for p in (tls.ca_bundle, tls.client_cert) if p)
+        raise ScannerError(config.name, f"cannot load the TLS files {files}: {e.strerror or e}") from None
     return ctx
 
 
