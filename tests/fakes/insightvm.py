@@ -328,7 +328,8 @@ class FakeInsightVM:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
 
-    def edit_template(self, template_id: str, changes: dict[str, Any] | Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    def edit_template(self, template_id: str,
+                      changes: dict[str, Any] | Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
         """A console user's hand edit: deep-merge `changes` (or call it on the document); returns
         a copy of the stored document."""
         with self.lock:

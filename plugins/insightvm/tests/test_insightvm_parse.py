@@ -65,14 +65,16 @@ def test_an_individually_enabled_check_voids_category_exclusions():
                       "individual": {"enabled": ["some-check"]}}}
     t = parse_template(doc)
     assert "dos" not in t.checks.excluded_categories
-    assert VendorCheck(vendor="insightvm", kind="category", id="Denial of Service") not in t.checks.excluded_vendor_checks
+    dos = VendorCheck(vendor="insightvm", kind="category", id="Denial of Service")
+    assert dos not in t.checks.excluded_vendor_checks
 
 
 def test_disabled_ids_read_as_insightvm_checks():
     doc = {"checks": {"categories": {"disabled": ["Malware"]}, "types": {"disabled": ["Policy"]},
                       "individual": {"disabled": ["ssh-weak-kex"]}}}
     got = parse_template(doc).checks.excluded_vendor_checks
-    assert {v.text() for v in got} == {"insightvm:category:Malware", "insightvm:type:Policy", "insightvm:check:ssh-weak-kex"}
+    assert {v.text() for v in got} == {"insightvm:category:Malware", "insightvm:type:Policy",
+                                       "insightvm:check:ssh-weak-kex"}
 
 
 def test_full_method_is_connect_scan():

@@ -41,7 +41,8 @@ LAUGHS = b"""<?xml version="1.0"?>
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE NexposeReport [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<NexposeReport version="2.0"><nodes><node address="10.0.0.1"><names><name>&xxe;</name></names></node></nodes></NexposeReport>
+<NexposeReport version="2.0"><nodes><node address="10.0.0.1">
+<names><name>&xxe;</name></names></node></nodes></NexposeReport>
 """
 
 

@@ -15,7 +15,8 @@ def test_the_shared_spec_is_found(fixtures_dir):
 
 def test_a_wrong_type_in_a_nested_definition_is_reported(validator):
     body = {"discovery": {"performance": {"packetRate": {"maximum": "fast"}}}}
-    assert validator.errors("ScanTemplate", body) == ["discovery/performance/packetRate/maximum: 'fast' is not of type 'integer'"]
+    expected = "discovery/performance/packetRate/maximum: 'fast' is not of type 'integer'"
+    assert validator.errors("ScanTemplate", body) == [expected]
 
 
 def test_a_value_outside_the_enum_is_reported(validator):

@@ -26,8 +26,9 @@ LINE = re.compile(
 BRACKET = re.compile(r"^\[(?P<body>[^\[\]]*)\]\s*")
 ENDPOINT = re.compile(r"^(?P<host>[0-9A-Fa-f.:]+?|[A-Za-z0-9._-]+):(?P<port>\d{1,5})(?:/(?P<proto>[A-Za-z]+))?$")
 IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-CHECK_ID = re.compile(r"\b(?:vulnerability\s+)?check\s+(?:id\s+)?[\"'(]?(?P<id>[A-Za-z0-9][A-Za-z0-9._:-]*-[A-Za-z0-9._:-]+)",
-                      re.IGNORECASE)
+CHECK_ID = re.compile(
+    r"\b(?:vulnerability\s+)?check\s+(?:id\s+)?[\"'(]?(?P<id>[A-Za-z0-9][A-Za-z0-9._:-]*-[A-Za-z0-9._:-]+)", re.IGNORECASE
+)
 
 PHASE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("check", ("vulnerability check", "vuln check", "check ", "exploit", "vulnerable")),
@@ -57,7 +58,8 @@ def _classify(message: str, level: str) -> tuple[str, str]:
     if level in ("ERROR", "FATAL", "SEVERE"):
         kind = "error"
     else:
-        kind = next((k for k, words in KIND_WORDS if any(w in low for w in words)), "probe" if phase != "other" else "info")
+        default = "probe" if phase != "other" else "info"
+        kind = next((k for k, words in KIND_WORDS if any(w in low for w in words)), default)
     return phase, kind
 
 

@@ -70,7 +70,3 @@ def expand_ports(ports: IntervalSet) -> list[int]:
     """Every port, one by one: discovery `tcpPorts`/`udpPorts` take only integers."""
     return list(ports)
 
-
-def parse_port_numbers(value: Any) -> IntervalSet:
-    """Discovery `tcpPorts`/`udpPorts` (integers; tolerant of strings and ranges) as a set."""
-    return parse_port_list(value)

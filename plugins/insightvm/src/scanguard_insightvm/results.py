@@ -135,7 +135,11 @@ def _findings(tests: Any, defs: dict[str, tuple[str | None, int]], **where: Any)
     return out
 
 
-def _host(node: Any, defs: dict[str, tuple[str | None, int]], span: tuple[datetime | None, datetime | None]) -> HostResult:
+Definitions = dict[str, tuple[str | None, int]]
+Span = tuple[datetime | None, datetime | None]
+
+
+def _host(node: Any, defs: Definitions, span: Span) -> HostResult:
     items: list[ResultItem] = _findings(node.find("tests"), defs)
     tcp: list[tuple[int, int]] = []
     udp: list[tuple[int, int]] = []

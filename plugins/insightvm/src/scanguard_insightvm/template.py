@@ -50,7 +50,8 @@ def _service(ports: IntervalSet, hard_excluded: IntervalSet) -> dict[str, Any]:
     complement = FULL_RANGE - ports
     if len(complement.intervals) <= len(ports.intervals):
         return {"ports": "all", "additionalPorts": [], "excludedPorts": format_port_list(complement | hard_excluded)}
-    return {"ports": "custom", "additionalPorts": format_port_list(ports), "excludedPorts": format_port_list(hard_excluded)}
+    return {"ports": "custom", "additionalPorts": format_port_list(ports),
+            "excludedPorts": format_port_list(hard_excluded)}
 
 
 def _check_selection(t: ScanTemplate) -> tuple[bool, bool, dict[str, list[str]]]:
@@ -72,7 +73,8 @@ def _check_selection(t: ScanTemplate) -> tuple[bool, bool, dict[str, list[str]]]
         if vc.vendor != VENDOR:
             continue
         if vc.kind not in CHECK_KINDS:
-            raise ValueError(f"InsightVM cannot exclude {vc.text()}: its check kinds are {', '.join(sorted(CHECK_KINDS))}")
+            kinds = ", ".join(sorted(CHECK_KINDS))
+            raise ValueError(f"InsightVM cannot exclude {vc.text()}: its check kinds are {kinds}")
         disabled[where[vc.kind]].add(vc.id)
     return unsafe_off, web_off, {k: sorted(v) for k, v in disabled.items()}
 
