@@ -18,6 +18,9 @@ from .safexml import iterparse
 DETAIL_LIMIT = 2000
 """Characters of plugin output kept per item (enough to read, bounded for huge exports)."""
 _TIME_FORMAT = "%a %b %d %H:%M:%S %Y"
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_WANTED_TAGS = frozenset({"host-ip", "host-fqdn", "netbios-name", "mac-address", "operating-system", "cpe"})
+_WANTED_PREFIXES = ("HOST_", "cpe-")
 
 
 def _time(tags: dict[str, str], name: str) -> datetime | None:
@@ -27,10 +30,17 @@ def _time(tags: dict[str, str], name: str) -> datetime | None:
     text = tags.get(name)
     if not text:
         return None
+    # "Tue Jun 25 10:32:42 2013", read by hand: strptime costs more than the rest of a host
+    parts = text.split()
     try:
-        return datetime.strptime(" ".join(text.split()), _TIME_FORMAT)
-    except ValueError:
-        return None
+        _, mon, day, hms, year = parts
+        h, m, s = hms.split(":")
+        return datetime(int(year), _MONTHS[mon], int(day), int(h), int(m), int(s))
+    except (ValueError, KeyError):
+        try:
+            return datetime.strptime(" ".join(parts), _TIME_FORMAT)
+        except ValueError:
+            return None
 
 
 def _cpe(text: str) -> str:
@@ -42,13 +52,13 @@ def host_result(host: etree._Element) -> HostResult:
     """One <ReportHost> element as a HostResult."""
     tags: dict[str, str] = {}
     cpes: list[str] = []
-    props = host.find("HostProperties")
-    if props is not None:
-        for tag in props:
-            name = tag.get("name") or ""
+    props = next(host.iterchildren("HostProperties"), None)
+    for tag in props if props is not None else ():
+        name = tag.get("name") or ""
+        if name in _WANTED_TAGS or name.startswith(_WANTED_PREFIXES):
             text = (tag.text or "").strip()
             tags[name] = text
-            if name == "cpe" or name.startswith("cpe-"):
+            if name.startswith("cpe"):
                 cpes.append(_cpe(text))
     name = host.get("name") or ""
     address = tags.get("host-ip") or name
@@ -58,8 +68,9 @@ def host_result(host: etree._Element) -> HostResult:
     udp: list[tuple[int, int]] = []
     items: list[ResultItem] = []
     errors: list[str] = []
-    for item in host.iterfind("ReportItem"):
-        a = item.attrib
+    # iterchildren filters by tag in C; iterfind/findtext would run ElementPath in Python per item
+    for item in host.iterchildren("ReportItem"):
+        a = dict(item.items())  # one call for every attribute, whatever their order
         try:
             port = int(a.get("port", "0"))
         except ValueError:
@@ -70,7 +81,11 @@ def host_result(host: etree._Element) -> HostResult:
                 tcp.append((port, port))
             elif proto == "udp":
                 udp.append((port, port))
-        output = item.findtext("plugin_output") or ""
+        # plugin_output is the last child in every export seen; look there before searching
+        last = item[-1] if len(item) else None
+        if last is not None and last.tag != "plugin_output":
+            last = next(item.iterchildren("plugin_output"), None)
+        output = (last.text or "") if last is not None else ""
         try:
             severity = int(a.get("severity", "0"))
         except ValueError:
