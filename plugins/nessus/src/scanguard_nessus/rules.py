@@ -28,12 +28,15 @@ def _cidrs(item: str) -> list[str]:
 
 
 def render_rules(ct: CompiledTemplate) -> str:
-    """`reject HOST:PORT` lines for every address this template aims at (its devices) and every
-    port their profiles exclude. Empty when the template aims at no device or excludes no port."""
+    """`reject HOST:PORT` lines for every address this template aims at and every port its
+    constraints exclude (for a group template: its devices and their fragile ports; for a general
+    template: its targets and the ports excluded everywhere). Empty when there are no targets or
+    no excluded port."""
     excluded = ct.constraints.excluded_ports
     hosts = [c for item in ct.targets.include.items() for c in _cidrs(item)]
+    profiles = sorted({p.profile for p in ct.constraints.provenance if p.kind == "excluded_ports"})
     lines = [
-        f"# scanguard: fragile ports of {', '.join(ct.devices) or ct.name} (template {ct.name})",
+        f"# scanguard: ports excluded by {', '.join(profiles) or 'the profiles'} on the targets of template {ct.name}",
         "# append to nessusd.rules on the scanner and restart nessusd; rules apply to every scan",
     ]
     if not excluded or not hosts:
