@@ -174,7 +174,8 @@ class State:
 
 def _full_and_fast() -> Config:
     return Config(
-        id=FULL_AND_FAST, name="Full and fast", comment="Most NVT's; optimized by using previously collected information.",
+        id=FULL_AND_FAST, name="Full and fast",
+        comment="Most NVT's; optimized by using previously collected information.",
         predefined=True, growing={fam: True for fam in FEED},
         selected={oid for nvts in FEED.values() for oid, _ in nvts},
         scanner_prefs=dict(SCANNER_PREFS), nvt_prefs={(o, i): d for o, i, _, _, d in NVT_PREFS},
@@ -665,7 +666,8 @@ class FakeGvmd:
         cfg.family_growing = (_text(el, "growing", "1") or "0") == "1"
         listed: dict[str, tuple[bool, bool]] = {}
         for fam in el.findall("family"):
-            listed[_text(fam, "name", "") or ""] = ((_text(fam, "all", "0") == "1"), (_text(fam, "growing", "0") == "1"))
+            name = _text(fam, "name", "") or ""
+            listed[name] = (_text(fam, "all", "0") == "1", _text(fam, "growing", "0") == "1")
         for family, nvts in FEED.items():
             members = {o for o, _ in nvts}
             if family not in listed:
@@ -708,7 +710,8 @@ class FakeGvmd:
                         for t in self.state.tasks.values() if t.config_id == cfg.id)
         selected_families = sum(1 for fam, nvts in FEED.items() if {o for o, _ in nvts} & cfg.selected)
         return (f'<config id="{cfg.id}"><name>{escape(cfg.name)}</name><comment>{escape(cfg.comment)}</comment>'
-                f'<in_use>{int(self.state.config_in_use(cfg.id))}</in_use><predefined>{int(cfg.predefined)}</predefined>'
+                f'<in_use>{int(self.state.config_in_use(cfg.id))}</in_use>'
+                f'<predefined>{int(cfg.predefined)}</predefined>'
                 f'<family_count>{selected_families}<growing>{int(cfg.family_growing)}</growing></family_count>'
                 f'<nvt_count>{len(cfg.selected)}<growing>1</growing></nvt_count><usage_type>scan</usage_type>'
                 f'<families>{"".join(fams)}</families><preferences>{"".join(prefs)}</preferences>'
@@ -856,7 +859,8 @@ class FakeGvmd:
     def _task_xml(self, t: Task) -> str:
         cfg, tgt = self.state.configs.get(t.config_id), self.state.targets.get(t.target_id)
         prefs = "".join(f"<preference><name>{escape(TASK_PREF_TITLES.get(k, k))}</name><scanner_name>{escape(k)}"
-                        f"</scanner_name><value>{escape(v)}</value></preference>" for k, v in sorted(t.preferences.items()))
+                        f"</scanner_name><value>{escape(v)}</value></preference>"
+                        for k, v in sorted(t.preferences.items()))
         return (f'<task id="{t.id}"><name>{escape(t.name)}</name><comment>{escape(t.comment)}</comment>'
                 f'<alterable>{int(t.alterable)}</alterable>'
                 f'<config id="{t.config_id}"><name>{escape(cfg.name if cfg else "")}</name></config>'

@@ -30,7 +30,8 @@ def alive_tests_as_sub_elements(cmd):
         parts = re.split(r", | & ", el.text.strip())
         el.text = None
         for part in parts:
-            etree.SubElement(el, "alive_test").text = part if part.endswith(("Ping", "Alive", "Default")) else part + " Ping"
+            full = part if part.endswith(("Ping", "Alive", "Default")) else part + " Ping"
+            etree.SubElement(el, "alive_test").text = full
     return cmd
 
 

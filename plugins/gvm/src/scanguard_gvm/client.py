@@ -225,8 +225,8 @@ class GvmClient:
         try:
             pl_id = self._create_port_list(gmp, version, payload["port_list"]["ranges"], marker)
             created.append(("port_list", pl_id))
-            cfg_id = gmp.create_scan_config(sc["base_config"], version,
-                                            comment=f"{marker}\n{INTENT_PREFIX}{json.dumps(intent, sort_keys=True)}").get("id")
+            comment = f"{marker}\n{INTENT_PREFIX}{json.dumps(intent, sort_keys=True)}"
+            cfg_id = gmp.create_scan_config(sc["base_config"], version, comment=comment).get("id")
             created.append(("config", cfg_id))
             self._configure(gmp, cfg_id, sc)
             if not hosts:
@@ -323,8 +323,8 @@ class GvmClient:
                     config_name = gmp.get_scan_config(config_id).findtext("config/name")
                 except GvmResponseError:
                     return m
-            m.port_list_id = next((pl.get("id") for pl in gmp.get_port_lists(filter_string="rows=-1").findall("port_list")
-                                   if pl.findtext("name") == config_name), None)
+            lists = gmp.get_port_lists(filter_string="rows=-1").findall("port_list")
+            m.port_list_id = next((pl.get("id") for pl in lists if pl.findtext("name") == config_name), None)
         return m
 
     def _read(self, gmp: Any, config_id: str, used: dict[str, list] | None = None) -> RemoteObject:
