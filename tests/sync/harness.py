@@ -16,11 +16,33 @@ from scanguard.sync.models import RunSummary
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "examples" / "hospital" / "profiles"
+LAB_PRINTER = """\
+id: lab-printer
+name: Lab label printers
+vendor: Example
+model: LP-1
+category: printer
+owner: {team: Lab IT, contact: lab-it@hospital.example}
+location:
+  cidrs: [10.20.70.0/28]
+policy: scan
+constraints:
+  excluded_ports:
+    - ports: 9100/tcp, 515/tcp
+      reason: A raw print probe prints garbage labels and jams the feeder.
+      evidence: [INC-2025-0001]
+  rate:
+    parallel_checks_per_host: 1
+    reason: The print server answers one connection at a time.
+"""
+"""A scan-policy profile that narrows every general template (ports and rate): a planned update."""
+
 FAST_RETRY = RetryPolicy(attempts=4, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=60)
 
 
 def write_workspace(root: Path, scanners: dict[str, str], *, profiles: Iterable[str] = ("pos-terminal",),
-                    templates: Iterable[str] = ("discovery", "full-audit"), state: str = "state.db") -> Path:
+                    templates: Iterable[str] = ("discovery", "full-audit"), state: str = "state.db",
+                    extra_profiles: dict[str, str] | None = None) -> Path:
     """A workspace at `root`: scanners given as {name: the body of its [scanners.NAME] table}."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "profiles").mkdir(exist_ok=True)
@@ -28,6 +50,8 @@ def write_workspace(root: Path, scanners: dict[str, str], *, profiles: Iterable[
         old.unlink()
     for p in profiles:
         shutil.copy(PROFILES / f"{p}.yaml", root / "profiles" / f"{p}.yaml")
+    for name, text in (extra_profiles or {}).items():
+        (root / "profiles" / f"{name}.yaml").write_text(text, encoding="utf-8")
     lines = ["[workspace]", f'state = "{state}"', "templates = [" + ", ".join(f'"{t}"' for t in templates) + "]", ""]
     for name, body in scanners.items():
         lines += [f"[scanners.{name}]", body.strip(), ""]
@@ -35,11 +59,11 @@ def write_workspace(root: Path, scanners: dict[str, str], *, profiles: Iterable[
     return root
 
 
-def run_sync(root: Path, plugins: PluginManager, *, dry_run: bool = False, adopt: bool = False,
+def run_sync(root: "Path | Workspace", plugins: PluginManager, *, dry_run: bool = False, adopt: bool = False,
              max_workers: int | None = None, retry: RetryPolicy = FAST_RETRY,
              scanners: tuple[str, ...] = ()) -> RunSummary:
-    """One sync of the workspace at `root`, recorded in its state database."""
-    ws = load_workspace(root)
+    """One sync of the workspace (at `root`, or loaded), recorded in its state database."""
+    ws = root if isinstance(root, Workspace) else load_workspace(root)
     with StateDB(ws.state_path()) as state:
         engine = SyncEngine(ws, plugins, state=state, options=SyncOptions(
             dry_run=dry_run, adopt=adopt, max_workers=max_workers, retry=retry, scanners=scanners))

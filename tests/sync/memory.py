@@ -95,9 +95,12 @@ class MemoryClient:
         return RemoteObject(remote_id=rid, name=o["name"], payload=o["payload"] if payload else None,
                             marker_hash=m[1] if m else None, managed=m is not None)
 
-    def list_managed(self) -> list[RemoteObject]:
-        return self.server.request("GET", "/objects", lambda: [
-            self._obj(rid, o, False) for rid, o in sorted(self.server.objects.items())])
+    def list_managed(self, names: frozenset[str] = frozenset()) -> list[RemoteObject]:
+        def go():
+            every = [self._obj(rid, o, False) for rid, o in sorted(self.server.objects.items())]
+            wanted = set(names) | {o.name for o in every if o.managed}
+            return [o for o in every if o.managed or o.name in wanted]
+        return self.server.request("GET", "/objects", go)
 
     def read(self, remote_id: str) -> RemoteObject:
         def go():

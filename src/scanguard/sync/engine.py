@@ -18,6 +18,7 @@ that keep a hospital safe while scanners misbehave:
 from __future__ import annotations
 
 import getpass
+import inspect
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -184,7 +185,7 @@ class SyncEngine:
             try:
                 desired, issues = self.desired(name, vendor)
                 client = vendor.client(cfg)
-                live = self._read_live(sc, client)
+                live = self._read_live(sc, client, frozenset(d.name for d in desired))
                 actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt)
             except ScanguardError as e:
                 return ScannerDiff(scanner=name, vendor=vendor.name, error=str(e))
@@ -249,7 +250,7 @@ class SyncEngine:
         objects: list[ObjectResult] = []
         try:
             client = vendor.client(cfg)
-            live = self._read_live(sc, client)
+            live = self._read_live(sc, client, frozenset(d.name for d in desired))
         except ScanguardError as e:
             errors.append(Issue(message=str(e), transient=getattr(e, "transient", False)))
             return self._result(sc, objects, errors, warnings)
@@ -298,8 +299,8 @@ class SyncEngine:
 
         return call(operation, fn, policy=self.options.retry, deadline=sc.deadline, on_retry=noted)
 
-    def _read_live(self, sc: _Scanner, client: ScannerClient) -> list[RemoteObject]:
-        listed = self._call(sc, "list", client.list_managed)
+    def _read_live(self, sc: _Scanner, client: ScannerClient, names: frozenset[str] = frozenset()) -> list[RemoteObject]:
+        listed = self._call(sc, "list", lambda: _list(client, names))
         out = []
         for o in listed:
             if o.payload is None:
@@ -309,7 +310,7 @@ class SyncEngine:
 
     def _lookup(self, sc: _Scanner, client: ScannerClient, d: Desired) -> str | None:
         """The id of an object a lost-reply create already made, if any."""
-        for o in client.list_managed():
+        for o in _list(client, frozenset({d.name})):
             if o.name == d.name and o.managed and o.marker_hash == d.digest:
                 return o.remote_id
         return None
@@ -441,6 +442,17 @@ class SyncEngine:
             after_hash=payload_hash(after.payload) if after is not None else None,
             before=before.payload if before is not None else None,
             after=after.payload if after is not None else None, verified=verified, user=self.user)
+
+
+def _list(client: ScannerClient, names: frozenset[str]) -> list[RemoteObject]:
+    """The client's managed objects; a client whose list_managed takes `names` also returns the
+    unmanaged objects that carry one of them (so a hand-made namesake is seen, reported, left alone,
+    even before scanguard ever pushed that name)."""
+    try:
+        takes_names = "names" in inspect.signature(client.list_managed).parameters
+    except (TypeError, ValueError):
+        takes_names = False
+    return client.list_managed(names=names) if takes_names else client.list_managed()
 
 
 def _user() -> str:
