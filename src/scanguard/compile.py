@@ -14,6 +14,8 @@ re-verified with the safety lattice and a weakening rewrite is refused.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .errors import SafetyError
@@ -29,7 +31,21 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 EVERYWHERE = frozenset({"everywhere"})
+ASSETS = frozenset({"assets"})
 ALL_SCOPES = frozenset({"assets", "everywhere"})
+
+
+@contextmanager
+def _bulk_allocation():
+    """Compile builds hundreds of thousands of small immutable records and no reference cycles;
+    generational GC passes over them cost as much as the work itself, so pause GC meanwhile."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _build(base: ScanTemplate, name: str, group: str | None, c: Constraints, targets: Targets,
@@ -46,17 +62,39 @@ def _build(base: ScanTemplate, name: str, group: str | None, c: Constraints, tar
 
 def compile_plan(ws: "Workspace", plugins: "PluginManager | None" = None) -> Plan:
     """Every compiled template of the workspace, verified; rewrites applied when `plugins` is given."""
+    with _bulk_allocation():
+        return _compile(ws, plugins)
+
+
+def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
     profiles = ws.profiles
     src = {p.id: ws.source_of(f"profile:{p.id}") for p in profiles}
-    everywhere = merge_all(p.lattice(EVERYWHERE, src[p.id]) for p in profiles)
+    # each profile's lattice form and addresses are computed once, for every base template
+    full = {p.id: p.lattice(ALL_SCOPES, src[p.id]) for p in profiles}
+    scopes_of = {p.id: p.constraint_scopes() for p in profiles}
+    empty = Constraints()
+
+    def scoped(p: DeviceProfile, scopes: frozenset[str]) -> Constraints:
+        used = scopes_of[p.id]
+        if not used & scopes:
+            return empty
+        if used <= scopes:
+            return full[p.id]
+        return p.lattice(scopes, src[p.id])
+
+    addrs = {p.id: p.addresses() for p in profiles}
+    everywhere = merge_all(scoped(p, EVERYWHERE) for p in profiles)
     restricted: dict[str, list[DeviceProfile]] = {}
     for p in profiles:
         if p.policy == "restricted":
             restricted.setdefault(p.group_name(), []).append(p)
-    never_hosts = _union(p.addresses() for p in profiles if p.policy == "never")
-    restricted_hosts = _union(p.addresses() for group in restricted.values() for p in group)
+    never_hosts = _union(addrs[p.id] for p in profiles if p.policy == "never")
+    restricted_hosts = _union(addrs[p.id] for group in restricted.values() for p in group)
     scannable = [p for p in profiles if p.policy == "scan"]
-    scannable_assets = [(p, p.addresses(), p.lattice(frozenset({"assets"}), src[p.id])) for p in scannable]
+    scannable_assets = [(p, addrs[p.id], scoped(p, ASSETS)) for p in scannable]
+    group_c = {g: merge(everywhere, merge_all(full[p.id] for p in members)) for g, members in restricted.items()}
+    group_hosts = {g: _union(addrs[p.id] for p in members) for g, members in restricted.items()}
+    general_cache: dict = {}
 
     wanted = ws.config.workspace.templates or [t.name for t in ws.templates]
     out: list[CompiledTemplate] = []
@@ -67,17 +105,17 @@ def compile_plan(ws: "Workspace", plugins: "PluginManager | None" = None) -> Pla
         scanners = tuple(n for n, s in ws.config.scanners.items() if s.templates is None or tname in s.templates)
         include = _union(ws.config.scanners[n].target_set() for n in scanners)
         # assets-scope constraints apply wherever the device may be targeted; unknown location: apply
-        reach = [c for p, addrs, c in scannable_assets if not include or not addrs or addrs.overlaps(include)]
-        general_c = merge(everywhere, merge_all(reach))
+        if include not in general_cache:
+            reach = [c for _, a, c in scannable_assets if not include or not a or a.overlaps(include)]
+            general_cache[include] = merge(everywhere, merge_all(reach))
+        general_c = general_cache[include]
         out.append(_build(base, tname, None, general_c,
                           Targets(include=include, exclude=never_hosts | restricted_hosts),
                           tuple(sorted(p.id for p in scannable)), scanners))
         for gname in sorted(restricted):
             members = restricted[gname]
-            c = merge(everywhere, merge_all(p.lattice(ALL_SCOPES, src[p.id]) for p in members))
-            hosts = _union(p.addresses() for p in members)
-            out.append(_build(base, f"{tname}@{gname}", gname, c,
-                              Targets(include=hosts, exclude=never_hosts),
+            out.append(_build(base, f"{tname}@{gname}", gname, group_c[gname],
+                              Targets(include=group_hosts[gname], exclude=never_hosts),
                               tuple(sorted(p.id for p in members)), scanners))
     if plugins is not None:
         out = [apply_rewrites(ct, ws, plugins) for ct in out]

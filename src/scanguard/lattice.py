@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import reduce
 from typing import Iterable, TypeVar
 
-from .model.base import Model
+from .model.base import Model, trusted
 from .model.constraints import Constraints, Provenance
 from .model.ports import PROTOCOLS, PortSet
 from .model.template import ScanTemplate
@@ -73,7 +73,9 @@ def merge(a: Constraints, b: Constraints) -> Constraints:
         ping = a.allowed_ping_ports
     else:
         ping = a.allowed_ping_ports & b.allowed_ping_ports
-    return Constraints(
+    # values are already valid: skip re-validation (merge runs once per profile in compile)
+    return trusted(
+        Constraints,
         excluded_ports=a.excluded_ports | b.excluded_ports,
         excluded_categories=a.excluded_categories | b.excluded_categories,
         excluded_vendor_checks=a.excluded_vendor_checks | b.excluded_vendor_checks,
@@ -104,7 +106,6 @@ def merge_all(items: Iterable[Constraints]) -> Constraints:
     prov: set = set()
     allowed = set(Constraints().allowed_discovery)
     ping: PortSet | None = None
-    acc = Constraints()
     for c in items:
         ports_tcp.extend(c.excluded_ports.tcp.intervals)
         ports_udp.extend(c.excluded_ports.udp.intervals)
@@ -125,7 +126,7 @@ def merge_all(items: Iterable[Constraints]) -> Constraints:
             scalars[k] = f(scalars[k], getattr(c, k))
     from .model.intervals import IntervalSet
 
-    return acc.model_copy(update=dict(
+    return trusted(Constraints, **dict(
         excluded_ports=PortSet(IntervalSet(ports_tcp), IntervalSet(ports_udp)),
         excluded_categories=frozenset(cats),
         excluded_vendor_checks=frozenset(vendor),

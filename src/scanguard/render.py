@@ -49,6 +49,15 @@ def render_one(ct: CompiledTemplate, vendor: Vendor) -> Rendered:
 def render_plan(plan: Plan, vendors: dict[str, Vendor], scanners_by_vendor: dict[str, list[str]] | None = None) -> list[Rendered]:
     """Every compiled template for every vendor. With `scanners_by_vendor`, a vendor gets only
     the templates assigned to its scanners."""
+    from .compile import _bulk_allocation
+
+    out = []
+    with _bulk_allocation():
+        out = _render_all(plan, vendors, scanners_by_vendor)
+    return out
+
+
+def _render_all(plan: Plan, vendors: dict[str, Vendor], scanners_by_vendor: dict[str, list[str]] | None) -> list[Rendered]:
     out = []
     for vname, vendor in vendors.items():
         for ct in plan.templates:

@@ -26,8 +26,14 @@ def plugins() -> PluginManager:
     """The process's plugin manager (loaded once; failures are warned about once)."""
     global _plugins
     if _plugins is None:
-        logging.getLogger("scanguard.plugin.manager").setLevel(logging.ERROR)
-        _plugins = load_plugins()
+        # the CLI prints load failures itself (below); silence the log record meanwhile
+        logger = logging.getLogger("scanguard.plugin.manager")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            _plugins = load_plugins()
+        finally:
+            logger.setLevel(level)
         for f in _plugins.failures:
             warn(f.text() + "; skipped")
     return _plugins

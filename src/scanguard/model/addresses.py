@@ -48,11 +48,12 @@ def parse_address_item(text: str) -> tuple[int, int, int]:
 class AddressSet:
     """IPv4 and IPv6 addresses as interval sets. Immutable, hashable, never expanded."""
 
-    __slots__ = ("v4", "v6")
+    __slots__ = ("v4", "v6", "_items")
 
     def __init__(self, v4: IntervalSet | None = None, v6: IntervalSet | None = None) -> None:
         object.__setattr__(self, "v4", v4 or IntervalSet())
         object.__setattr__(self, "v6", v6 or IntervalSet())
+        object.__setattr__(self, "_items", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AddressSet is immutable")
@@ -108,11 +109,13 @@ class AddressSet:
 
     def items(self) -> list[str]:
         """Compact text items: single hosts, CIDRs where an interval is one, else ranges."""
-        out: list[str] = []
-        for ver, iv in ((4, self.v4), (6, self.v6)):
-            for lo, hi in iv.intervals:
-                out.extend(_interval_text(ver, lo, hi))
-        return out
+        if self._items is None:  # immutable, so computed once (large exclusion lists are rendered often)
+            out: list[str] = []
+            for ver, iv in ((4, self.v4), (6, self.v6)):
+                for lo, hi in iv.intervals:
+                    out.extend(_interval_text(ver, lo, hi))
+            object.__setattr__(self, "_items", tuple(out))
+        return list(self._items)
 
     def __repr__(self) -> str:
         return f"AddressSet({self.items()!r})"

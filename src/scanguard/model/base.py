@@ -1,6 +1,10 @@
 """Shared pydantic configuration: unknown keys are errors, values are immutable."""
 
+from typing import Any, TypeVar
+
 from pydantic import BaseModel, ConfigDict
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Model(BaseModel):
@@ -13,3 +17,15 @@ class Input(BaseModel):
     """Base of records read from a user's files: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def trusted(cls: type[M], **values: Any) -> M:
+    """Build a model from values that are already valid and complete (every field given), skipping
+    validation. For hot paths inside the core only (compile builds tens of thousands of these);
+    anything read from outside goes through validation."""
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj

@@ -13,15 +13,24 @@ Interval = tuple[int, int]
 
 
 def _normalise(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    ordered = sorted((lo, hi) for lo, hi in intervals if lo <= hi)
-    out: list[list[int]] = []
+    if isinstance(intervals, tuple) and len(intervals) <= 1:
+        return intervals if not intervals or intervals[0][0] <= intervals[0][1] else ()
+    ordered = sorted(intervals)
+    out: list[Interval] = []
+    cur_lo = cur_hi = None
     for lo, hi in ordered:
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1][1] = hi
+        if lo > hi:
+            continue
+        if cur_hi is not None and lo <= cur_hi + 1:
+            if hi > cur_hi:
+                cur_hi = hi
         else:
-            out.append([lo, hi])
-    return tuple((lo, hi) for lo, hi in out)
+            if cur_hi is not None:
+                out.append((cur_lo, cur_hi))
+            cur_lo, cur_hi = lo, hi
+    if cur_hi is not None:
+        out.append((cur_lo, cur_hi))
+    return tuple(out)
 
 
 class IntervalSet:
@@ -31,13 +40,13 @@ class IntervalSet:
 
     def __init__(self, intervals: Iterable[Interval] = ()) -> None:
         self._iv = _normalise(intervals)
-        self._starts = tuple(lo for lo, _ in self._iv)
+        self._starts: tuple[int, ...] | None = None  # built on the first membership test
 
     @classmethod
     def _raw(cls, iv: tuple[Interval, ...]) -> "IntervalSet":
         obj = cls.__new__(cls)
         obj._iv = iv
-        obj._starts = tuple(lo for lo, _ in iv)
+        obj._starts = None
         return obj
 
     @property
@@ -67,6 +76,8 @@ class IntervalSet:
     def __contains__(self, value: object) -> bool:
         if not isinstance(value, int):
             return False
+        if self._starts is None:
+            self._starts = tuple(lo for lo, _ in self._iv)
         i = bisect_right(self._starts, value) - 1
         return i >= 0 and self._iv[i][1] >= value
 

@@ -12,10 +12,11 @@ from .intervals import IntervalSet
 Protocol = Literal["tcp", "udp"]
 PROTOCOLS: tuple[Protocol, ...] = ("tcp", "udp")
 MIN_PORT, MAX_PORT = 1, 65535
+_EMPTY = IntervalSet()
 
 
-def parse_range_text(text: str) -> IntervalSet:
-    """Parse "1-1024,8080" into an interval set; raises ValueError naming the bad part."""
+def _range_items(text: str) -> list[tuple[int, int]]:
+    """Parse "1-1024,8080" into (lo, hi) pairs; raises ValueError naming the bad part."""
     parts: list[tuple[int, int]] = []
     for raw in str(text).split(","):
         item = raw.strip()
@@ -27,13 +28,18 @@ def parse_range_text(text: str) -> IntervalSet:
             hi = int(hi_s) if sep else lo
         except ValueError:
             raise ValueError(f"{item!r} is not a port or a port range (like 80 or 1-1024)") from None
-        for p in (lo, hi):
-            if not MIN_PORT <= p <= MAX_PORT:
-                raise ValueError(f"port {p} in {item!r} is outside {MIN_PORT}-{MAX_PORT}")
+        if not (MIN_PORT <= lo <= MAX_PORT and MIN_PORT <= hi <= MAX_PORT):
+            bad = lo if not MIN_PORT <= lo <= MAX_PORT else hi
+            raise ValueError(f"port {bad} in {item!r} is outside {MIN_PORT}-{MAX_PORT}")
         if lo > hi:
             raise ValueError(f"range {item!r} runs backwards")
         parts.append((lo, hi))
-    return IntervalSet(parts)
+    return parts
+
+
+def parse_range_text(text: str) -> IntervalSet:
+    """Parse "1-1024,8080" into an interval set; raises ValueError naming the bad part."""
+    return IntervalSet(_range_items(text))
 
 
 def format_range_text(iv: IntervalSet) -> str:
@@ -53,8 +59,8 @@ class PortSet:
     udp: IntervalSet
 
     def __init__(self, tcp: IntervalSet | None = None, udp: IntervalSet | None = None) -> None:
-        object.__setattr__(self, "tcp", tcp or IntervalSet())
-        object.__setattr__(self, "udp", udp or IntervalSet())
+        object.__setattr__(self, "tcp", tcp if tcp is not None else _EMPTY)
+        object.__setattr__(self, "udp", udp if udp is not None else _EMPTY)
 
     def __setattr__(self, name: str, value: Any) -> None:  # immutable
         raise AttributeError("PortSet is immutable")
@@ -91,7 +97,7 @@ class PortSet:
             elif item[:2].upper() in ("T:", "U:"):
                 proto = "tcp" if item[0].upper() == "T" else "udp"
                 item = item[2:]
-            by[proto].extend(parse_range_text(item).intervals)
+            by[proto].extend(_range_items(item))
         return cls(IntervalSet(by["tcp"]), IntervalSet(by["udp"]))
 
     def get(self, proto: Protocol) -> IntervalSet:

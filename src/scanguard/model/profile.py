@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from .addresses import AddressSet, parse_address_item
-from .base import Input
+from .base import Input, trusted
 from .checks import check_categories, parse_vendor_checks
 from .constraints import Constraints, Provenance
 from .ports import PortSet
@@ -220,64 +220,94 @@ class DeviceProfile(Input):
         """The group this profile's restricted template belongs to (its id when none is set)."""
         return self.group or self.id
 
-    def lattice(self, scopes: frozenset[str] = frozenset({"assets", "everywhere"}), source: str | None = None) -> Constraints:
-        """This profile's constraints of the given scopes in lattice form, with provenance."""
-        parts: list[Constraints] = []
+    def constraint_scopes(self) -> frozenset[str]:
+        """The scopes its constraint items apply in (an item without one takes the profile's)."""
         c = self.constraints
+        items: list[Reasoned] = [*c.excluded_ports, *c.excluded_checks]
+        items += [r for r in (c.discovery, c.rate, c.safe_checks_only, c.windows) if r is not None]
+        return frozenset(r.scope or self.scope for r in items)
 
-        def prov(kind: str, item: str, r: Reasoned, ports: PortSet | None = None) -> Provenance:
-            return Provenance(
+    def lattice(self, scopes: frozenset[str] = frozenset({"assets", "everywhere"}), source: str | None = None) -> Constraints:
+        """This profile's constraints of the given scopes in lattice form, with provenance.
+
+        Built in one pass (no intermediate merges): compile calls this for every profile."""
+        from .intervals import IntervalSet
+        from .template import DISCOVERY_METHODS
+
+        c = self.constraints
+        tcp: list[tuple[int, int]] = []
+        udp: list[tuple[int, int]] = []
+        cats: set[str] = set()
+        vendor: set = set()
+        forbidden: set[str] = set()
+        ping: PortSet | None = None
+        rates: dict[str, int] = {}
+        safe = False
+        windows: set = set()
+        provs: list[Provenance] = []
+
+        def prov(kind: str, item: str, r: Reasoned, ports: PortSet | None = None) -> None:
+            provs.append(trusted(
+                Provenance,
                 profile=self.id, kind=kind, item=item, reason=r.reason, evidence=tuple(r.evidence),
-                scope=r.scope or self.scope, ports=ports, source=source,
-            )  # type: ignore[arg-type]
+                scope=r.scope or self.scope, ports=ports, source=source, line=None,
+            ))
 
         def wanted(r: Reasoned) -> bool:
             return (r.scope or self.scope) in scopes
 
         for pe in c.excluded_ports:
             if wanted(pe):
-                parts.append(Constraints(excluded_ports=pe.ports, provenance=frozenset({prov("excluded_ports", pe.ports.text(), pe, pe.ports)})))
+                tcp.extend(pe.ports.tcp.intervals)
+                udp.extend(pe.ports.udp.intervals)
+                prov("excluded_ports", pe.ports.text(), pe, pe.ports)
         for ce in c.excluded_checks:
             if wanted(ce):
-                vendor = parse_vendor_checks(ce.vendor)
-                items = [f"category:{x}" for x in sorted(ce.categories)] + sorted(v.text() for v in vendor)
-                parts.append(Constraints(
-                    excluded_categories=ce.categories, excluded_vendor_checks=vendor,
-                    provenance=frozenset(prov("excluded_checks", i, ce) for i in items),
-                ))
+                vchecks = parse_vendor_checks(ce.vendor)
+                cats |= ce.categories
+                vendor |= vchecks
+                for x in sorted(ce.categories):
+                    prov("excluded_checks", f"category:{x}", ce)
+                for v in sorted(vchecks, key=lambda v: v.text()):
+                    prov("excluded_checks", v.text(), ce)
         if c.discovery and wanted(c.discovery):
             d = c.discovery
-            forbidden = {m for m, flag in (("icmp", d.icmp), ("arp", d.arp), ("tcp_ping", d.tcp_ping),
-                                            ("udp_ping", d.udp_ping), ("syn_scan", d.tcp_syn), ("udp_scan", d.udp))
-                         if flag is False}
-            from .template import DISCOVERY_METHODS
-            provs = {prov("discovery", m, d) for m in forbidden}
+            for m, flag in (("icmp", d.icmp), ("arp", d.arp), ("tcp_ping", d.tcp_ping), ("udp_ping", d.udp_ping),
+                            ("syn_scan", d.tcp_syn), ("udp_scan", d.udp)):
+                if flag is False:
+                    forbidden.add(m)
+                    prov("discovery", m, d)
             if d.ping_ports is not None:
-                provs.add(prov("discovery", "ping_ports", d, d.ping_ports))
-            parts.append(Constraints(
-                allowed_discovery=frozenset(DISCOVERY_METHODS) - forbidden,
-                allowed_ping_ports=d.ping_ports, provenance=frozenset(provs),
-            ))
+                ping = d.ping_ports
+                prov("discovery", "ping_ports", d, d.ping_ports)
         if c.rate and wanted(c.rate):
             r = c.rate
-            fields = {
-                "max_packets_per_second": ("packets_per_second", r.packets_per_second),
-                "max_parallel_hosts": ("parallel_hosts", r.parallel_hosts),
-                "max_parallel_checks_per_host": ("parallel_checks_per_host", r.parallel_checks_per_host),
-                "min_probe_delay_ms": ("probe_delay_ms", r.probe_delay_ms),
-                "max_timeout_s": ("timeout_s", r.timeout_s),
-            }
-            set_ = {k: v for k, (_, v) in fields.items() if v is not None}
-            parts.append(Constraints(
-                **set_,
-                provenance=frozenset(prov("rate", name, r) for k, (name, v) in fields.items() if v is not None),
-            ))
+            for key, name in (("max_packets_per_second", "packets_per_second"), ("max_parallel_hosts", "parallel_hosts"),
+                              ("max_parallel_checks_per_host", "parallel_checks_per_host"),
+                              ("min_probe_delay_ms", "probe_delay_ms"), ("max_timeout_s", "timeout_s")):
+                value = getattr(r, name)
+                if value is not None:
+                    rates[key] = value
+                    prov("rate", name, r)
         if c.safe_checks_only and wanted(c.safe_checks_only):
-            parts.append(Constraints(safe_checks_only=True, provenance=frozenset({prov("safe_checks", "safe checks only", c.safe_checks_only)})))
+            safe = True
+            prov("safe_checks", "safe checks only", c.safe_checks_only)
         if c.windows and wanted(c.windows):
-            ws = frozenset(c.windows.allowed)
-            text = " or ".join(w.text() for w in c.windows.allowed)
-            parts.append(Constraints(windows=frozenset({ws}), provenance=frozenset({prov("window", text, c.windows)})))
-        from ..lattice import merge_all
-
-        return merge_all(parts)
+            windows.add(frozenset(c.windows.allowed))
+            prov("window", " or ".join(w.text() for w in c.windows.allowed), c.windows)
+        return trusted(
+            Constraints,
+            excluded_ports=PortSet(IntervalSet(tcp), IntervalSet(udp)),
+            excluded_categories=frozenset(cats),
+            excluded_vendor_checks=frozenset(vendor),
+            allowed_discovery=frozenset(DISCOVERY_METHODS) - forbidden,
+            allowed_ping_ports=ping,
+            max_packets_per_second=rates.get("max_packets_per_second"),
+            max_parallel_hosts=rates.get("max_parallel_hosts"),
+            max_parallel_checks_per_host=rates.get("max_parallel_checks_per_host"),
+            min_probe_delay_ms=rates.get("min_probe_delay_ms"),
+            max_timeout_s=rates.get("max_timeout_s"),
+            safe_checks_only=safe,
+            windows=frozenset(windows),
+            provenance=frozenset(provs),
+        )

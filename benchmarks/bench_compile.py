@@ -1,0 +1,110 @@
+"""Compile and render 20,000 generated profiles x 3 base templates, against the floor:
+plain pydantic validation of the same profiles. Both are measured side by side in one run,
+best of several rounds (this machine is noisy), and the ratio is printed.
+
+    .venv/bin/python benchmarks/bench_compile.py [--profiles 20000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+from scanguard import compile_plan  # noqa: E402
+from scanguard.model import DeviceProfile, WorkspaceConfig  # noqa: E402
+from scanguard.plugin.manager import load_plugins  # noqa: E402
+from scanguard.render import render_plan  # noqa: E402
+from scanguard.workspace import Workspace, load_workspace  # noqa: E402
+
+GROUPS = [f"model-{i:02d}" for i in range(40)]
+CATS = ["dos", "brute-force", "exploit", "intrusive", "fuzzing", "web-crawl"]
+
+
+def generate(n: int, seed: int = 7) -> list[dict]:
+    """n profile documents as they come out of YAML: varied policies, locations and constraints."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        a, b = divmod(i, 250)
+        policy = rng.choices(["scan", "restricted", "never"], weights=[65, 30, 5])[0]
+        doc: dict = {
+            "id": f"dev-{i:05d}",
+            "name": f"Device {i}",
+            "vendor": "Acme",
+            "model": GROUPS[i % len(GROUPS)],
+            "category": rng.choice(["plc", "infusion-pump", "patient-monitor", "imaging", "payment-terminal"]),
+            "location": {"hosts": [f"10.{a // 250}.{a % 250}.{b + 1}"]},
+            "policy": policy,
+            "scope": "everywhere" if rng.random() < 0.02 else "assets",
+            "constraints": {
+                "excluded_ports": [{"ports": f"{rng.randint(1, 65535)}/tcp", "reason": "crashed once",
+                                    "evidence": [f"INC-{i}"]}],
+                "excluded_checks": [{"categories": rng.sample(CATS, 2), "reason": "disruptive"}],
+                "rate": {"packets_per_second": rng.randint(10, 500), "parallel_checks_per_host": rng.randint(1, 4),
+                         "reason": "slow stack"},
+            },
+        }
+        if policy == "restricted":
+            doc["group"] = GROUPS[i % len(GROUPS)]
+        if policy == "never":
+            doc["risk_acceptance"] = {"accepted_by": "CISO", "accepted_on": "2026-01-01", "expires": "2030-01-01",
+                                      "reason": "clinical risk", "compensating_controls": ["isolated VLAN"]}
+        if rng.random() < 0.2:
+            doc["constraints"]["discovery"] = {"icmp": False, "tcp_syn": False, "reason": "fragile"}
+        docs.append(doc)
+    return docs
+
+
+def floor(docs: list[dict]) -> float:
+    t0 = time.perf_counter()
+    for d in docs:
+        DeviceProfile.model_validate(d)
+    return time.perf_counter() - t0
+
+
+def full(docs: list[dict], base: Workspace, vendors) -> tuple[float, int, int]:
+    t0 = time.perf_counter()
+    profiles = tuple(DeviceProfile.model_validate(d) for d in docs)
+    ws = base.model_copy(update={"profiles": profiles})
+    plan = compile_plan(ws)
+    rendered = len(render_plan(plan, {v.name: v for v in vendors}))
+    return time.perf_counter() - t0, len(plan.templates), rendered
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--profiles", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    docs = generate(args.profiles)
+    example = load_workspace(REPO / "examples" / "hospital")
+    base = Workspace(root=example.root, config=WorkspaceConfig.model_validate({
+        "workspace": {"templates": ["discovery", "full-audit", "fragile-safe"]},
+        "scanners": {"nmap-local": {"type": "nmap"}},
+    }), templates=example.templates)
+    pm = load_plugins()
+    vendors = [pm.vendor("nmap")]
+    floors, fulls = [], []
+    for _ in range(args.rounds):
+        gc.collect()
+        floors.append(floor(docs))
+        gc.collect()
+        t, n_templates, n_rendered = full(docs, base, vendors)
+        fulls.append(t)
+    f, c = min(floors), min(fulls)
+    print(f"profiles: {args.profiles}  base templates: 3  compiled templates: {n_templates}  "
+          f"renderings (verified): {n_rendered} ({', '.join(v.name for v in vendors)})")
+    print(f"floor  (pydantic validation only): {f:.3f} s")
+    print(f"scanguard (validate + compile + render + verify): {c:.3f} s")
+    print(f"ratio to floor: {c / f:.2f}x  (target: within 3x)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
