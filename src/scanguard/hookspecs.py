@@ -26,7 +26,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def scanguard_vendors() -> "Iterable[Vendor]":
+def scanguard_vendors() -> Iterable[Vendor]:
     """Register scanner vendor adapters.
 
     Called once when the plugin manager loads. Every implementation is called and every record
@@ -40,7 +40,7 @@ def scanguard_vendors() -> "Iterable[Vendor]":
 
 
 @hookspec
-def scanguard_health_sources() -> "Iterable[HealthSource]":
+def scanguard_health_sources() -> Iterable[HealthSource]:
     """Register device-health sources (live monitors, CSV importers, a test bed).
 
     Every implementation is called and every record collected.
@@ -52,7 +52,7 @@ def scanguard_health_sources() -> "Iterable[HealthSource]":
 
 
 @hookspec
-def scanguard_report_formats() -> "Iterable[ReportFormat]":
+def scanguard_report_formats() -> Iterable[ReportFormat]:
     """Register formats in which findings can be written (``--format NAME``).
 
     Every implementation is called and every record collected.
@@ -64,7 +64,7 @@ def scanguard_report_formats() -> "Iterable[ReportFormat]":
 
 
 @hookspec
-def scanguard_rewrite_template(compiled: "CompiledTemplate", workspace: "Workspace") -> "TemplateRewrite | None":
+def scanguard_rewrite_template(compiled: CompiledTemplate, workspace: Workspace) -> TemplateRewrite | None:
     """Offer a rewrite of one compiled template (for example a site-wide rate policy).
 
     Called once per compiled template after compile, for every implementation. The core sorts
@@ -83,7 +83,7 @@ def scanguard_rewrite_template(compiled: "CompiledTemplate", workspace: "Workspa
 
 
 @hookspec
-def scanguard_pre_scan_checks(request: "CheckRequest", workspace: "Workspace") -> "Iterable[CheckResult]":
+def scanguard_pre_scan_checks(request: CheckRequest, workspace: Workspace) -> Iterable[CheckResult]:
     """Add checks that run before a scan starts (``scanguard check``).
 
     Every implementation is called and every result collected: any result of severity
@@ -100,8 +100,8 @@ def scanguard_pre_scan_checks(request: "CheckRequest", workspace: "Workspace") -
 
 @hookspec
 def scanguard_correlate(
-    outage: "Outage", activity: "Sequence[ActivityEvent]", health: "Sequence[HealthEvent]"
-) -> "Iterable[Suspect]":
+    outage: Outage, activity: Sequence[ActivityEvent], health: Sequence[HealthEvent]
+) -> Iterable[Suspect]:
     """Add suspects for one outage to those of the core correlator.
 
     Every implementation is called and every suspect collected. An implementation that raises
