@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from ..compile import compile_plan
 from ..explain import explain as explain_template
@@ -41,14 +40,13 @@ def explain(
               + (f", group {safe(ex.group)}" if ex.group else "") + f"): {safe(ex.summary)}")
     if ex.devices:
         out.print(f"devices: {safe(', '.join(ex.devices))}")
-    if ex.because:
-        table = Table(show_lines=False)
-        for col in ("profile", "constraint", "item", "scope", "reason", "evidence", "file"):
-            table.add_column(col, overflow="fold")
-        for p in ex.because:
-            table.add_row(safe(p.profile), p.kind, safe(p.item), p.scope, safe(p.reason),
-                          safe(", ".join(p.evidence)), safe(p.source or ""))
-        out.print(table)
+    for p in ex.because:
+        out.print(f"  [bold]{safe(p.profile)}[/]: {p.kind} {safe(p.item)} (scope {p.scope})")
+        out.print(f"    reason:   {safe(p.reason)}")
+        if p.evidence:
+            out.print(f"    evidence: {safe(', '.join(p.evidence))}")
+        if p.source:
+            out.print(f"    file:     {safe(p.source)}")
 
 
 def register(app: typer.Typer) -> None:
