@@ -33,12 +33,12 @@ class Backend:
     drift: Callable[[Any, str], None]
     """A console edit of the managed object with that remote id, making it less safe."""
     faults: tuple[str, ...] = FAULTS
-    absolute_fail_at: bool = True
-    """Whether the fake's fail_at counts from its start (else: from now)."""
 
     def inject(self, fake: Any, n: int, kind: str) -> None:
-        """Fail the n-th request from now (1: the next one) with `kind`."""
-        fake.fail_at(len(fake.requests) + n if self.absolute_fail_at else n, kind)
+        """Fail the n-th request from now (1: the next one) with `kind`. Fakes count either from
+        now or from their start; their fail_at docstring says which."""
+        relative = "from now" in (type(fake).fail_at.__doc__ or "")
+        fake.fail_at(n if relative else len(fake.requests) + n, kind)
 
     def plugins(self) -> PluginManager:
         """A plugin manager with only this vendor's plugin (others may be mid-development)."""
@@ -157,8 +157,7 @@ def _gvm_drift(fake: Any, remote_id: str) -> None:
 
 
 BACKENDS: dict[str, Backend] = {
-    "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
-                      absolute_fail_at=False),
+    "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift),
     "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
