@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "explain",
     "render",
     "plugins_cmd",
+    "check",
     "testbed",
     "diff",
     "sync",

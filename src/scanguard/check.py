@@ -1,0 +1,117 @@
+"""Pre-scan safety check: go or no-go for one scan (scanner, template, targets, time).
+
+The core checks live in the built-in plugin scanguard.builtin.checks; plugins add their own
+through ``scanguard_pre_scan_checks``. Every result counts: any error vetoes the scan, and a check
+that raises vetoes it too (the plugin manager turns the exception into an error result).
+Targets are interval sets: a whole /8 is checked without expanding it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from .lattice import violations
+from .model.addresses import AddressSet
+from .model.base import Model
+from .model.events import CheckRequest, CheckResult
+from .model.plan import CompiledTemplate
+from .model.template import ScanTemplate
+from .model.windows import allowed_at
+
+if TYPE_CHECKING:
+    from .plugin.manager import PluginManager
+    from .workspace import Workspace
+
+
+class Verdict(Model):
+    """The answer for one scan: go when no result is an error."""
+
+    go: bool
+    results: tuple[CheckResult, ...]
+
+
+def _template_of(request: CheckRequest) -> ScanTemplate | None:
+    t = request.template
+    if isinstance(t, CompiledTemplate):
+        return t.template
+    return t if isinstance(t, ScanTemplate) else None
+
+
+def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = None) -> list[CheckResult]:
+    """The checks every scan gets: never-scan devices, fragile devices without a template at
+    least as safe as their profile, restricted devices outside their own template, scan windows,
+    expired risk acceptances."""
+    out: list[CheckResult] = []
+    targets: AddressSet = request.targets
+    template = _template_of(request)
+    compiled = request.template if isinstance(request.template, CompiledTemplate) else None
+    today = today or request.when.date()
+    if not targets:
+        out.append(CheckResult(severity="error", code="no-targets", message="the scan has no targets",
+                               fix="give --targets"))
+    for p in ws.profiles:
+        addrs = p.addresses()
+        if not addrs or not targets.overlaps(addrs):
+            continue
+        hit = ", ".join((targets & addrs).items()[:5])
+        ra = p.risk_acceptance
+        if p.policy == "never":
+            accepted = f" (risk accepted by {ra.accepted_by} until {ra.expires})" if ra else ""
+            out.append(CheckResult(
+                severity="error", code="never-scan", device=p.id,
+                message=f"targets include {hit}: {p.name} must never be scanned{accepted}",
+                fix="exclude these addresses from the targets (the compiled templates already do)",
+            ))
+            if ra and ra.expired(today):
+                out.append(CheckResult(
+                    severity="warning", code="acceptance-expired", device=p.id,
+                    message=f"the risk acceptance for {p.id} expired on {ra.expires}",
+                    fix="renew the acceptance or change the device's policy",
+                ))
+            continue
+        if p.policy == "restricted" and (compiled is None or p.id not in compiled.devices):
+            own = f"{compiled.base if compiled else '<base template>'}@{p.group_name()}"
+            out.append(CheckResult(
+                severity="error", code="restricted-device", device=p.id,
+                message=f"targets include {hit}: {p.name} may only be scanned with its own template {own}",
+                fix=f"scan these addresses with {own}, and leave them out of this scan's targets "
+                    "(the compiled template's targets.exclude in `scanguard render --json` lists them)",
+            ))
+        if template is None:
+            out.append(CheckResult(severity="error", code="unknown-template", device=p.id,
+                                   message=f"targets include the fragile device {p.id} and the template is unknown",
+                                   fix="name a compiled template with --template"))
+            continue
+        bad = violations(template, p.lattice())
+        for v in bad:
+            if v.kind == "window":
+                continue  # windows are judged against the scan's time below
+            out.append(CheckResult(severity="error", code=f"unsafe-{v.kind}", device=p.id,
+                                   message=f"targets include {hit} ({p.name}): {v.message}",
+                                   fix="use the device's compiled template, or exclude these addresses"))
+        windows = p.lattice().windows
+        if windows and not allowed_at(windows, request.when):
+            allowed = "; ".join(w.text() for ws_ in windows for w in ws_)
+            out.append(CheckResult(severity="error", code="outside-window", device=p.id,
+                                   message=f"{p.name} may be scanned only in {allowed}; the scan is at "
+                                           f"{request.when.isoformat()}",
+                                   fix="schedule the scan inside the device's window"))
+    if template is not None and template.windows and not allowed_at(template.windows, request.when):
+        out.append(CheckResult(severity="error", code="outside-window", message=(
+            f"template {template.name} may run only in its scan windows; the scan is at {request.when.isoformat()}"),
+            fix="schedule the scan inside the window"))
+    return out
+
+
+def check_scan(request: CheckRequest, ws: "Workspace", plugins: "PluginManager") -> Verdict:
+    """Every check of every plugin (the core ones are a built-in plugin): go when no error."""
+    results = tuple(plugins.pre_scan_checks(request, ws))
+    return Verdict(go=not any(r.severity == "error" for r in results), results=results)
+
+
+def now_utc() -> datetime:
+    """The current instant, timezone-aware."""
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)

@@ -1,0 +1,85 @@
+"""`scanguard check`: go or no-go for a scan, with reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..check import check_scan
+from ..compile import compile_plan
+from ..model.addresses import AddressSet
+from ..model.events import CheckRequest
+from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
+from .output import EXIT_INVALID, EXIT_SAFETY, emit_json, err, fail, info, out, safe
+
+
+def check(
+    targets: Annotated[str, typer.Option("--targets", help="Hosts, CIDRs and ranges, comma-separated "
+                                                            "(a /8 is fine: nothing is expanded).")],
+    template: Annotated[Optional[str], typer.Option("--template", help="A compiled template name.")] = None,
+    payload: Annotated[Optional[Path], typer.Option("--payload", help="A vendor's native template file "
+                                                     "(what the scanner will run), read with --vendor.")] = None,
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="The vendor whose parser reads --payload.")] = None,
+    scanner: Annotated[Optional[str], typer.Option("--scanner", help="The scanner that will run the scan.")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="When the scan runs (ISO 8601; default: now).")] = None,
+    workspace_: WorkspaceOpt = DEFAULT_WS,
+    json_: JsonOpt = False,
+) -> None:
+    """Say go (exit 0) or no-go (exit 3) for a scan, with every reason; plugins add checks."""
+    ws = workspace(workspace_)
+    pm = plugins()
+    try:
+        target_set = AddressSet.parse(targets)
+    except ValueError as e:
+        fail(f"--targets: {e}", EXIT_INVALID)
+    when = datetime.now(timezone.utc)
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            fail(f"--at {at!r} is not an ISO 8601 time (like 2026-11-28T02:00:00+01:00)", EXIT_INVALID)
+        if when.tzinfo is None:
+            fail("--at needs a time zone offset (like +01:00 or Z)", EXIT_INVALID)
+    tpl: object | None = None
+    if template:
+        plan = run_guarded(compile_plan, ws, pm)
+        tpl = plan.get(template)
+        if tpl is None:
+            fail(f"no compiled template {template!r}; see `scanguard render`", EXIT_INVALID)
+    elif payload:
+        if not vendor:
+            fail("--payload needs --vendor", EXIT_INVALID)
+        v = run_guarded(pm.vendor, vendor)
+        import json
+
+        text = payload.read_text(encoding="utf-8")
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = text
+        try:
+            tpl = v.parse(doc)
+        except Exception as e:  # a payload we cannot read is a no-go, not a traceback
+            fail(f"{payload}: cannot be read as a {vendor} template ({type(e).__name__}: {e})", EXIT_INVALID)
+    request = CheckRequest(scanner=scanner, template_name=template, template=tpl, targets=target_set, when=when)
+    verdict = check_scan(request, ws, pm)
+    if json_:
+        emit_json({"go": verdict.go, "results": [r.model_dump(mode="json") for r in verdict.results]})
+    else:
+        for r in verdict.results:
+            colour = {"error": "red", "warning": "yellow"}.get(r.severity, "blue")
+            err.print(f"[{colour}]{r.severity}[/] {safe(r.code)}: {safe(r.message)}")
+            if r.fix:
+                err.print(f"    fix: {safe(r.fix)}")
+        out.print("[bold green]GO[/]" if verdict.go else "[bold red]NO-GO[/]")
+        info(f"{len(verdict.results)} result(s) from {len(pm.info())} plugin(s)")
+    if not verdict.go:
+        raise typer.Exit(EXIT_SAFETY)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("check")(check)
