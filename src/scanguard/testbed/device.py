@@ -11,6 +11,7 @@ import asyncio
 import errno
 import logging
 import random
+import socket
 import time
 from collections import deque
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from .truth import DeviceState, DeviceStatus, TruthEvent, excerpt
 MAX_STREAM_BUFFER = 64 * 1024  # payload rules look at this much of a TCP stream
 IDLE_TIMEOUT_S = 30.0  # a connection that says nothing for this long is closed, so none leak
 AUTO_HOST_ATTEMPTS = 64
+ACCEPT_BATCH = 64
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,8 @@ class VirtualDevice:
         self.control_port: int | None = None
         self.state: DeviceState = "down"
         self._since = _now()
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[_TcpListener] = []
+        self._tasks: set[asyncio.Task] = set()
         self._udp: list[asyncio.DatagramTransport] = []
         self._conns: set[asyncio.BaseTransport] = set()
         self._probe_times: deque[float] = deque()
@@ -150,10 +153,7 @@ class VirtualDevice:
         p = self.personality
         try:
             for port in p.tcp_ports:
-                server = await loop.create_server(
-                    lambda port=port: _TcpService(self, port), host, port, reuse_address=True
-                )
-                self._servers.append(server)
+                self._servers.append(_TcpListener(self, host, port))
             for port in p.udp_ports:
                 transport, _ = await loop.create_datagram_endpoint(
                     lambda port=port: _UdpService(self, port), local_addr=(host, port)
@@ -175,6 +175,13 @@ class VirtualDevice:
         self._conns.clear()
 
     # -- fragility -----------------------------------------------------------------------------
+    def _serve(self, sock: socket.socket, port: int, peer: str | None) -> None:
+        """Hand an accepted (and survived) connection to its service."""
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(loop.connect_accepted_socket(lambda: _TcpService(self, port, peer), sock))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _probe(self, port: int, protocol: str, peer: str | None) -> bool:
         """Count one probe and apply the connect, rate and probe rules. True: still alive."""
         p = self.personality
@@ -269,28 +276,74 @@ def _peer_text(peer: object) -> str | None:
     return None
 
 
-class _TcpService(asyncio.Protocol):
-    """One TCP connection to one service port."""
+class _TcpListener:
+    """A listening socket on the device's loop. asyncio's own servers are not used: closing one
+    while connections are being accepted leaks half-made transports (CPython 3.11), and the
+    fragility rules must judge each connection the moment it is accepted."""
 
-    def __init__(self, device: VirtualDevice, port: int) -> None:
+    def __init__(self, device: VirtualDevice, host: str, port: int) -> None:
         self.device = device
         self.port = port
+        self.loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind over TIME_WAIT after a death
+            sock.bind((host, port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.sock: socket.socket | None = sock
+        self.loop.add_reader(sock.fileno(), self._accept)
+
+    def close(self) -> None:
+        """Stop listening: from now on connects are refused."""
+        if self.sock is not None:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):  # then yield, so the loop serves what it accepted
+            if self.sock is None:
+                return
+            try:
+                conn, addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # the peer gave up before we accepted (ECONNABORTED and the like)
+                continue
+            peer = _peer_text(addr)
+            if self.device.state != "up" or not self.device._probe(self.port, "tcp", peer):
+                # this connection killed it (the listener is closed by now). A FIN, not an RST:
+                # on loopback an RST can beat the peer's connect() back and fail it, and the
+                # peer (nmap) must see what it saw on the wire: the port was open
+                conn.close()
+                return
+            conn.setblocking(False)
+            self.device._serve(conn, self.port, peer)
+
+
+class _TcpService(asyncio.Protocol):
+    """One TCP connection to one service port (already counted by the fragility rules)."""
+
+    def __init__(self, device: VirtualDevice, port: int, peer: str | None) -> None:
+        self.device = device
+        self.port = port
+        self.peer = peer
         self.buffer = b""
         self.answered = False
         self.transport: asyncio.Transport | None = None
-        self.peer: str | None = None
         self.idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.peer = _peer_text(transport.get_extra_info("peername"))
         if self.device.state != "up":
-            transport.abort()  # accepted in the same loop turn as the fatal probe: the stack is gone
+            transport.abort()  # accepted just before the fatal probe: the stack is gone
             return
         self.device._conns.add(transport)
-        if not self.device._probe(self.port, "tcp", self.peer):
-            return
         service = self._service()
         if service is not None and service.banner:
             transport.write(service.banner.encode("latin-1", "replace"))

@@ -50,6 +50,7 @@ class DeviceHandle:
             return
         try:
             self._call(self.device.stop())
+            self._call(_settle())
         finally:
             self._shutdown_loop()
 
@@ -150,6 +151,19 @@ class DeviceHandle:
         self._thread.join(CALL_TIMEOUT_S)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+async def _settle() -> None:
+    """Let the loop finish what the stop started: connections accepted just before it get
+    their transports (and are aborted), aborted transports close their sockets."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 @contextmanager
