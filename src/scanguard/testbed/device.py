@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import random
 import socket
@@ -42,6 +43,10 @@ class VirtualDevice:
 
     def __init__(self, personality: Personality, host: str | None = None, *,
                  control_host: str = "127.0.0.1", control_port: int | None = 0) -> None:
+        for addr in (host, control_host):
+            # the test bed must never listen where a real network could reach it
+            if addr is not None and not ipaddress.ip_address(addr).is_loopback:
+                raise ValueError(f"{addr} is not a loopback address; the test bed listens on 127.0.0.0/8 only")
         self.personality = personality
         self.host = host or ""
         self._want_host = host
@@ -50,7 +55,7 @@ class VirtualDevice:
         self.control_port: int | None = None
         self.state: DeviceState = "down"
         self._since = _now()
-        self._servers: list[_TcpListener] = []
+        self._tcp: list[_TcpListener] = []
         self._tasks: set[asyncio.Task] = set()
         self._udp: list[asyncio.DatagramTransport] = []
         self._conns: set[asyncio.BaseTransport] = set()
@@ -61,7 +66,7 @@ class VirtualDevice:
         self._truth: list[TruthEvent] = []
         self._reboot_handle: asyncio.TimerHandle | None = None
         self._control: asyncio.AbstractServer | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._watchers: list[Callable[[], None]] = []
         self._coming_back = False
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -77,7 +82,12 @@ class VirtualDevice:
         if self._control_port is not None:
             from .control import serve_control
 
-            self._control = await serve_control(self, self._control_host, self._control_port)
+            try:
+                self._control = await serve_control(self, self._control_host, self._control_port)
+            except OSError:
+                self._close_listeners()
+                self._set_state("down")
+                raise
             self.control_port = self._control.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -132,7 +142,7 @@ class VirtualDevice:
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call `callback` (on the device's loop) whenever the state changes."""
-        self._listeners.append(callback)
+        self._watchers.append(callback)
 
     # -- binding -------------------------------------------------------------------------------
     async def _listen_anywhere(self) -> None:
@@ -153,7 +163,7 @@ class VirtualDevice:
         p = self.personality
         try:
             for port in p.tcp_ports:
-                self._servers.append(_TcpListener(self, host, port))
+                self._tcp.append(_TcpListener(self, host, port))
             for port in p.udp_ports:
                 transport, _ = await loop.create_datagram_endpoint(
                     lambda port=port: _UdpService(self, port), local_addr=(host, port)
@@ -165,16 +175,15 @@ class VirtualDevice:
         self.host = host
 
     def _close_listeners(self) -> None:
-        for server in self._servers:
-            server.close()
+        for listener in self._tcp:
+            listener.close()
         for transport in self._udp:
             transport.close()
         for conn in list(self._conns):
             conn.abort()  # an RST, as a crashed stack would leave the peer
-        self._servers, self._udp = [], []
+        self._tcp, self._udp = [], []
         self._conns.clear()
 
-    # -- fragility -----------------------------------------------------------------------------
     def _serve(self, sock: socket.socket, port: int, peer: str | None) -> None:
         """Hand an accepted (and survived) connection to its service."""
         loop = asyncio.get_running_loop()
@@ -182,6 +191,7 @@ class VirtualDevice:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    # -- fragility -----------------------------------------------------------------------------
     def _probe(self, port: int, protocol: str, peer: str | None) -> bool:
         """Count one probe and apply the connect, rate and probe rules. True: still alive."""
         p = self.personality
@@ -262,7 +272,7 @@ class VirtualDevice:
         if state != self.state:
             self.state = state
             self._since = _now()
-            for cb in self._listeners:
+            for cb in self._watchers:
                 cb()
 
     def _record(self, kind: str, at: datetime | None = None, **fields: object) -> None:
