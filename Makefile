@@ -8,7 +8,7 @@ PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all setup tools demo test bench clean
+.PHONY: all setup tools demo test test-all bench clean
 
 all: test
 
@@ -37,6 +37,10 @@ demo: setup
 	bash examples/demo.sh
 
 test: setup
+	$(PY) -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+# everything, the slow parts of the fault matrix included (about half an hour more)
+test-all: setup
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup

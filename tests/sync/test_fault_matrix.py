@@ -20,9 +20,11 @@ from .harness import LAB_PRINTER, duplicates, in_sync, less_safe_than_before, ru
 RETRY = RetryPolicy(attempts=3, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=30)
 PARTS = {"gvm": 8}
 """GMP makes over a hundred calls per sync of this scenario: its positions are split into parts
-(every part-th position) so that pytest-xdist spreads them over workers."""
+(every part-th position) so that pytest-xdist spreads them over workers. The first part (every
+8th position, all fault kinds) runs in every test run; the other parts are marked slow and run
+with `make test-all` (about half an hour)."""
 CASES = [pytest.param(v, k, part, PARTS.get(v, 1), id=f"{v}-{k}" + (f"-part{part + 1}" if PARTS.get(v, 1) > 1 else ""),
-                      marks=[pytest.mark.slow] if v in PARTS else [])
+                      marks=[pytest.mark.slow] if part > 0 else [])
          for v in available() for k in BACKENDS[v].faults for part in range(PARTS.get(v, 1))]
 
 
