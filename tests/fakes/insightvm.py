@@ -175,6 +175,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # small replies must not wait ~40 ms for a delayed ACK
     protocol_version = "HTTP/1.1"
     server: _Server
     timeout = 60

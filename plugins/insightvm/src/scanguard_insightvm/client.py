@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -175,11 +175,13 @@ class InsightVMClient:
             page = int(info.get("number", page)) + 1
         return out
 
-    def list_managed(self) -> list[RemoteObject]:
-        """Templates carrying scanguard's marker, and any other whose name collides with one."""
+    def list_managed(self, names: Iterable[str] = ()) -> list[RemoteObject]:
+        """Templates carrying scanguard's marker, and any other whose name collides with one of
+        theirs or with one of `names` (the names the sync is about to write: a hand-made template
+        of that name must be seen, reported and left alone, never shadowed by a copy)."""
         every = [self._remote(doc) for doc in self.list_templates()]
-        managed_names = {o.name for o in every if o.managed}
-        return [o for o in every if o.managed or o.name in managed_names]
+        wanted = {o.name for o in every if o.managed} | set(names)
+        return [o for o in every if o.managed or o.name in wanted]
 
     def _get(self, remote_id: str) -> dict[str, Any]:
         doc = self._request("GET", f"{API}/{quote(remote_id, safe='')}")
