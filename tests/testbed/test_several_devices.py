@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
+import pytest
+
 from scanguard.testbed import run_device
 
 
@@ -33,3 +35,9 @@ def test_a_device_listens_on_the_address_it_is_given(personality, net):
     with run_device(p, host=free) as dev:
         assert dev.address == free
         assert not net.refused(free, dev.heartbeat_port)
+
+
+def test_a_device_refuses_an_address_off_loopback(personality):
+    with pytest.raises(ValueError, match="not a loopback address"):
+        with run_device(personality("plc"), host="192.0.2.10"):
+            pass
