@@ -140,6 +140,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes; with Nagle on, the body would wait for the
+    # client's delayed ACK (about 40 ms a request)
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
