@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import yaml
 from pydantic import ValidationError
 
-from .errors import ScanguardError, UsageError, WorkspaceError
+from .errors import ScanguardError, WorkspaceError
 from .model.base import Model
 from .model.events import Finding, ProfileChange
 from .workspace import Workspace, check_workspace
