@@ -20,6 +20,7 @@ from .intervals import IntervalSet
 from .plan import CompiledTemplate, Plan, Targets
 from .ports import PortSet
 from .profile import DeviceProfile, RiskAcceptance
+from .run import ScanRun
 from .template import DISCOVERY_METHODS, PING_METHODS, Checks, Discovery, Performance, ScanTemplate
 from .windows import ScanWindow
 
@@ -28,6 +29,6 @@ __all__ = [
     "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "Finding", "HealthEvent",
     "HostResult", "IntervalSet", "Outage", "PING_METHODS", "Performance", "Plan", "PortSet",
     "ProfileChange", "Provenance", "ResultItem", "RiskAcceptance", "ScanTemplate", "ScanWindow",
-    "ScannerConfig", "Suspect", "TLSSettings", "Targets", "VendorCheck", "WorkspaceConfig",
+    "ScanRun", "ScannerConfig", "Suspect", "TLSSettings", "Targets", "VendorCheck", "WorkspaceConfig",
     "WorkspaceSettings",
 ]

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from ..model.base import Model
 from ..model.events import ActivityEvent, HealthEvent, HostResult
 from ..model.plan import CompiledTemplate
+from ..model.run import ScanRun
 from ..model.template import ScanTemplate
 
 from ..model.config import ScannerConfig
@@ -37,7 +38,10 @@ class Vendor(Model):
     - `artifacts(compiled) -> {filename: text}`: further files (policy exports, rule snippets);
     - `client(scanner_config) -> ScannerClient`: talks to a live scanner;
     - `parse_activity(text stream) -> ActivityEvent...` and `parse_results(binary stream) ->
-      HostResult...`: streaming parsers of the scanner's activity log and result exports.
+      HostResult...`: streaming parsers of the scanner's activity log and result exports;
+    - `run(compiled, targets, *, out_dir, name, stop_when, timeout_s) -> ScanRun`: run a scan
+      now against live targets (capability "run"; what `scanguard trial` drives). `stop_when`
+      is polled while the scan runs: True stops it (the device went down).
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
@@ -50,6 +54,7 @@ class Vendor(Model):
     client: Callable[["ScannerConfig"], "ScannerClient"] | None = None
     parse_activity: Callable[[IO[str]], Iterator[ActivityEvent]] | None = None
     parse_results: Callable[[IO[bytes]], Iterator[HostResult]] | None = None
+    run: Callable[..., ScanRun] | None = None
     capabilities: frozenset[str] = frozenset({"render", "parse"})
     check_kinds: frozenset[str] = frozenset()
     """The kinds of vendor-specific check ids this vendor can exclude (e.g. plugin, family)."""

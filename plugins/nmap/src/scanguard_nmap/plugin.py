@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
-from scanguard import CompiledTemplate, ScanTemplate, Vendor, hookimpl
+from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Vendor, hookimpl
 
 from .activity import parse_activity
 from .argv import CHECK_KINDS, parse_argv, render_argv
@@ -29,12 +30,25 @@ def serialize(payload: dict[str, Any]) -> str:
     return "#!/bin/sh\n# scanguard template " + payload["name"] + "\nexec " + shlex.join(payload["argv"]) + ' "$@"\n'
 
 
+def run(compiled: CompiledTemplate, targets: Sequence[str], *, out_dir: Path, name: str = "nmap",
+        stop_when: Callable[[], bool] | None = None, timeout_s: float | None = None,
+        allow_non_loopback: bool = False) -> ScanRun:
+    """Run real nmap for a compiled template (see :func:`scanguard_nmap.run.run_scan`) and
+    report it as the core's ScanRun."""
+    from .run import run_scan  # only when scanning: rendering never needs the pty machinery
+
+    r = run_scan(compiled, list(targets), out_dir=out_dir, name=name, stop_when=stop_when, timeout_s=timeout_s,
+                 allow_non_loopback=allow_non_loopback)
+    return ScanRun(vendor="nmap", argv=r.argv, exit_code=r.exit_code, activity=r.events, activity_log=r.activity_log,
+                   results=r.xml if r.xml.exists() else None, started=r.started, finished=r.finished,
+                   stopped_early=r.stopped_early, stop_reason=r.stop_reason)
+
+
 @hookimpl
 def scanguard_vendors() -> list[Vendor]:
     """Register nmap."""
     return [
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
-               parse_activity=parse_activity, parse_results=parse_results,
-               # "run": scanguard_nmap.run.run_scan runs real scans (the test bed and trials use it)
+               parse_activity=parse_activity, parse_results=parse_results, run=run,
                capabilities=frozenset({"render", "parse", "activity", "results", "run"}), check_kinds=CHECK_KINDS),
     ]
