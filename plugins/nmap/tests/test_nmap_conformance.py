@@ -52,3 +52,11 @@ def test_parse_reads_a_plain_command_line():
     assert t.discovery.port_scan == "connect"
     assert not (t.discovery.icmp or t.discovery.tcp_ping)
     assert t.performance.packets_per_second == 10
+
+
+def test_broadcast_and_external_scripts_never_run(example_workspace):
+    for ct in _plan(example_workspace).templates:
+        argv = render_argv(ct)
+        if "--script" in argv:
+            expr = argv[argv.index("--script") + 1]
+            assert "not broadcast" in expr and "not external" in expr, ct.name

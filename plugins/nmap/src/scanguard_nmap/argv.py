@@ -30,6 +30,9 @@ NSE_CATEGORIES = frozenset({
     "auth", "broadcast", "brute", "default", "discovery", "dos", "exploit", "external", "fuzzer",
     "intrusive", "malware", "safe", "version", "vuln",
 })
+ALWAYS_LEFT_OUT = ("broadcast", "external")
+"""NSE counts some of these as safe, yet broadcast scripts probe the whole local network whatever
+the targets, and external scripts send target data to third-party services: never run them."""
 CHECK_KINDS = frozenset({"script", "category"})
 """The kinds of nmap-specific check ids a profile can exclude."""
 NMAP_DEFAULTS = {"parallel_hosts": 4096, "parallel_checks_per_host": 300, "timeout_s": 10}
@@ -50,7 +53,7 @@ def script_expression(t: ScanTemplate) -> str:
     """The --script expression: what may run minus every excluded category and script."""
     ch = t.checks
     base = "safe" if (ch.safe_only or "unsafe" in ch.excluded_categories) else "(" + " or ".join(NSE_BASE) + ")"
-    terms: set[str] = set()
+    terms: set[str] = set(ALWAYS_LEFT_OUT)
     for cat in ch.excluded_categories:
         terms.update(CATEGORY_TERMS.get(cat, ()))
     for vc in ch.excluded_vendor_checks:
