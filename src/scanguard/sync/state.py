@@ -77,6 +77,51 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX pushes_scanner ON pushes(scanner, object_name, id);
         CREATE INDEX drift_scanner ON drift(scanner, object_name, id);
     """),
+    (3, "trials: stages, outages and findings", """
+        CREATE TABLE trials (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            profile TEXT NOT NULL,
+            target TEXT NOT NULL,
+            vendor TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            user TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            doc TEXT NOT NULL
+        );
+        CREATE TABLE trial_stages (
+            trial_id INTEGER NOT NULL REFERENCES trials(id),
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            confirmed INTEGER NOT NULL DEFAULT 0,
+            runs INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (trial_id, position)
+        );
+        CREATE TABLE trial_outages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            trial_id INTEGER NOT NULL REFERENCES trials(id),
+            stage TEXT NOT NULL,
+            run TEXT NOT NULL,
+            host TEXT NOT NULL,
+            start TEXT NOT NULL,
+            end TEXT,
+            recovery TEXT,
+            waited_s REAL
+        );
+        CREATE TABLE trial_findings (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            trial_id INTEGER NOT NULL REFERENCES trials(id),
+            stage TEXT NOT NULL,
+            title TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            proposal TEXT
+        );
+        CREATE INDEX trials_profile ON trials(profile, id);
+    """),
 )
 """Ordered schema migrations: (version, what it does, SQL). Only ever append."""
 
