@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "history",
     "correlate",
     "audit",
+    "trial",
+    "scorecard",
 )
 
 app = typer.Typer(

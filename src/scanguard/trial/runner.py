@@ -70,6 +70,8 @@ class TrialOptions(Model):
     max_service_ports: int = Field(default=32, ge=1)
     speed_probes: int = Field(default=60, ge=1)
     confirm: bool = True
+    allow_non_loopback: bool = False
+    """Passed to the vendor's run: only for an isolated lab the user named explicitly."""
 
 
 Progress = Callable[[str], None]
@@ -107,8 +109,9 @@ class _Trial:
         timeout = self.options.vulnerability_timeout_s if plan.stage == "vulnerability" else self.options.stage_timeout_s
         since = _now()
         assert self.vendor.run is not None
+        extra = {"allow_non_loopback": True} if self.options.allow_non_loopback else {}
         run = self.vendor.run(plan.compiled, list(plan.targets), out_dir=self.out_dir, name=name,
-                              stop_when=lambda: self.monitor.current() == "down", timeout_s=timeout)
+                              stop_when=lambda: self.monitor.current() == "down", timeout_s=timeout, **extra)
         # the packets sent last may kill the device after the scan ended: give the monitor time
         deadline = time.monotonic() + self.options.settle_s
         while time.monotonic() < deadline and not self._down_since(since):
