@@ -19,7 +19,7 @@ EXIT_INVALID = 2
 EXIT_SAFETY = 3
 
 out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def safe(text: object) -> str:
