@@ -42,16 +42,21 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"scanguard.cli.{_name}").register(app)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    """scanguard: scan fragile devices without hurting them."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from .. import __version__
 
         typer.echo(f"scanguard {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
+    """scanguard: scan fragile devices without hurting them."""
+    # an eager option's callback runs before click insists on a command, so `--version` alone works
 
 
 def main() -> None:
