@@ -43,7 +43,9 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
+# benchmarks compare against the libraries users would otherwise reach for (pyTenable): installed here only
 bench: setup
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run.py
 
 clean:
