@@ -1,19 +1,16 @@
 """Recorded timelines for the correlator tests, written in each vendor's own log format.
 
 nmap: the saved activity format of scanguard_nmap (parsed by the nmap plugin).
-Nessus: nessusd.messages lines with log_whole_attack on (parsed by the Nessus plugin when it
-provides its parser, else by the small adapter below).
-GVM (openvas.log) and InsightVM (scan log): no plugin exists yet; the adapters below turn the
-lines into ActivityEvents the way a plugin's parse_activity would, so the correlator is tested
-on those formats now and the adapters can be dropped when the plugins land.
+Nessus: nessusd.messages lines with log_whole_attack on; GVM: openvas.log; InsightVM: the scan
+log. Each is parsed by its vendor plugin's own activity parser, as `scanguard correlate --vendor`
+does.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from scanguard import ActivityEvent, HealthEvent
 from scanguard.health import csv_text, iter_csv
@@ -69,58 +66,30 @@ def nessus_line(seconds: float, plugin: str, plugin_id: int, what: str, host: st
     return f"[{stamp}][4711.1][user=vm-team][name=pharmacy weekly][target={host}][plugin={plugin}][plugin_id={plugin_id}] : {what}"
 
 
-_NESSUS = re.compile(r"^\[(?P<date>[^\]]+)\]\[[^\]]*\](?:\[[^\]]*\])*?\[target=(?P<host>[^\]]+)\]"
-                     r"\[plugin=(?P<plugin>[^\]]+)\]\[plugin_id=(?P<id>\d+)\] : (?P<what>\w+)")
-
-
 def nessus_events(text: str) -> list[ActivityEvent]:
-    """nessusd.messages lines as events: the Nessus plugin's parser when it has one."""
-    try:
-        from scanguard_nessus.activity import parse_messages  # the real parser, once it lands
-    except ImportError:
-        return list(_nessus_adapter(text))
-    return list(parse_messages(io.StringIO(text)))
+    """nessusd.messages lines as events, through the Nessus plugin's parser (times are UTC here)."""
+    from scanguard_nessus.activity import parse_messages
 
-
-def _nessus_adapter(text: str) -> Iterator[ActivityEvent]:
-    for line in text.splitlines():
-        m = _NESSUS.match(line)
-        if not m:
-            continue
-        when = datetime.strptime(m.group("date"), "%a %b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc)
-        yield ActivityEvent(time=when, host=m.group("host"), check_id=m.group("id"), check_name=m.group("plugin"),
-                            phase="check", kind="start" if m.group("what") == "Launching" else "finish",
-                            vendor="nessus", detail=line)
+    return list(parse_messages(io.StringIO(text), tz=timezone.utc))
 
 
 # -- GVM openvas.log --------------------------------------------------------------------------------------
 def gvm_launch(seconds: float, nvt: str, oid: str, host: str = HOST) -> str:
     """An openvas.log "Launching" line."""
-    return f"sd   main:MESSAGE:{at(seconds):%Y-%m-%d %H:%M:%S} (3141): Launching {nvt} ({oid}) against {host} [3141]"
+    return f"libgvm misc:MESSAGE:{at(seconds):%Y-%m-%d %H:%M:%S}.000 UTC: Launching {nvt} ({oid}) against {host} [3141]"
 
 
 def gvm_finish(seconds: float, nvt: str, oid: str, host: str = HOST, took: float = 1.0) -> str:
     """An openvas.log "finished its job" line."""
-    return (f"sd   main:MESSAGE:{at(seconds):%Y-%m-%d %H:%M:%S} (3141): {nvt} ({oid}) against {host} [3141] "
+    return (f"libgvm misc:MESSAGE:{at(seconds):%Y-%m-%d %H:%M:%S}.000 UTC: {nvt} ({oid}) against {host} [3141] "
             f"finished its job in {took:.2f} seconds")
 
 
-_GVM = re.compile(r":(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(\d+\): (?:Launching )?(?P<nvt>\S+) \((?P<oid>[\d.]+)\) "
-                  r"against (?P<host>\S+) \[\d+\](?P<rest>.*)$")
-
-
 def gvm_events(text: str) -> list[ActivityEvent]:
-    """openvas.log lines as events (an adapter standing in for a future GVM plugin)."""
-    out = []
-    for line in text.splitlines():
-        m = _GVM.search(line)
-        if not m:
-            continue
-        when = datetime.strptime(m.group("date"), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
-        out.append(ActivityEvent(time=when, host=m.group("host"), check_id=m.group("oid"), check_name=m.group("nvt"),
-                                 phase="check", kind="finish" if "finished its job" in m.group("rest") else "start",
-                                 vendor="gvm", detail=line))
-    return out
+    """openvas.log lines as events, through the GVM plugin's parser."""
+    from scanguard_gvm.activity import parse_activity
+
+    return list(parse_activity(io.StringIO(text)))
 
 
 # -- InsightVM scan log ------------------------------------------------------------------------------------
@@ -130,19 +99,9 @@ def insightvm_line(seconds: float, port: int, message: str, host: str = HOST, le
             f"[{host}:{port}/TCP] {message}")
 
 
-_IVM = re.compile(r"^(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) \[(?P<level>\w+)\](?: \[[^\]]*\])*? "
-                  r"\[(?P<host>[\d.]+):(?P<port>\d+)/(?P<proto>TCP|UDP)\] (?P<msg>.*)$")
-
-
 def insightvm_events(text: str) -> list[ActivityEvent]:
-    """InsightVM scan-log lines as events (an adapter standing in for a future plugin)."""
-    out = []
-    for line in text.splitlines():
-        m = _IVM.match(line)
-        if not m:
-            continue
-        when = datetime.strptime(m.group("date"), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-        out.append(ActivityEvent(time=when, host=m.group("host"), port=int(m.group("port")),
-                                 protocol=m.group("proto").lower(), phase="service", kind="probe",  # type: ignore[arg-type]
-                                 vendor="insightvm", detail=line))
-    return out
+    """InsightVM scan-log lines as events, through the InsightVM plugin's parser (times are UTC here)."""
+    from scanguard_insightvm.activity import parse_activity
+
+    return [e if e.time.tzinfo else e.model_copy(update={"time": e.time.replace(tzinfo=timezone.utc)})
+            for e in parse_activity(io.StringIO(text))]
