@@ -1,0 +1,132 @@
+"""Correctness of trials and correlation against random fragile devices.
+
+A seed decides each virtual device: for the *port* class, a handful of services and one fatal
+port among them (dies on any connection to it); for the *rate* class, a dozen or more services
+and a connection-rate threshold. Each device gets a trial (reduced stages: ``service`` for the
+port class, ``service`` then ``speed`` for the rate class), and the trial's confirmed finding
+is compared with the device's own ground-truth log:
+
+- port class: correct when the confirmed suspect is an excluded port equal to the port of the
+  probe that killed the device;
+- rate class: correct when the finding is a rate limit and the device died of its rate rule.
+
+    .venv/bin/python benchmarks/bench_trial_correctness.py [--count 10] [--seed 1000]
+
+Needs nmap; runs on loopback addresses only (127.0.0.x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scanguard import DeviceProfile, PortSet
+from scanguard.plugin.manager import load_plugins
+from scanguard.testbed import Personality, run_device
+from scanguard.trial import TrialOptions, run_trial
+
+
+def port_personality(seed: int) -> tuple[Personality, int]:
+    """A device with 3-6 services between 1000 and 9000 that dies on one of them."""
+    rng = random.Random(seed)
+    ports = rng.sample(range(1000, 9000), rng.randint(3, 6))
+    heartbeat = rng.randint(20000, 20999)
+    fatal = rng.choice(ports)
+    p = Personality.model_validate({
+        "id": f"rand-port-{seed}", "name": f"random device {seed}", "evidence": [f"seed-{seed}"],
+        "services": [{"port": x} for x in (*ports, heartbeat)], "heartbeat": heartbeat,
+        "fragility": [{"kind": "connect", "port": fatal, "reason": f"seed {seed}"}],
+        "recovery": {"mode": "reboot", "delay_s": 0.3},
+    })
+    return p, fatal
+
+
+def rate_personality(seed: int) -> tuple[Personality, int]:
+    """A device with 12-20 services that dies above 15-40 connections within one second."""
+    rng = random.Random(seed)
+    ports = rng.sample(range(3000, 4000), rng.randint(12, 20))
+    heartbeat = rng.randint(21000, 21999)
+    threshold = rng.randint(15, 40)
+    p = Personality.model_validate({
+        "id": f"rand-rate-{seed}", "name": f"random device {seed}", "evidence": [f"seed-{seed}"],
+        "services": [{"port": x} for x in (*ports, heartbeat)], "heartbeat": heartbeat,
+        "fragility": [{"kind": "rate", "connections": threshold, "window_s": 1.0, "reason": f"seed {seed}"}],
+        "recovery": {"mode": "reboot", "delay_s": 0.3},
+    })
+    return p, threshold
+
+
+def trial_of(p: Personality, host: str, stages: tuple[str, ...], vendor, out: Path):
+    """Run a trial against the device; (result, deaths from the ground truth)."""
+    ports = ",".join(str(x) for x in p.tcp_ports)
+    profile = DeviceProfile.model_validate({"id": p.id, "name": p.name, "location": {"hosts": [host]},
+                                            "fingerprint": {"open_ports": ports}})
+    with run_device(p, host) as dev:
+        opts = TrialOptions(stages=stages, heartbeat_port=dev.heartbeat_port, interval_s=0.1, settle_s=0.4,
+                            recovery_timeout_s=10, reset_after_s=2, speed_probes=max(60, 3 * len(p.tcp_ports)),
+                            survey_ports=PortSet.parse(ports))
+        result = run_trial(profile, host, vendor, out_dir=out / p.id, options=opts, reset=dev.reset)
+        deaths = [e for e in dev.truth() if e.kind == "death"]
+    return result, deaths
+
+
+def main() -> int:
+    """Run the benchmark and print the summary; exit 1 when a target is missed."""
+    ap = argparse.ArgumentParser(description="correctness of trials against random fragile devices")
+    ap.add_argument("--count", type=int, default=10, help="port-fragile devices (rate-fragile: half as many)")
+    ap.add_argument("--seed", type=int, default=1000, help="first seed; device i uses seed+i")
+    a = ap.parse_args()
+    if shutil.which("nmap") is None:
+        print("nmap is not installed: skipped", file=sys.stderr)
+        return 0
+    vendor = load_plugins().vendor("nmap")
+    port_seeds = [a.seed + i for i in range(a.count)]
+    rate_seeds = [a.seed + 500 + i for i in range(max(1, a.count // 2))]
+    rows: list[tuple[str, int, str, str, bool]] = []
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sg-bench-trial-") as tmp:
+        out = Path(tmp)
+        for i, seed in enumerate(port_seeds):
+            p, fatal = port_personality(seed)
+            result, deaths = trial_of(p, f"127.0.0.{100 + i}", ("service",), vendor, out)
+            truth = {d.port for d in deaths if d.rule == "connect"}
+            found = result.proposals[0] if result.proposals else None
+            got = found.ports.text() if found is not None and found.ports is not None else (found.kind if found else "-")
+            confirmed = bool(result.failed_stage() and result.failed_stage().confirmed)
+            ok = confirmed and found is not None and found.kind == "excluded_port" and truth == {fatal} \
+                and found.ports == PortSet.parse(f"{fatal}/tcp")
+            rows.append(("port", seed, f"connect {fatal}/tcp", got + (" (confirmed)" if confirmed else ""), ok))
+        for i, seed in enumerate(rate_seeds):
+            p, threshold = rate_personality(seed)
+            result, deaths = trial_of(p, f"127.0.0.{160 + i}", ("service", "speed"), vendor, out)
+            rules = {d.rule for d in deaths}
+            found = result.proposals[0] if result.proposals else None
+            got = (f"rate <= {found.packets_per_second}/s" if found is not None and found.kind == "rate"
+                   else (found.kind if found else "-"))
+            stage = result.failed_stage().name if result.failed_stage() else "none"
+            ok = found is not None and found.kind == "rate" and rules == {"rate"}
+            rows.append(("rate", seed, f"{threshold} conn/1s", f"{got} in {stage}", ok))
+    took = time.monotonic() - t0
+
+    print(f"{'class':6} {'seed':>6}  {'truth':22} {'trial found':34} ok")
+    for cls, seed, truth, got, ok in rows:
+        print(f"{cls:6} {seed:>6}  {truth:22} {got:34} {'yes' if ok else 'NO'}")
+    print()
+    missed = False
+    for cls, target in (("port", "confirmed suspect is the fatal port"), ("rate", "recognised as rate")):
+        mine = [r for r in rows if r[0] == cls]
+        good = sum(1 for r in mine if r[4])
+        share = 100.0 * good / len(mine) if mine else 0.0
+        missed |= good != len(mine)
+        print(f"{cls}-fragile: {good}/{len(mine)} = {share:.0f}% {target}; seeds {[r[1] for r in mine]}")
+    print(f"{len(rows)} trials in {took:.0f}s")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
