@@ -70,6 +70,8 @@ class Burst(Model):
     probes: int
     distinct: int
     peak_per_second: float
+    alive_peak_per_second: float = 0.0
+    """The peak counted only up to the last moment the device was seen up: a rate it survived."""
     first: datetime | None = None
     last: datetime | None = None
 
@@ -165,16 +167,24 @@ def rank_suspects(outage: Outage, activity: Sequence[ActivityEvent], health: Seq
     return sorted(out, key=lambda s: -s.score)
 
 
-def burst_of(events: Sequence[ActivityEvent]) -> Burst:
-    """Probes, distinct targets and the peak number of probes within any one second."""
-    active = sorted((e for e in events if e.kind in ACTIVE_KINDS), key=lambda e: e.time)
-    keys = {suspect_key(e) for e in active} - {("protocol", "")}
+def _peak(active: Sequence[ActivityEvent]) -> int:
     peak, lo = 0, 0
     for hi, e in enumerate(active):
         while e.time - active[lo].time > timedelta(seconds=1):
             lo += 1
         peak = max(peak, hi - lo + 1)
-    return Burst(probes=len(active), distinct=len(keys), peak_per_second=float(peak),
+    return peak
+
+
+def burst_of(events: Sequence[ActivityEvent], alive_until: datetime | None = None) -> Burst:
+    """Probes, distinct targets and the peak number of probes within any one second; with
+    `alive_until` (the last health observation that saw the device up), also the peak the device
+    is known to have survived."""
+    active = sorted((e for e in events if e.kind in ACTIVE_KINDS), key=lambda e: e.time)
+    keys = {suspect_key(e) for e in active} - {("protocol", "")}
+    alive = _peak([e for e in active if e.time <= alive_until]) if alive_until is not None else 0
+    return Burst(probes=len(active), distinct=len(keys), peak_per_second=float(_peak(active)),
+                 alive_peak_per_second=float(alive),
                  first=active[0].time if active else None, last=active[-1].time if active else None)
 
 
@@ -207,7 +217,7 @@ def observe(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None" =
             lo, hi = window_of(outage, lookback_s)
             out.append(Observation(run=i, run_label=run.label or f"run {i + 1}", outage=outage, window_start=lo,
                                    window_end=hi, events=tuple(window), suspects=tuple(merge_suspects(raw)),
-                                   burst=burst_of(window)))
+                                   burst=burst_of(window, outage.last_up)))
     return out
 
 
@@ -327,7 +337,10 @@ def _host_findings(host: str, obs: list[Observation], runs: Sequence[Correlation
 
     if bursty and not confirmed:
         observed = min(ob.burst.peak_per_second for ob in bursty)
-        limit = max(1, int(observed // 2))
+        survived = min(ob.burst.alive_peak_per_second for ob in bursty)
+        # the peak over the whole window counts probes sent after the device had already died, so it
+        # overstates what kills it: cap at half the rate it was seen surviving, or an eighth of the peak
+        limit = max(1, int(survived // 2) if survived >= 2 else int(observed // 8))
         confidence = 0.7 if (total >= 2 and len(bursty) == total) else 0.4
         evidence = tuple(
             f"{ob.run_label}: {ob.burst.probes} probes to {ob.burst.distinct} ports/checks, peak "
@@ -340,11 +353,12 @@ def _host_findings(host: str, obs: list[Observation], runs: Sequence[Correlation
             title=f"Scan rate takes down {host}", severity="high" if confidence >= 0.7 else "medium", host=host,
             device=profile,
             description=f"{host} went down during a burst of {observed:g} probes per second; {why}. "
-                        f"Proposed: at most {limit} packets per second (half the lowest rate seen before a failure).",
+                        f"Proposed: at most {limit} packets per second (half the highest rate it was seen surviving; "
+                        f"an eighth of the peak when it was never seen up during the burst).",
             evidence=evidence, confidence=confidence,
             proposal=ProfileChange(profile=profile, kind="rate", packets_per_second=limit,
                                    reason=f"{host} went down under {observed:g} probes/s ({why}); "
-                                          f"capped at half that by scanguard correlate",
+                                          f"capped well below it by scanguard correlate",
                                    evidence=evidence),
         ))
     return out

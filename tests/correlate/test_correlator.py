@@ -74,8 +74,23 @@ def test_burst_with_no_single_suspect_proposes_a_rate_limit(plugins):
 
     rate = [f for f in report.findings if f.proposal and f.proposal.kind == "rate"]
     assert len(rate) == 1
-    assert rate[0].proposal.packets_per_second == 20  # half the 40 probes seen within one second
+    # never seen up during the burst: an eighth of the 40 probes seen within one second
+    assert rate[0].proposal.packets_per_second == 5
     assert not [f for f in report.findings if f.proposal and f.proposal.kind == "excluded_port"]
+
+
+def test_rate_limit_is_half_the_rate_the_device_was_seen_surviving(plugins):
+    # 40 ports in 0.2 s; the device still answered at 1.1 s (after 21 probes), then went down
+    alive_then_down = health([(0, "up"), (1, "up"), (1.1, "up"), (1.5, "down"), (2.5, "down")])
+    runs = [CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
+                nmap_connects(range(7000, 7040), start_s=1.0, step_s=0.005))))), health=alive_then_down),
+            CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
+                nmap_connects(range(7100, 7040, -1), start_s=1.0, step_s=0.005))))), health=alive_then_down)]
+
+    report = correlate(runs, plugins=plugins)
+
+    (rate,) = [f for f in report.findings if f.proposal and f.proposal.kind == "rate"]
+    assert rate.proposal.packets_per_second == 10  # half of the 21 probes/s it survived, never the 40/s peak
 
 
 def test_raising_correlator_is_skipped_while_the_others_count(plugins):
