@@ -101,6 +101,7 @@ def main() -> int:
             ok = confirmed and found is not None and found.kind == "excluded_port" and truth == {fatal} \
                 and found.ports == PortSet.parse(f"{fatal}/tcp")
             rows.append(("port", seed, f"connect {fatal}/tcp", got + (" (confirmed)" if confirmed else ""), ok))
+        safe_rates: list[bool] = []
         for i, seed in enumerate(rate_seeds):
             p, threshold = rate_personality(seed)
             result, deaths = trial_of(p, f"127.0.0.{160 + i}", ("service", "speed"), vendor, out)
@@ -110,7 +111,10 @@ def main() -> int:
                    else (found.kind if found else "-"))
             stage = result.failed_stage().name if result.failed_stage() else "none"
             ok = found is not None and found.kind == "rate" and rules == {"rate"}
-            rows.append(("rate", seed, f"{threshold} conn/1s", f"{got} in {stage}", ok))
+            safe = ok and found.packets_per_second is not None and found.packets_per_second < threshold
+            rows.append(("rate", seed, f"{threshold} conn/1s", f"{got} in {stage}" + ("" if safe else " (NOT below)"),
+                         ok))
+            safe_rates.append(safe)
     took = time.monotonic() - t0
 
     print(f"{'class':6} {'seed':>6}  {'truth':22} {'trial found':34} ok")
@@ -124,6 +128,8 @@ def main() -> int:
         share = 100.0 * good / len(mine) if mine else 0.0
         missed |= good != len(mine)
         print(f"{cls}-fragile: {good}/{len(mine)} = {share:.0f}% {target}; seeds {[r[1] for r in mine]}")
+    if safe_rates:
+        print(f"rate-fragile: {sum(safe_rates)}/{len(safe_rates)} proposed limits below the fatal rate")
     print(f"{len(rows)} trials in {took:.0f}s")
     return 1 if missed else 0
 
