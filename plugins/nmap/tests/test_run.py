@@ -71,8 +71,9 @@ def test_a_real_scan_is_stopped_when_the_device_dies_and_its_log_names_the_port(
     if shutil.which("nmap") is None:
         pytest.skip("nmap is not installed (apt-get install nmap)")
     device = FragileDevice("127.0.0.77")
-    # -r: ports in order, so the killer comes halfway and the rest is left when it dies
-    argv = ["nmap", "-sT", "-Pn", "-r", "-p", f"{HEARTBEAT},7050-7150", "--scan-delay", "50ms", "--max-retries", "0"]
+    # -r: ports in order, so the killer comes halfway and the rest is left when it dies; 150 ms between
+    # probes leaves the 50 ms heartbeat time to see the death before many more probes go out (a loaded CI)
+    argv = ["nmap", "-sT", "-Pn", "-r", "-p", f"{HEARTBEAT},7050-7150", "--scan-delay", "150ms", "--max-retries", "0"]
     try:
         with HealthMonitor(device.host, HEARTBEAT, interval_s=0.05) as monitor:
             run = run_scan(argv, [device.host], out_dir=tmp_path, stop_when=lambda: monitor.current() == "down")
