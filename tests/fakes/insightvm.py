@@ -43,13 +43,10 @@ import itertools
 import json
 import re
 import secrets
-import shutil
 import socket
 import ssl
 import struct
-import tempfile
 import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
@@ -57,7 +54,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from scanguard_insightvm.spec import SpecValidator, find_spec, load_validator
 
-FAULT_KINDS = ("500", "502", "503", "504", "429", "reset", "timeout")
+from .common import FAULT_KINDS, FaultPlan, LoopbackTLS  # noqa: F401  (FAULT_KINDS: part of this fake's API)
+
 BASE = "/api/3/scan_templates"
 BUILTIN_IDS = (
     "discovery",
@@ -131,18 +129,6 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
-
-
-@dataclass
-class _Fault:
-    kind: str
-    count: int
-    method: str | None
-    path_prefix: str | None
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method.upper() == method) and (
-            self.path_prefix is None or path.startswith(self.path_prefix))
 
 
 class _Server(ThreadingHTTPServer):
@@ -219,9 +205,7 @@ class FakeInsightVM:
         self.builtin_ids = frozenset(BUILTIN_IDS)
         self.requests: list[tuple[str, str, int]] = []
         self.bodies: list[tuple[str, str, Any]] = []
-        self._faults: list[_Fault] = []
-        self._fail_at: dict[int, str] = {}
-        self._count = 0
+        self._faults = FaultPlan(self.lock)
         self._ids = itertools.count(1)
         self._stop = threading.Event()
         self._conns: set[Any] = set()
@@ -229,7 +213,7 @@ class FakeInsightVM:
         self.validator: SpecValidator | None = load_validator(str(spec)) if (validate and spec) else None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._tmp: str | None = None
+        self._tls: LoopbackTLS | None = None
         self.ca_bundle: str | None = None
         self.url = ""
 
@@ -243,15 +227,9 @@ class FakeInsightVM:
         """Start serving; returns self."""
         context = None
         if self.tls:
-            import trustme
-
-            ca = trustme.CA()
-            cert = ca.issue_cert("127.0.0.1", "localhost")
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            cert.configure_cert(context)
-            self._tmp = tempfile.mkdtemp(prefix="fake-insightvm-")
-            self.ca_bundle = str(Path(self._tmp) / "ca.pem")
-            ca.cert_pem.write_to_path(self.ca_bundle)
+            self._tls = LoopbackTLS("fake-insightvm-")
+            context = self._tls.context
+            self.ca_bundle = self._tls.ca_bundle
         self._server = _Server(self, context)
         host, port = self._server.server_address[:2]
         self.url = f"{'https' if self.tls else 'http'}://{host}:{port}"
@@ -277,9 +255,9 @@ class FakeInsightVM:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        if self._tls is not None:
+            self._tls.cleanup()
+            self._tls = None
 
     def __enter__(self) -> "FakeInsightVM":
         return self.start()
@@ -294,23 +272,15 @@ class FakeInsightVM:
     # test-side API -----------------------------------------------------------------------------
     def fail_next(self, kind: str, count: int = 1, method: str | None = None, path_prefix: str | None = None) -> None:
         """The next `count` requests (matching `method` and `path_prefix`, if given) fail with `kind`."""
-        self._check_kind(kind)
-        with self.lock:
-            self._faults.append(_Fault(kind, count, method, path_prefix))
+        self._faults.fail_next(kind, count, method, path_prefix)
 
     def fail_at(self, n: int, kind: str) -> None:
         """The n-th request from now (1 = the next one) fails with `kind`."""
-        self._check_kind(kind)
-        if n < 1:
-            raise ValueError("n counts from 1 (the next request)")
-        with self.lock:
-            self._fail_at[self._count + n] = kind
+        self._faults.fail_at(n, kind)
 
     def clear_faults(self) -> None:
         """Forget every pending fault."""
-        with self.lock:
-            self._faults.clear()
-            self._fail_at.clear()
+        self._faults.clear()
 
     def writes(self) -> list[tuple[str, str, int]]:
         """The logged requests that change state (POST, PUT, DELETE)."""
@@ -323,11 +293,6 @@ class FakeInsightVM:
             template_id = self._new_id(name)
             self.templates[template_id] = self._stored(template_id, {**(document or {}), "name": name})
             return template_id
-
-    @staticmethod
-    def _check_kind(kind: str) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
 
     def edit_template(self, template_id: str,
                       changes: dict[str, Any] | Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
@@ -359,17 +324,7 @@ class FakeInsightVM:
             self._stop.wait(seconds)
 
     def _next_fault(self, method: str, path: str) -> str | None:
-        with self.lock:
-            self._count += 1
-            kind = self._fail_at.pop(self._count, None)
-            if kind is None:
-                for fault in self._faults:
-                    if fault.count > 0 and fault.matches(method, path):
-                        fault.count -= 1
-                        kind = fault.kind
-                        break
-                self._faults = [f for f in self._faults if f.count > 0]
-            return kind
+        return self._faults.take(method, path)
 
     def _log(self, method: str, path: str, status: int) -> None:
         with self.lock:

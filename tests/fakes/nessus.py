@@ -24,21 +24,20 @@ import secrets
 import socket
 import ssl
 import struct
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .common import FAULT_KINDS, FaultPlan, LoopbackTLS  # noqa: F401  (FAULT_KINDS: part of this fake's API)
+
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "nessus"
 
 ADVANCED_UUID = "ad629e16-03b6-8c1d-cef6-ef8c9dd3c658d24bd260ef5f9e66"
 BASIC_UUID = "731a8e52-3ea6-a291-ec0a-d2ff0619c19d7bd788d6be818b65"
-FAULT_KINDS = ("500", "502", "503", "504", "429", "reset", "timeout")
 PROFESSIONAL_ERROR = {"error": "API is not available"}
 
 _MINIMAL_DEFAULTS = {
@@ -109,19 +108,6 @@ def _strings(settings: dict[str, Any]) -> dict[str, str]:
         else:
             out[str(k)] = str(v)
     return out
-
-
-@dataclass
-class _Fault:
-    kind: str
-    count: int
-    method: str | None = None
-    path_prefix: str | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.path_prefix is None or path.startswith(self.path_prefix)
-        )
 
 
 class _Server(ThreadingHTTPServer):
@@ -267,11 +253,9 @@ class FakeNessus:
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._faults: list[_Fault] = []
-        self._fail_at: dict[int, str] = {}
-        self._count = 0
+        self._faults = FaultPlan(self._lock)
         self._next_id = 1
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._tls: LoopbackTLS | None = None
         self._ssl_context: ssl.SSLContext | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -283,17 +267,9 @@ class FakeNessus:
     def start(self) -> "FakeNessus":
         """Start serving; returns self."""
         if self.tls:
-            import trustme
-
-            ca = trustme.CA()
-            cert = ca.issue_cert("127.0.0.1", "localhost")
-            self._tmp = tempfile.TemporaryDirectory(prefix="fake-nessus-")
-            ca_path = Path(self._tmp.name) / "ca.pem"
-            ca.cert_pem.write_to_path(str(ca_path))
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            cert.configure_cert(ctx)
-            self._ssl_context = ctx
-            self.ca_bundle = str(ca_path)
+            self._tls = LoopbackTLS("fake-nessus-")
+            self._ssl_context = self._tls.context
+            self.ca_bundle = self._tls.ca_bundle
         self._stop.clear()
         self._server = _Server(self)
         port = self._server.server_address[1]
@@ -313,9 +289,9 @@ class FakeNessus:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._tls is not None:
+            self._tls.cleanup()
+            self._tls = None
 
     def __enter__(self) -> "FakeNessus":
         return self.start()
@@ -328,39 +304,18 @@ class FakeNessus:
     def fail_next(self, kind: str, count: int = 1, method: str | None = None, path_prefix: str | None = None) -> None:
         """Answer the next `count` requests that match (method, path prefix) with the fault `kind`:
         "500", "502", "503", "504", "429", "reset" or "timeout"."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
-        with self._lock:
-            self._faults.append(_Fault(kind, count, method.upper() if method else None, path_prefix))
+        self._faults.fail_next(kind, count, method, path_prefix)
 
     def fail_at(self, n: int, kind: str) -> None:
         """Answer the n-th request from now (1 = the next one) with the fault `kind`."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
-        if n < 1:
-            raise ValueError("n counts from 1 (the next request)")
-        with self._lock:
-            self._fail_at[self._count + n] = kind
+        self._faults.fail_at(n, kind)
 
     def clear_faults(self) -> None:
         """Forget every pending fault."""
-        with self._lock:
-            self._faults.clear()
-            self._fail_at.clear()
+        self._faults.clear()
 
     def _take_fault(self, method: str, path: str) -> str | None:
-        with self._lock:
-            self._count += 1
-            kind = self._fail_at.pop(self._count, None)
-            if kind is not None:
-                return kind
-            for f in self._faults:
-                if f.count > 0 and f.matches(method, path):
-                    f.count -= 1
-                    if f.count == 0:
-                        self._faults.remove(f)
-                    return f.kind
-        return None
+        return self._faults.take(method, path)
 
     # --- state helpers for tests ----------------------------------------------------------
 
