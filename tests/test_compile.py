@@ -148,3 +148,22 @@ def test_render_exits_non_zero_when_a_vendor_is_missing(example_workspace):
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["templates"] and doc["errors"][0]["vendor"] == "nosuchscanner"
+
+
+def test_a_group_template_goes_only_to_scanners_whose_targets_reach_the_group(tmp_path):
+    toml = """
+    [scanners.clinical]
+    type = "nmap"
+    targets = ["10.0.0.0/24"]
+
+    [scanners.ot]
+    type = "nmap"
+    targets = ["10.9.0.0/16"]
+
+    [scanners.anywhere]
+    type = "nmap"
+    """
+    make_workspace(tmp_path, {"pos.yaml": POS}, toml=toml)
+    plan = compile_plan(load_workspace(tmp_path))
+    assert plan.get("full-audit@pos").scanners == ("clinical", "anywhere")
+    assert set(plan.get("full-audit").scanners) == {"clinical", "ot", "anywhere"}

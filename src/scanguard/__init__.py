@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from .compile import compile_plan
 from .errors import (
+    CannotEnforce,
     PluginError,
     Problem,
     SafetyError,
@@ -27,7 +28,7 @@ from .secrets import Secret, resolve as resolve_secret
 from .workspace import Workspace, load_workspace
 
 __all__ = [
-    "__version__", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError", "ScannerError",
+    "__version__", "CannotEnforce", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError", "ScannerError",
     "UnsafeInput", "UsageError", "WorkspaceError", "hookimpl", "hookspec", "Violation", "at_least_as_safe",
     "merge", "merge_all", "narrow", "safety_regressions", "violations", "HealthSource", "ReportFormat",
     "TemplateRewrite", "Vendor", "RemoteObject", "ScannerClient", "managed_marker", "parse_marker",

@@ -6,7 +6,8 @@ For each base template T (see DESIGN.md, "Compile"):
   constraints of the scannable devices it may reach; its targets exclude every device that has
   its own template (``restricted``) or must never be scanned (``never``);
 - ``T@group``: for each group of ``restricted`` devices, T narrowed by their constraints (and
-  the ``everywhere`` ones), aimed at exactly those devices.
+  the ``everywhere`` ones), aimed at exactly those devices, assigned to the scanners of T whose
+  targets reach them (a scanner without targets reaches everything).
 
 Then plugins may rewrite (``scanguard_rewrite_template``), in priority order; every step is
 re-verified with the safety lattice and a weakening rewrite is refused.
@@ -95,6 +96,7 @@ def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
     group_c = {g: merge(everywhere, merge_all(full[p.id] for p in members)) for g, members in restricted.items()}
     group_hosts = {g: _union(addrs[p.id] for p in members) for g, members in restricted.items()}
     general_cache: dict = {}
+    targets_of = {n: sc.target_set() for n, sc in ws.config.scanners.items()}
 
     wanted = ws.config.workspace.templates or [t.name for t in ws.templates]
     out: list[CompiledTemplate] = []
@@ -103,7 +105,7 @@ def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
         if base is None:
             continue
         scanners = tuple(n for n, s in ws.config.scanners.items() if s.templates is None or tname in s.templates)
-        include = _union(ws.config.scanners[n].target_set() for n in scanners)
+        include = _union(targets_of[n] for n in scanners)
         # assets-scope constraints apply wherever the device may be targeted; unknown location: apply
         if include not in general_cache:
             reach = [c for _, a, c in scannable_assets if not include or not a or a.overlaps(include)]
@@ -114,9 +116,12 @@ def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
                           tuple(sorted(p.id for p in scannable)), scanners))
         for gname in sorted(restricted):
             members = restricted[gname]
+            # a group template goes to the scanners that can reach the group: those with no
+            # targets of their own, or whose targets hold some of its devices
+            reaching = tuple(n for n in scanners if not targets_of[n] or targets_of[n].overlaps(group_hosts[gname]))
             out.append(_build(base, f"{tname}@{gname}", gname, group_c[gname],
                               Targets(include=group_hosts[gname], exclude=never_hosts),
-                              tuple(sorted(p.id for p in members)), scanners))
+                              tuple(sorted(p.id for p in members)), reaching))
     if plugins is not None:
         out = [apply_rewrites(ct, ws, plugins) for ct in out]
     return Plan(templates=tuple(out))

@@ -73,6 +73,11 @@ class SafetyError(ScanguardError):
     exit_code = 3
 
 
+class CannotEnforce(SafetyError):
+    """A vendor cannot express a constraint a template must keep (Nessus has no delay between
+    probes, say): rendering is refused rather than pushing a template that only looks safe."""
+
+
 class UnsafeInput(ScanguardError):
     """A file from outside is malformed or hostile (entity expansion, external entities)."""
 

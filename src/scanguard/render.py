@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import PluginError, SafetyError
+from .errors import CannotEnforce, PluginError, SafetyError
 from .lattice import violations
 from .model.base import Model
 from .model.plan import CompiledTemplate, Plan
@@ -29,6 +29,8 @@ def render_one(ct: CompiledTemplate, vendor: Vendor) -> Rendered:
     """Render and verify: the payload read back must not break the template's constraints."""
     try:
         payload = vendor.render(ct)
+    except CannotEnforce as e:
+        raise CannotEnforce(f"vendor {vendor.name} refuses {ct.name}: {e}") from e
     except Exception as e:
         raise PluginError(f"vendor {vendor.name} failed to render {ct.name}: {type(e).__name__}: {e}") from e
     try:

@@ -69,7 +69,7 @@ def test_security_center_export_reads_its_spelled_out_range(fixtures_dir):
 
 
 def test_every_example_policy_file_reads_like_its_document(example_workspace):
-    for ct in compile_plan(load_workspace(example_workspace)).templates:
+    for ct in compile_plan(load_workspace(example_workspace)).for_scanner("nessus-main"):
         from_json = NESSUS.parse(NESSUS.render(ct))
         from_xml = parse(NESSUS.artifacts(ct)[f"{ct.name}.policy.nessus"].encode())
         assert from_xml == from_json

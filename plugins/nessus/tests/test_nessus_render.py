@@ -14,6 +14,12 @@ def plan(example_workspace):
     return compile_plan(load_workspace(example_workspace))
 
 
+def _without_delay(ct: CompiledTemplate) -> CompiledTemplate:
+    """The PLC template as Nessus could take it: its profiles' other constraints, no probe delay
+    (Nessus refuses a template that needs one; see test_a_delay_between_probes_is_refused...)."""
+    return ct.model_copy(update={"constraints": ct.constraints.model_copy(update={"min_probe_delay_ms": None})})
+
+
 def _ct(**template) -> CompiledTemplate:
     t = ScanTemplate(name="t", **template)
     return CompiledTemplate(name="t", base="t", template=t)
@@ -27,7 +33,7 @@ def test_payment_terminal_range_is_the_complement_of_7100(plan):
 
 
 def test_tcp_only_range_has_no_prefixes(plan):
-    s = render_policy(plan.get("full-audit@energy-plcs"))["settings"]
+    s = render_policy(_without_delay(plan.get("full-audit@energy-plcs")))["settings"]
     assert s["portscan_range"] == "1-7099,7101-65535"
     assert s["udp_scanner"] == "no"
 
@@ -45,19 +51,25 @@ def test_fragile_device_classes_are_not_scanned(plan):
 
 
 def test_limits_are_written(plan):
-    s = render_policy(plan.get("full-audit@energy-plcs"))["settings"]
-    assert (s["max_checks_per_host"], s["max_hosts_per_scan"], s["network_receive_timeout"]) == ("1", "1", "5")
-    assert s["max_simult_tcp_sessions_per_scan"] == "20" and s["reduce_connections_on_congestion"] == "yes"
-    assert "scanguard:limits probe_delay_ms=250" in s["description"]
+    s = render_policy(plan.get("full-audit@payment-terminals"))["settings"]
+    assert (s["max_checks_per_host"], s["network_receive_timeout"]) == ("1", "5")
+    assert s["max_simult_tcp_sessions_per_scan"] == "100" and s["reduce_connections_on_congestion"] == "yes"
+
+
+def test_a_delay_between_probes_is_refused_not_written_as_a_comment(plan):
+    from scanguard import CannotEnforce
+
+    with pytest.raises(CannotEnforce, match="250 ms between probes"):
+        render_policy(plan.get("full-audit@energy-plcs"))
 
 
 def test_connect_scan_when_syn_is_forbidden(plan):
-    s = render_policy(plan.get("full-audit@energy-plcs"))["settings"]
+    s = render_policy(_without_delay(plan.get("full-audit@energy-plcs")))["settings"]
     assert (s["syn_scanner"], s["tcp_scanner"]) == ("no", "yes")
 
 
 def test_categories_disable_their_families_and_need_safe_checks(plan):
-    doc = render_policy(plan.get("full-audit@energy-plcs"))
+    doc = render_policy(_without_delay(plan.get("full-audit@energy-plcs")))
     for cat in ("dos", "brute-force", "exploit", "fuzzing"):
         for family in CATEGORY_MAP[cat].families:
             assert doc["plugins"][family] == {"status": "disabled"}
@@ -125,14 +137,14 @@ def test_artifacts_hold_a_policy_file_and_rules_for_fragile_ports(plan):
 
 
 def test_rules_turn_address_ranges_into_cidrs(plan):
-    rules = NESSUS.artifacts(plan.get("full-audit@imaging"))["full-audit@imaging.nessusd.rules"]
+    rules = NESSUS.artifacts(_without_delay(plan.get("full-audit@imaging")))["full-audit@imaging.nessusd.rules"]
     assert "reject 10.20.70.10/31:104" in rules.splitlines()
     assert not any("-10.20" in line for line in rules.splitlines())
 
 
 def test_general_template_rules_block_ports_excluded_everywhere_on_its_targets(plan):
     rules = NESSUS.artifacts(plan.get("discovery"))["discovery.nessusd.rules"].splitlines()
-    assert "reject 10.20.0.0/16:7100" in rules
+    assert "reject 10.20.0.0/18:7100" in rules
     assert rules[0].startswith("# scanguard: ports excluded by") and "pos-terminal" in rules[0]
 
 

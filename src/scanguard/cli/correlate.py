@@ -133,8 +133,8 @@ def _print(report: CorrelationReport, runs: list[CorrelationRun]) -> None:
 
 
 def _validator():
-    """After applying: compile the workspace and render it for every loaded vendor of its
-    scanners, so that a change a vendor cannot express is rolled back now, not at sync."""
+    """After applying: compile the workspace and render each scanner's templates with its vendor,
+    so that a change a vendor cannot express is rolled back now, not at sync."""
     from ..compile import compile_plan
     from ..render import render_one
 
@@ -142,9 +142,10 @@ def _validator():
         pm = plugins()
         plan = compile_plan(ws, pm)
         loaded = pm.vendors()
-        for vname in sorted({sc.type for sc in ws.config.scanners.values()} & set(loaded)):
-            for ct in plan.templates:
-                render_one(ct, loaded[vname])
+        for sname, sc in sorted(ws.config.scanners.items()):
+            if sc.type in loaded:
+                for ct in plan.for_scanner(sname):
+                    render_one(ct, loaded[sc.type])
 
     return check
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..errors import CannotEnforce
 from ..lattice import violations
 from ..model.plan import CompiledTemplate
 from ..plugin.records import Vendor
@@ -19,10 +20,16 @@ class ConformanceError(AssertionError):
     """A vendor's rendering, read back, breaks the constraints it was rendered for."""
 
 
-def check_round_trip(vendor: Vendor, ct: CompiledTemplate) -> None:
+def check_round_trip(vendor: Vendor, ct: CompiledTemplate) -> bool:
     """Render `ct` with `vendor`, parse it back, and raise ConformanceError listing every
-    violation of `ct.constraints` (vendor-specific ids of other vendors and windows excepted)."""
-    payload = vendor.render(ct)
+    violation of `ct.constraints` (vendor-specific ids of other vendors and windows excepted).
+
+    A vendor may refuse a template it cannot make safe by raising scanguard.CannotEnforce: that
+    is conformant (fail closed) and returns False; a rendering that was checked returns True."""
+    try:
+        payload = vendor.render(ct)
+    except CannotEnforce:
+        return False
     back = vendor.parse(payload)
     bad = violations(back, ct.constraints, vendor=vendor.name)
     if bad:
@@ -30,6 +37,7 @@ def check_round_trip(vendor: Vendor, ct: CompiledTemplate) -> None:
             f"vendor {vendor.name}: template {ct.name} read back breaks its constraints:\n"
             + "\n".join(f"- {v.text()}" for v in bad)
         )
+    return True
 
 
 def vendor_conformance_test(vendor: Vendor | Callable[[], Vendor], max_examples: int = 500):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from scanguard import CATEGORIES, CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck
+from scanguard import CATEGORIES, CannotEnforce, CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck
 
 from .families import (
     ADVANCED_SCAN_UUID,
@@ -67,7 +67,6 @@ MANAGED_SETTINGS: tuple[str, ...] = (
 )
 """Every settings key render writes (always all of them): the keys a read-back is compared on."""
 
-LIMITS_RE = re.compile(r"scanguard:limits\b[^\n]*?\bprobe_delay_ms=(?P<delay>\d+)")
 ALL_PORTS = IntervalSet([(1, 65535)])
 SNMP = 161
 
@@ -80,9 +79,17 @@ def _ports_text(iv: IntervalSet) -> str:
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in iv.intervals)
 
 
-def limits_line(probe_delay_ms: int) -> str:
-    """The description line that carries what Nessus has no setting for (the delay between probes)."""
-    return f"scanguard:limits probe_delay_ms={probe_delay_ms}"
+def refuse_what_nessus_cannot_enforce(ct: CompiledTemplate) -> None:
+    """Nessus has no setting for a delay between probes: a template whose devices need one is
+    refused (CannotEnforce) rather than pushed looking safe; scan them with GVM, InsightVM or nmap."""
+    delay = ct.constraints.min_probe_delay_ms
+    if delay:
+        who = sorted({p.profile for p in ct.constraints.provenance if p.kind == "rate" and p.item == "probe_delay_ms"})
+        raise CannotEnforce(
+            f"Nessus cannot keep {delay} ms between probes (required by {', '.join(who) or 'a profile'}); "
+            "scan these devices with a scanner that can (gvm, insightvm, nmap), or leave this template off "
+            "the Nessus scanner (its targets decide which group templates it gets)"
+        )
 
 
 def render_plugins(t: ScanTemplate) -> dict[str, dict[str, Any]]:
@@ -116,6 +123,7 @@ def render_plugins(t: ScanTemplate) -> dict[str, dict[str, Any]]:
 
 def render_settings(ct: CompiledTemplate) -> dict[str, str]:
     """The `settings` section (every value a string, as Nessus returns them)."""
+    refuse_what_nessus_cannot_enforce(ct)
     t = ct.template
     d, p, ch = t.discovery, t.performance, t.checks
     tcp_scan = bool(t.ports.tcp)
@@ -127,8 +135,6 @@ def render_settings(ct: CompiledTemplate) -> dict[str, str]:
     pings = (d.icmp, d.arp, tcp_ping, udp_ping)
     unsafe_needed = any(("safe_checks", "yes") in CATEGORY_MAP[cat].settings for cat in ch.excluded_categories)
     description = t.description
-    if p.probe_delay_ms:
-        description = (description + "\n" if description else "") + limits_line(p.probe_delay_ms)
     pps = "" if p.packets_per_second is None else str(p.packets_per_second)
     return {
         "name": ct.name,
@@ -163,7 +169,8 @@ def render_settings(ct: CompiledTemplate) -> dict[str, str]:
 
 
 def render_policy(ct: CompiledTemplate, template_uuid: str = ADVANCED_SCAN_UUID) -> dict[str, Any]:
-    """The whole policy document for a compiled template."""
+    """The whole policy document for a compiled template (CannotEnforce when Nessus cannot keep
+    the template's constraints)."""
     return {"uuid": template_uuid, "settings": render_settings(ct), "plugins": render_plugins(ct.template)}
 
 
@@ -278,17 +285,16 @@ def parse_policy(doc: Mapping[str, Any], name: str | None = None) -> ScanTemplat
 
     sessions = [v for v in (_number(s, "max_simult_tcp_sessions_per_host"), _number(s, "max_simult_tcp_sessions_per_scan"))
                 if v is not None]
-    m = LIMITS_RE.search(str(s.get("description") or ""))
     performance = {
         "packets_per_second": min(sessions) if sessions else None,
         "parallel_hosts": _number(s, "max_hosts_per_scan") or int(NESSUS_DEFAULTS["max_hosts_per_scan"]),
         "parallel_checks_per_host": _number(s, "max_checks_per_host") or int(NESSUS_DEFAULTS["max_checks_per_host"]),
         "timeout_s": _number(s, "network_receive_timeout") or int(NESSUS_DEFAULTS["network_receive_timeout"]),
-        "probe_delay_ms": int(m.group("delay")) if m else 0,
+        "probe_delay_ms": 0,  # Nessus has no delay between probes (render refuses templates that need one)
     }
     description = "\n".join(
         line for line in str(s.get("description") or "").splitlines()
-        if not line.startswith(("scanguard:limits", "scanguard:managed"))
+        if not line.startswith("scanguard:managed")
     )
     return ScanTemplate(
         name=safe_name(name or s.get("name") or ""),
