@@ -50,7 +50,7 @@ def workspace(path: Path, *, quiet: bool = False) -> Workspace:
     try:
         ws = load_workspace(path)
     except WorkspaceError as e:
-        for p in e.problems:
+        for p in sorted(e.problems, key=lambda p: (p.file, p.line or 0)):
             (err.print if p.severity == "error" else warn)(
                 f"[red]{safe(p.text())}[/]" if p.severity == "error" else p.text()
             )

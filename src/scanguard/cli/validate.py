@@ -12,7 +12,7 @@ from .output import EXIT_INVALID, emit_json, err, info, safe
 def validate(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
     """Check the workspace: profiles, templates and scanguard.toml. Exit 2 when anything is invalid."""
     ws, problems = check_workspace(workspace)
-    items = list(problems.items)
+    items = sorted(problems.items, key=lambda p: (p.file, p.line or 0))
     if ws is not None:
         known = set(plugins().vendors())
         for p in check_vendors(ws, known):
