@@ -115,3 +115,38 @@ def now_utc() -> datetime:
     from datetime import timezone
 
     return datetime.now(timezone.utc)
+
+
+def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: str, template: str) -> list[CheckResult]:
+    """Compare the template as it lives on the scanner with what scanguard would push (the sync
+    engine's diff for that one scanner): drift, a template never pushed, a pending update, or a
+    scanner that cannot be read are errors (fail closed); a vendor without a client says so."""
+    from .sync import SyncEngine, SyncOptions
+
+    cfg = ws.config.scanners.get(scanner)
+    if cfg is None:
+        return [CheckResult(severity="error", code="unknown-scanner",
+                            message=f"no scanner {scanner!r} in scanguard.toml", fix="name a configured scanner")]
+    (diff,) = SyncEngine(ws, plugins, options=SyncOptions(scanners=(scanner,), dry_run=True, command="check")).diff()
+    if diff.skipped:
+        return [CheckResult(severity="warning", code="live-not-compared",
+                            message=f"the live template on {scanner} was not compared: {diff.skipped}")]
+    if diff.error:
+        return [CheckResult(severity="error", code="scanner-unreadable",
+                            message=f"cannot read the live template {template} from {scanner}: {diff.error}",
+                            fix="fix the scanner connection, or check without --scanner to skip this comparison")]
+    action = next((a for a in diff.actions if a.name == template), None)
+    if action is None:
+        return [CheckResult(severity="error", code="not-planned",
+                            message=f"template {template} is not planned for scanner {scanner}",
+                            fix="see `scanguard render --json` for the templates each scanner gets")]
+    if action.kind == "unchanged":
+        return []
+    text = {
+        "drift": f"the live template {template} on {scanner} was edited by hand since scanguard pushed it"
+                 + (f" and is less safe: {'; '.join(action.weaker)}" if action.weaker else ""),
+        "create": f"template {template} has never been pushed to {scanner}",
+        "update": f"template {template} on {scanner} is older than the plan (profiles changed since the last sync)",
+    }.get(action.kind, f"template {template} on {scanner}: {action.kind}")
+    return [CheckResult(severity="error", code=f"live-{action.kind}", message=text,
+                        fix="run `scanguard sync` (it restores or pushes the template), then check again")]

@@ -23,7 +23,8 @@ def check(
     payload: Annotated[Optional[Path], typer.Option("--payload", help="A vendor's native template file "
                                                      "(what the scanner will run), read with --vendor.")] = None,
     vendor: Annotated[Optional[str], typer.Option("--vendor", help="The vendor whose parser reads --payload.")] = None,
-    scanner: Annotated[Optional[str], typer.Option("--scanner", help="The scanner that will run the scan.")] = None,
+    scanner: Annotated[Optional[str], typer.Option("--scanner", help="The scanner that will run the scan; with "
+                                                    "--template, its live copy is compared with the plan (drift).")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="When the scan runs (ISO 8601; default: now).")] = None,
     workspace_: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
@@ -66,6 +67,12 @@ def check(
             fail(f"{payload}: cannot be read as a {vendor} template ({type(e).__name__}: {e})", EXIT_INVALID)
     request = CheckRequest(scanner=scanner, template_name=template, template=tpl, targets=target_set, when=when)
     verdict = check_scan(request, ws, pm)
+    if scanner and template:
+        from ..check import Verdict, live_template_results
+
+        live = tuple(run_guarded(live_template_results, ws, pm, scanner, template))
+        results = verdict.results + live
+        verdict = Verdict(go=not any(r.severity == "error" for r in results), results=results)
     if json_:
         emit_json({"go": verdict.go, "results": [r.model_dump(mode="json") for r in verdict.results]})
     else:
