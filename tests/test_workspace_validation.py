@@ -151,3 +151,16 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path):
 def test_example_workspace_is_valid(example_workspace):
     ws = load_workspace(example_workspace)
     assert len(ws.profiles) >= 8
+
+
+def test_a_relative_ca_bundle_is_read_from_the_workspace_and_a_missing_one_is_a_warning(tmp_path):
+    toml = """
+    [scanners.n]
+    type = "nessus"
+    url = "https://127.0.0.1:8834"
+    tls = { ca_bundle = "certs/ca.pem" }
+    """
+    ws, problems = _problems(tmp_path, {}, toml=toml)
+    (p,) = problems
+    assert p.severity == "warning" and p.line == 5 and str(tmp_path / "certs" / "ca.pem") in p.message
+    assert ws.config.scanners["n"].tls.ca_bundle == tmp_path.resolve() / "certs" / "ca.pem"

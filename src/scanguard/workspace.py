@@ -251,6 +251,15 @@ def check_workspace(root: str | Path, *, today: date | None = None) -> tuple[Wor
             if sc.url is None and sc.socket is None and sc.type not in ("nmap",):
                 problems.add(cfg_file, line_for(lines, ("scanners", sname)), f"scanners.{sname}",
                              "needs a url (or a socket for GVM)")
+            for attr in ("ca_bundle", "client_cert"):
+                path = getattr(sc.tls, attr)
+                if path is not None and not path.is_absolute():
+                    path = root / path  # relative to the workspace, not to wherever scanguard runs
+                    setattr(sc.tls, attr, path)
+                if path is not None and not path.exists():
+                    problems.add(cfg_file, line_for(lines, ("scanners", sname, "tls")), f"scanners.{sname}.tls.{attr}",
+                                 f"{path} does not exist: connections to this scanner will fail until it does",
+                                 severity="warning")
             if not sc.tls.verify:
                 problems.add(cfg_file, line_for(lines, ("scanners", sname, "tls")), f"scanners.{sname}.tls.verify",
                              "TLS verification is off for this scanner", severity="warning")

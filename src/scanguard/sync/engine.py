@@ -189,6 +189,10 @@ class SyncEngine:
                 actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt)
             except ScanguardError as e:
                 return ScannerDiff(scanner=name, vendor=vendor.name, error=str(e))
+            except Exception as e:  # one scanner's failure must never stop the others, nor be a traceback
+                log.debug("scanner %s: diff failed: %s: %s", name, type(e).__name__, e)
+                return ScannerDiff(scanner=name, vendor=vendor.name,
+                                   error=f"scanner {name}: {type(e).__name__}: {e}")
             err = "; ".join(i.message for i in issues) or None
             return ScannerDiff(scanner=name, vendor=vendor.name, actions=tuple(actions), error=err)
 
