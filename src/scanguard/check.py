@@ -8,7 +8,7 @@ Targets are interval sets: a whole /8 is checked without expanding it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 from .lattice import violations
@@ -108,13 +108,6 @@ def check_scan(request: CheckRequest, ws: "Workspace", plugins: "PluginManager")
     """Every check of every plugin (the core ones are a built-in plugin): go when no error."""
     results = tuple(plugins.pre_scan_checks(request, ws))
     return Verdict(go=not any(r.severity == "error" for r in results), results=results)
-
-
-def now_utc() -> datetime:
-    """The current instant, timezone-aware."""
-    from datetime import timezone
-
-    return datetime.now(timezone.utc)
 
 
 def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: str, template: str) -> list[CheckResult]:

@@ -37,7 +37,7 @@ ALL_SCOPES = frozenset({"assets", "everywhere"})
 
 
 @contextmanager
-def _bulk_allocation():
+def bulk_allocation():
     """Compile builds hundreds of thousands of small immutable records and no reference cycles;
     generational GC passes over them cost as much as the work itself, so pause GC meanwhile."""
     was = gc.isenabled()
@@ -63,7 +63,7 @@ def _build(base: ScanTemplate, name: str, group: str | None, c: Constraints, tar
 
 def compile_plan(ws: "Workspace", plugins: "PluginManager | None" = None) -> Plan:
     """Every compiled template of the workspace, verified; rewrites applied when `plugins` is given."""
-    with _bulk_allocation():
+    with bulk_allocation():
         return _compile(ws, plugins)
 
 

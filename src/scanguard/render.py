@@ -51,12 +51,10 @@ def render_one(ct: CompiledTemplate, vendor: Vendor) -> Rendered:
 def render_plan(plan: Plan, vendors: dict[str, Vendor], scanners_by_vendor: dict[str, list[str]] | None = None) -> list[Rendered]:
     """Every compiled template for every vendor. With `scanners_by_vendor`, a vendor gets only
     the templates assigned to its scanners."""
-    from .compile import _bulk_allocation
+    from .compile import bulk_allocation
 
-    out = []
-    with _bulk_allocation():
-        out = _render_all(plan, vendors, scanners_by_vendor)
-    return out
+    with bulk_allocation():
+        return _render_all(plan, vendors, scanners_by_vendor)
 
 
 def _render_all(plan: Plan, vendors: dict[str, Vendor], scanners_by_vendor: dict[str, list[str]] | None) -> list[Rendered]:

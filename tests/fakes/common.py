@@ -3,6 +3,7 @@ certificate made for one fake's lifetime."""
 
 from __future__ import annotations
 
+import socketserver
 import ssl
 import tempfile
 import threading
@@ -96,3 +97,19 @@ class LoopbackTLS:
     def cleanup(self) -> None:
         """Remove the CA file."""
         self._tmp.cleanup()
+
+
+def serve_in_background(server: "socketserver.BaseServer", name: str) -> threading.Thread:
+    """Run `server.serve_forever` in a daemon thread (polled often, so stop is quick)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_serving(server: "socketserver.BaseServer | None", thread: threading.Thread | None) -> None:
+    """Shut a server started with `serve_in_background` down and wait for its thread."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    if thread is not None:
+        thread.join(timeout=5)

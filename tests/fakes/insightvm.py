@@ -54,7 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from scanguard_insightvm.spec import SpecValidator, find_spec, load_validator
 
-from .common import FAULT_KINDS, FaultPlan, LoopbackTLS  # noqa: F401  (FAULT_KINDS: part of this fake's API)
+from .common import FaultPlan, LoopbackTLS, serve_in_background, stop_serving
 
 BASE = "/api/3/scan_templates"
 BUILTIN_IDS = (
@@ -233,18 +233,12 @@ class FakeInsightVM:
         self._server = _Server(self, context)
         host, port = self._server.server_address[:2]
         self.url = f"{'https' if self.tls else 'http'}://{host}:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-insightvm", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "fake-insightvm")
         return self
 
     def stop(self) -> None:
         """Stop serving, interrupt held responses, close open connections."""
         self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
         with self.lock:
             conns = list(self._conns)
         for conn in conns:
@@ -252,9 +246,8 @@ class FakeInsightVM:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server, self._thread = None, None
         if self._tls is not None:
             self._tls.cleanup()
             self._tls = None

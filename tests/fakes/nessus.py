@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .common import FAULT_KINDS, FaultPlan, LoopbackTLS  # noqa: F401  (FAULT_KINDS: part of this fake's API)
+from .common import FaultPlan, LoopbackTLS, serve_in_background, stop_serving
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "nessus"
 
@@ -274,21 +274,14 @@ class FakeNessus:
         self._server = _Server(self)
         port = self._server.server_address[1]
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-nessus", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "fake-nessus")
         return self
 
     def stop(self) -> None:
         """Stop serving and remove the CA files; hanging faults are cut short."""
         self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server, self._thread = None, None
         if self._tls is not None:
             self._tls.cleanup()
             self._tls = None

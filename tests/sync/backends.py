@@ -64,15 +64,6 @@ class Backend:
         return None
 
 
-def _no_nagle(module: Any) -> None:
-    """Turn Nagle's algorithm off in a fake's HTTP handler. http.server writes headers and body
-    separately; with Nagle on, the body waits for the client's delayed ACK (about 40 ms per
-    request on Linux), which would dominate every test and benchmark here."""
-    handler = getattr(module, "_Handler", None)
-    if handler is not None:
-        handler.disable_nagle_algorithm = True
-
-
 def _env_name(scanner: str, field: str) -> str:
     return "SGTEST_" + "".join(c if c.isalnum() else "_" for c in scanner).upper() + "_" + field.upper()
 
@@ -83,10 +74,8 @@ def _tls(ca: str | None) -> str:
 
 # -- Nessus ------------------------------------------------------------------------------------------
 def _nessus_start(tls: bool = True):
-    from tests.fakes import nessus
     from tests.fakes.nessus import FakeNessus
 
-    _no_nagle(nessus)
     fake = FakeNessus(tls=tls)
     fake.hang_s = 2.0
     return fake
@@ -107,10 +96,8 @@ def _nessus_drift(fake: Any, remote_id: str) -> None:
 
 # -- InsightVM ---------------------------------------------------------------------------------------
 def _insightvm_start(tls: bool = True):
-    from tests.fakes import insightvm
     from tests.fakes.insightvm import FakeInsightVM
 
-    _no_nagle(insightvm)
     fake = FakeInsightVM(tls=tls)
     fake.hang_s = 2.0
     fake.retry_after = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -69,5 +69,3 @@ def run_guarded(fn, *args, **kwargs):
     except ScanguardError as e:
         fail(str(e), e.exit_code)
 
-
-Optional  # re-exported for command modules' annotations

@@ -6,7 +6,6 @@ unexpected; 3 drift found; 1 a scanner could not be read; 2 configuration invali
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
 
 import typer
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
+from typing import Any
 
 from scanguard import CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck
 
