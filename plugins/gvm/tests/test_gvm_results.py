@@ -52,7 +52,7 @@ def test_host_times_come_from_the_host_details():
 def test_billion_laughs_is_refused_naming_the_file():
     bomb = (b'<?xml version="1.0"?><!DOCTYPE report [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
             b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><report>&c;</report>')
-    with pytest.raises(UnsafeInput, match="laughs.xml: declares entities"):
+    with pytest.raises(UnsafeInput, match="laughs.xml.*declares entities"):
         parse(bomb, "laughs.xml")
 
 
@@ -63,7 +63,7 @@ def test_external_entities_are_refused():
 
 
 def test_malformed_xml_is_refused_naming_the_file():
-    with pytest.raises(UnsafeInput, match="cut.xml: is not well-formed"):
+    with pytest.raises(UnsafeInput, match="cut.xml.*not well-formed"):
         parse(ERRORS_REPORT[:200], "cut.xml")
 
 

@@ -2,8 +2,8 @@
 
 The export is read as a stream: each result, host and error element is summarised and then
 cleared, so memory grows with the number of findings, never with the size of the file. The XML
-comes from outside: entities are never expanded, nothing is fetched, and a document that declares
-a DTD with entities (or an external DTD) is refused with UnsafeInput naming the file.
+comes from outside: it is parsed with scanguard.safexml (entities are never expanded, nothing is
+fetched, and a document that declares entities or an external DTD is refused with UnsafeInput).
 
 GVM puts results, host details and errors in separate lists; they are joined per host at the
 end. Errors carry the OID of the NVT that failed on the host (typically "NVT timed out"), a
@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import IO, Any, Iterator
 
-from lxml import etree
-from scanguard import HostResult, IntervalSet, PortSet, ResultItem, UnsafeInput
+from scanguard import HostResult, IntervalSet, PortSet, ResultItem
+from scanguard.safexml import iterparse
 
 MAX_DETAIL = 500
 """How much of a result's description is kept."""
@@ -62,16 +62,6 @@ def _host_text(el: Any) -> str:
     return (el.text or "").strip() if el is not None else ""
 
 
-def _refuse_dtd(root: Any, source: str) -> None:
-    info = root.getroottree().docinfo
-    dtd = info.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise UnsafeInput(source, "declares entities in a DTD; refused (entity expansion and external entities "
-                                  "are never processed)")
-    if info.system_url or info.public_id:
-        raise UnsafeInput(source, "refers to an external DTD; refused")
-
-
 class _Host:
     __slots__ = ("address", "hostname", "start", "end", "items", "errors", "tcp", "udp")
 
@@ -102,59 +92,48 @@ def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
             hosts[address] = _Host(address)
         return hosts[address]
 
-    events = etree.iterparse(stream, events=("start", "end"), resolve_entities=False, no_network=True,
-                             load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
-    checked = False
-    try:
-        for event, el in events:
-            if event == "start":
-                if not checked:
-                    _refuse_dtd(el, source)
-                    checked = True
-                continue
-            parent = el.getparent()
-            parent_tag = parent.tag if parent is not None else None
-            if el.tag == "result" and parent_tag == "results":
-                h_el = el.find("host")
-                address = _host_text(h_el)
-                if address:
-                    h = host(address)
-                    if h_el is not None and h_el.findtext("hostname"):
-                        h.hostname = h.hostname or h_el.findtext("hostname").strip()
-                    port, proto = _port(el.findtext("port"))
-                    nvt = el.find("nvt")
-                    h.items.append(ResultItem(
-                        port=port, protocol=proto, check_id=nvt.get("oid") if nvt is not None else None,
-                        check_name=(nvt.findtext("name") or "").strip() or None if nvt is not None else None,
-                        family=(nvt.findtext("family") or "").strip() or None if nvt is not None else None,
-                        severity=severity_level(el.findtext("severity")),
-                        detail=" ".join((el.findtext("description") or "").split())[:MAX_DETAIL],
-                    ))
-                    if port is not None and proto in ("tcp", "udp"):
-                        (h.tcp if proto == "tcp" else h.udp).append((port, port))
-                el.clear()
-            elif el.tag == "error" and parent_tag == "errors":
-                address = _host_text(el.find("host"))
-                if address:
-                    nvt = el.find("nvt")
-                    oid = nvt.get("oid") if nvt is not None else None
-                    host(address).errors.append(oid or " ".join((el.findtext("description") or "").split()))
-                el.clear()
-            elif el.tag == "host" and parent_tag == "report":
-                address = (el.findtext("ip") or "").strip()
-                if address:
-                    h = host(address)
-                    h.start = _time(el.findtext("start")) or h.start
-                    h.end = _time(el.findtext("end")) or h.end
-                el.clear()
-            elif el.tag in ("ports", "result_count", "severity_class", "filters") and parent_tag == "report":
-                el.clear()  # summaries scanguard does not need
-            else:
-                continue
-            # drop what was read so far: memory stays bounded however long the list
-            while el.getprevious() is not None:
-                del parent[0]
-    except etree.XMLSyntaxError as e:
-        raise UnsafeInput(source, f"is not well-formed XML: {e}") from None
+    for _, el in iterparse(stream, source):
+        parent = el.getparent()
+        parent_tag = parent.tag if parent is not None else None
+        if el.tag == "result" and parent_tag == "results":
+            h_el = el.find("host")
+            address = _host_text(h_el)
+            if address:
+                h = host(address)
+                if h_el is not None and h_el.findtext("hostname"):
+                    h.hostname = h.hostname or h_el.findtext("hostname").strip()
+                port, proto = _port(el.findtext("port"))
+                nvt = el.find("nvt")
+                h.items.append(ResultItem(
+                    port=port, protocol=proto, check_id=nvt.get("oid") if nvt is not None else None,
+                    check_name=(nvt.findtext("name") or "").strip() or None if nvt is not None else None,
+                    family=(nvt.findtext("family") or "").strip() or None if nvt is not None else None,
+                    severity=severity_level(el.findtext("severity")),
+                    detail=" ".join((el.findtext("description") or "").split())[:MAX_DETAIL],
+                ))
+                if port is not None and proto in ("tcp", "udp"):
+                    (h.tcp if proto == "tcp" else h.udp).append((port, port))
+            el.clear()
+        elif el.tag == "error" and parent_tag == "errors":
+            address = _host_text(el.find("host"))
+            if address:
+                nvt = el.find("nvt")
+                oid = nvt.get("oid") if nvt is not None else None
+                host(address).errors.append(oid or " ".join((el.findtext("description") or "").split()))
+            el.clear()
+        elif el.tag == "host" and parent_tag == "report":
+            address = (el.findtext("ip") or "").strip()
+            if address:
+                h = host(address)
+                h.start = _time(el.findtext("start")) or h.start
+                h.end = _time(el.findtext("end")) or h.end
+            el.clear()
+        elif el.tag in ("ports", "result_count", "severity_class", "filters") and parent_tag == "report":
+            el.clear()  # summaries scanguard does not need
+        else:
+            continue
+        # drop what was read so far: memory stays bounded however long the list
+        while el.getprevious() is not None:
+            del parent[0]
     for h in hosts.values():
         yield h.result()

@@ -5,9 +5,9 @@ next is read. Titles and severities live in <VulnerabilityDefinitions>, after th
 stream can seek, a first pass collects just those (id, title, severity) and a second streams the
 nodes; when it cannot, results carry check ids without titles or severities.
 
-The file comes from outside: lxml parses it with entity resolution, network access and DTD
-loading off, and a document that declares entities in a DTD (billion laughs, XXE) is refused
-with UnsafeInput naming the file before any of its content is read.
+The file comes from outside: it is parsed with scanguard.safexml (entity declarations and external
+DTDs refused with UnsafeInput naming the file before any of its content is read; entity
+resolution, network access and DTD loading off).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import re
 from datetime import datetime
 from typing import IO, Any, Iterator
 
-from lxml import etree
-
 from scanguard import HostResult, IntervalSet, PortSet, ResultItem, UnsafeInput
+from scanguard.safexml import iterparse
 
 VERSIONS = ("1.0", "2.0")
 FINDING_STATUSES = ("vulnerable-exploited", "vulnerable-version", "vulnerable-potential", "potential")
@@ -31,31 +30,21 @@ def _source(stream: IO[bytes]) -> str:
 
 
 def _events(stream: IO[bytes], events: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    """Safe iterparse events; refuses entity declarations and a root that is not a NexposeReport."""
+    """Safe iterparse events (scanguard.safexml); refuses a root that is not a NexposeReport."""
     source = _source(stream)
-    parser = etree.iterparse(stream, events=("start",) + tuple(e for e in events if e != "start"),
-                             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                             remove_comments=True, remove_pis=True)
     checked = False
-    try:
-        for event, elem in parser:
-            if not checked:
-                checked = True
-                dtd = elem.getroottree().docinfo.internalDTD
-                if dtd is not None and list(dtd.entities()):
-                    raise UnsafeInput(source, "declares entities in a DTD (entity expansion or external entities); "
-                                              "refused, an InsightVM export never does")
-                if elem.tag != "NexposeReport":
-                    raise UnsafeInput(source, f"is not an InsightVM XML export (root <{elem.tag}>, "
-                                              "expected <NexposeReport>)")
-                version = elem.get("version", "")
-                if version not in VERSIONS:
-                    raise UnsafeInput(source, f"NexposeReport version {version!r} is not supported "
-                                              f"({' or '.join(VERSIONS)})")
-            if event in events:
-                yield event, elem
-    except etree.XMLSyntaxError as e:
-        raise UnsafeInput(source, f"is not well-formed XML: {e.msg} (line {e.lineno})") from None
+    for event, elem in iterparse(stream, source, events=("start",) + tuple(e for e in events if e != "start")):
+        if not checked:
+            checked = True
+            if elem.tag != "NexposeReport":
+                raise UnsafeInput(source, f"is not an InsightVM XML export (root <{elem.tag}>, "
+                                          "expected <NexposeReport>)")
+            version = elem.get("version", "")
+            if version not in VERSIONS:
+                raise UnsafeInput(source, f"NexposeReport version {version!r} is not supported "
+                                          f"({' or '.join(VERSIONS)})")
+        if event in events:
+            yield event, elem
 
 
 def _clear(elem: Any) -> None:

@@ -19,7 +19,7 @@ from scanguard import CompiledTemplate
 
 from .families import FAMILIES, PLUGIN_FAMILIES
 from .policy import render_plugins, render_settings
-from .safexml import iterparse
+from scanguard.safexml import iterparse
 
 SERVER_PREFS: dict[str, str] = {
     "port_range": "portscan_range",

@@ -13,7 +13,7 @@ from lxml import etree
 
 from scanguard import HostResult, IntervalSet, PortSet
 
-from .safexml import iterparse
+from scanguard.safexml import iterparse
 
 DETAIL_LIMIT = 2000
 """Characters of plugin output kept per item (enough to read, bounded for huge exports)."""

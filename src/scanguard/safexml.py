@@ -1,4 +1,5 @@
-"""Parsing XML from outside (exports, policy files) without trusting it.
+"""Parsing XML from outside (exports, policy files, scanner answers) without trusting it: the one
+safe XML helper every vendor plugin uses (`scanguard.safexml.iterparse` and `fromstring`).
 
 Two layers: the prolog is read first and a document that declares entities or refers to an
 external DTD is refused (an entity-expansion bomb or an external entity never reaches the parser);
@@ -12,7 +13,7 @@ from typing import IO, Iterator
 
 from lxml import etree
 
-from scanguard import UnsafeInput
+from .errors import UnsafeInput
 
 PROLOG_LIMIT = 1 << 20
 """How far into a file a DOCTYPE's internal subset may run before the file is refused as hostile."""
