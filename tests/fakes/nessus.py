@@ -150,6 +150,44 @@ def _recorded() -> dict[str, Any]:
     }
 
 
+_PLUGINS_SLOT = b'"@plugins@"'
+
+
+@lru_cache(maxsize=4)
+def _editor_bytes(uuid: str) -> bytes:
+    """The recorded editor serialised once, its plugins replaced by a slot to splice into."""
+    doc = dict(_recorded()["editor"][uuid])
+    doc["plugins"] = "@plugins@"
+    return json.dumps(doc).encode()
+
+
+@lru_cache(maxsize=1)
+def _export_template() -> str:
+    """The recorded policy export with a token wherever a policy's own state goes (serialised once;
+    each export fills the tokens in)."""
+    skeleton = _recorded()["export"]
+    if skeleton is None:  # pragma: no cover - a checkout without ../shared
+        skeleton = (b"<NessusClientData_v2><Policy><policyComments/><Preferences><PluginsPreferences/>"
+                    b"<ServerPreferences/></Preferences><FamilySelection/><policyName/>"
+                    b"<IndividualPluginSelection/></Policy></NessusClientData_v2>")
+    root = etree.fromstring(skeleton, etree.XMLParser(resolve_entities=False, no_network=True))
+    policy = root.find("Policy")
+    policy.find("policyComments").text = "@comments@"
+    policy.find("policyName").text = "@name@"
+    prefs = policy.find("Preferences")
+    for item in prefs.iterfind("PluginsPreferences/item"):
+        pref = item.findtext("preferenceName")
+        if item.findtext("pluginId") == "10180" and pref in PING_PREFS:
+            item.find("preferenceValues").text = f"@ping:{PING_PREFS[pref]}@"
+        elif item.findtext("pluginId") == "12288" and pref == "Thorough tests (slow)":
+            item.find("preferenceValues").text = "@thorough@"
+    for el in (prefs.find("ServerPreferences"), policy.find("FamilySelection"), policy.find("IndividualPluginSelection")):
+        for child in list(el):
+            el.remove(child)
+        el.text = f"@{el.tag}@"
+    return etree.tostring(root, encoding="unicode")
+
+
 def _strings(settings: dict[str, Any]) -> dict[str, str]:
     """Nessus stores and returns every setting as a string."""
     out = {}
@@ -223,7 +261,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
         if isinstance(doc, bytes):
-            body, ctype = doc, "application/octet-stream"
+            body = doc
+            ctype = "application/json" if doc[:1] == b"{" else "application/octet-stream"
         else:
             body, ctype = (b"" if doc is None else json.dumps(doc).encode()), "application/json"
         self.send_response(status)
@@ -491,16 +530,12 @@ class FakeNessus:
             "creation_date": p["creation_date"], "owner_id": 3, "id": p["id"],
         }
 
-    def _editor(self, uuid: str, p: dict[str, Any] | None) -> dict[str, Any]:
-        doc = copy.deepcopy(_recorded()["editor"][uuid])
-        if p is not None:
-            for node in _inputs(doc.get("settings", {})):
-                if node["id"] in p["settings"]:
-                    node["default"] = p["settings"][node["id"]]
-        doc["plugins"] = {"families": {
-            name: {"count": f["count"], "id": f["id"], "status": self._status(p, name) if p else "enabled"}
-            for name, f in self.families.items()}}
-        return doc
+    def _editor(self, uuid: str, p: dict[str, Any] | None) -> bytes:
+        """The recorded editor (about 1.7 MB) with the families' states spliced in; its inputs keep
+        the template's defaults (the client reads only plugins.families from it)."""
+        families = {name: {"count": f["count"], "id": f["id"], "status": self._status(p, name) if p else "enabled"}
+                    for name, f in self.families.items()}
+        return _editor_bytes(uuid).replace(_PLUGINS_SLOT, json.dumps({"families": families}).encode(), 1)
 
     def _family_plugins(self, p: dict[str, Any], family_id: str) -> tuple[int, Any]:
         name = next((n for n, f in self.families.items() if str(f["id"]) == family_id), None)
@@ -523,7 +558,6 @@ class FakeNessus:
         with self._lock:
             p = self.policies[int(policy_id)]
             s = p["settings"]
-            skeleton = _recorded()["export"]
             scanners = self.port_scanners_running(policy_id)
             on = [pid for pid, state in scanners.items() if state == "enabled"]
             scanner_status = "enabled" if len(on) == len(scanners) else ("mixed" if on else "disabled")
@@ -540,28 +574,13 @@ class FakeNessus:
                            for pid, name, fam in items)
         server = "".join(f"<preference>\n<name>{k}</name>\n<value>{escape(v)}</value>\n</preference>\n"
                          for k, v in (("template_policy", "yes"), ("wizard_uuid", p["uuid"]), ("name", s.get("name", ""))))
-        if skeleton is None:  # pragma: no cover - a checkout without ../shared
-            root = etree.fromstring(b"<NessusClientData_v2><Policy><policyComments/><Preferences><PluginsPreferences/>"
-                                    b"<ServerPreferences/></Preferences><FamilySelection/><policyName/>"
-                                    b"<IndividualPluginSelection/></Policy></NessusClientData_v2>")
-        else:
-            root = etree.fromstring(skeleton, etree.XMLParser(resolve_entities=False, no_network=True))
-        policy = root.find("Policy")
-        policy.find("policyComments").text = s.get("description", "") or "\n"
-        policy.find("policyName").text = s.get("name", "")
-        prefs = policy.find("Preferences")
-        for item in prefs.iterfind("PluginsPreferences/item"):
-            pref = item.findtext("preferenceName")
-            if item.findtext("pluginId") == "10180" and pref in PING_PREFS:
-                item.find("preferenceValues").text = s.get(PING_PREFS[pref], "")
-            elif item.findtext("pluginId") == "12288" and pref == "Thorough tests (slow)":
-                item.find("preferenceValues").text = s.get("thorough_tests", "no")
-        for tag, xml in (("ServerPreferences", server), ("FamilySelection", family_xml),
-                         ("IndividualPluginSelection", item_xml)):
-            old = prefs.find(tag) if tag == "ServerPreferences" else policy.find(tag)
-            new = etree.fromstring(f"<{tag}>\n{xml}</{tag}>".encode())
-            old.getparent().replace(old, new)
-        return etree.tostring(root)
+        values = {"@comments@": escape(s.get("description", "") or "\n"), "@name@": escape(s.get("name", "")),
+                  "@thorough@": escape(s.get("thorough_tests", "no"))}
+        values.update({f"@ping:{key}@": escape(s.get(key, "")) for key in PING_PREFS.values()})
+        values.update({"@ServerPreferences@": f"\n{server}", "@FamilySelection@": f"\n{family_xml}",
+                       "@IndividualPluginSelection@": f"\n{item_xml}"})
+        # one pass, so that a name or description holding "@...@" is never taken for a token
+        return re.sub(r"@[A-Za-z_:]+@", lambda m: values.get(m.group(0), m.group(0)), _export_template()).encode()
 
     def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         parts = [x for x in path.split("/") if x]
