@@ -75,7 +75,10 @@ _EFFECT = re.compile(
     r"\b(?:stop|stops|stopped|cease|ceases|ceased)\s+(?:responding|working|functioning|operating|communicating|running)\b|"
     r"\b(?:functions?|services?|communications?|operations?)\s+to\s+stop\b|"
     r"\b(?:un|non-?)responsive\b|\bnot (?:to )?respond\b|\bhang(?:s|ing)?\b|\bfreez(?:e|es|ing)\b|\bfroze(?:n)?\b|"
-    r"\bbecomes?\s+(?:temporarily\s+)?unavailable\b|\bloss of (?:availability|communication|view|control)\b|"
+    r"\b(?:becom|render|make|leav|caus)\w*\s+(?:the\s+)?(?:[\w-]+\s+){0,3}(?:temporarily\s+)?"
+    r"(?:unavailable|inoperable|unusable|inaccessible)\b|\bloss of (?:availability|communication|view|control)\b|"
+    r"\b(?:enter|go(?:es)? into|transition to|change its state into)\s+(?:a\s+|the\s+)?(?:stop|halt|fault|error)\s+"
+    r"(?:state|mode)\b|"
     r"\b(?:application|process|service|program|software|task)s?\s+(?:to\s+)?terminat\w*|"
     r"\bterminat\w*\s+(?:the\s+)?(?:application|process|service|program|software)\b|"
     r"\b(?:interrupt|disrupt)\w*\s+(?:the\s+)?(?:normal\s+)?(?:operation|function|service|communication|monitoring)s?\b|"
@@ -92,7 +95,7 @@ _PHYSICAL = re.compile(r"\bphysical(?:ly)?\b|\blocal(?:ly)? (?:access|attacker|u
 _NETWORK = re.compile(
     r"\bremote(?:ly)?\b|\bnetwork\b|\bpackets?\b|\brequests?\b|\bports?\b|\btcp\b|\budp\b|\bicmp\b|\barp\b|\bhttps?\b|"
     r"\bprotocol\b|\bmessages?\b|\btraffic\b|\bconnections?\b|\badjacent\b|\bbroadcast\b|\bflood|\bscan|\bstorm|"
-    r"\bservice\b|\bserver\b|\bweb\b|\bsubnet\b|\blan\b", re.IGNORECASE)
+    r"\bservice\b|\bserver\b|\bweb\b|\bsubnet\b|\blan\b|\bframes?\b|\bdatagrams?\b", re.IGNORECASE)
 _NETWORK_STRONG = re.compile(
     r"\bremote(?:ly)?\b|\bpackets?\b|\brequests?\b|\bports?\s+\d|\d\s*/\s*(?:tcp|udp)|\bflood|\bscan|\bicmp\b|"
     r"\barp\b|\bbroadcast\b|\bnetwork access\b", re.IGNORECASE)
@@ -104,7 +107,9 @@ _MALFORMED = re.compile(
     r"segments?|values?|parameters?)\b|\bimproper(?:ly)?\s+(?:formatted|validat\w+|input validation|check\w*)\b|"
     r"\b(?:does|do|did) not (?:properly |correctly |sufficiently )?(?:validate|check|sanitize)\b|"
     r"\bincorrect(?:ly)? validat\w+\b|\bunverified length\b|\bfuzz\w*\b|"
-    r"\bbuffer overflow\b|\bout-of-bounds\b|\bnull pointer\b|\bformat string\b|\binteger (?:overflow|underflow)\b",
+    r"\bbuffer over-?(?:flow|read)\b|\bout-of-bounds\b|\bnull pointer\b|\bformat string\b|\binteger (?:overflow|underflow)\b|"
+    r"\b(?:incomplete|partial|truncated|oversized|overlong)\s+(?:\w+\s+)?(?:requests?|headers?|packets?|messages?|frames?|"
+    r"segments?)\b",
     re.IGNORECASE)
 _FLOOD = re.compile(
     r"\bflood\w*\b|\bstorm\w*\b|\blarge (?:number|quantity|amount|volume)s? of\b|\bexcessive\b|"
@@ -112,7 +117,8 @@ _FLOOD = re.compile(
     r"\b(?:many|numerous|massive|thousands of|a burst of|bursts of|continuous)\s+(?:\w+\s+)?"
     r"(?:requests|packets|connections|messages|frames|sessions)\b|"
     r"\boverflow of (?:\w+ )?(?:packets|traffic|requests|connections)\b|\bhigh (?:network )?(?:traffic|load)\b|"
-    r"\bexhaust\w*\s+(?:the\s+|all\s+)?(?:available\s+)?(?:connections|sessions|sockets|bandwidth)\b",
+    r"\bexhaust\w*\s+(?:the\s+|all\s+)?(?:available\s+)?(?:connections|sessions|sockets|bandwidth)\b|"
+    r"\bspam(?:s|med|ming)?\b|\bslowloris\b",
     re.IGNORECASE)
 _SCAN = re.compile(
     r"\b(?:vulnerability|vulnerabilities|port|network|security|nmap|nessus|openvas|qualys|automated|active)[- ]"
@@ -121,7 +127,7 @@ _SCAN = re.compile(
     re.IGNORECASE)
 _REQUEST = re.compile(
     r"\b(?:specific|certain|particular|special|single|simple)\s+(?:\w+\s+)?(?:requests?|commands?|messages?|urls?|"
-    r"quer(?:y|ies))\b|\brequests? (?:may|can|could|might) be used\b|\brequest to a specific\b|"
+    r"quer(?:y|ies))\b|\bspecific\s+(?:\w+\s+)?packets?\b|\b(?:series|sequence) of (?:\w+\s+)?(?:commands|requests|queries|messages)\b|\brequests? (?:may|can|could|might) be used\b|\brequest to a specific\b|"
     r"\b(?:get|post|put)\s+requests?\b|\bsend(?:s|ing)?\s+(?:a|an|the)\s+(?:\w+\s+)?(?:request|command|query)\b|"
     r"\bcommands? (?:may|can|could) be sent\b",
     re.IGNORECASE)
@@ -129,11 +135,22 @@ _ICMP = re.compile(r"\bicmp\b|\bping(?:s)? of death\b|\bping flood\w*\b", re.IGN
 _ARP = re.compile(r"(?<!reverse-)(?<!reverse )\barp\b|\baddress resolution protocol\b", re.IGNORECASE)
 _UDP = re.compile(r"\budp\b", re.IGNORECASE)
 _CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
+_UNNUMBERED_PORT = re.compile(r"\b(?:the|a|its|specific|dedicated|proprietary)\s+(?:[\w-]+\s+){0,2}port\b(?!\s*\d)",
+                              re.IGNORECASE)
+
+
+_AVAILABILITY = re.compile(r"\b(?:compromis|impact|affect|reduc|degrad)\w*\s+(?:the\s+)?(?:\w+(?:'s|\s's)\s+)?"
+                           r"availability\b", re.IGNORECASE)
+_TRIAD = re.compile(r"confidentiality|integrity", re.IGNORECASE)
 
 
 def is_effect(sentence: str) -> bool:
     """True when the sentence states an effect on availability (a crash, a denial of service)."""
-    return bool(_EFFECT.search(_NOT_EFFECT.sub(" ", sentence)))
+    s = _NOT_EFFECT.sub(" ", sentence)
+    if _EFFECT.search(s):
+        return True
+    # "compromise the device's availability", but not "confidentiality, integrity and availability"
+    return any(not _TRIAD.search(s[max(0, m.start() - 40):m.end()]) for m in _AVAILABILITY.finditer(s))
 
 
 def triggers_in(sentence: str) -> list[str]:
@@ -175,8 +192,12 @@ def _default_proto(sentence: str, port: int) -> list[str]:
     return [known] if known else ["tcp"]
 
 
+MAX_RANGE = 256
+"""A port range wider than this ("ports 1024-65535") describes dynamic ports, not a crashing service."""
+
+
 def _add(by: dict[str, list[tuple[int, int]]], lo: int, hi: int, protos: list[str]) -> None:
-    if not (1 <= lo <= 65535 and 1 <= hi <= 65535) or lo > hi:
+    if not (1 <= lo <= 65535 and 1 <= hi <= 65535) or lo > hi or hi - lo >= MAX_RANGE:
         return
     for p in protos:
         by[p].append((lo, hi))
@@ -229,7 +250,10 @@ def _app_families(protos: list[KnownProtocol]) -> set[str]:
     return {p.family for p in protos}
 
 
-def _remediation_ports(v: VulnerabilityText, families: set[str], single: bool) -> list[PortMention]:
+def _remediation_ports(v: VulnerabilityText, families: set[str], single: bool, volume_only: bool) -> list[PortMention]:
+    """Ports a remediation of this vulnerability names for the same service (see the module doc)."""
+    if volume_only and not families:
+        return []  # a flood or a scan of no named service is about rate: the remediation's ports are access control
     out: list[PortMention] = []
     own = {c.upper() for c in v.cves}
     for rem in v.remediations:
@@ -243,8 +267,8 @@ def _remediation_ports(v: VulnerabilityText, families: set[str], single: bool) -
             words = _app_families(protocols_in(s))  # services the sentence names in words
             if families:
                 ok = bool(families & (words | families_of(ports))) or (single and not words)
-            else:
-                ok = (single or bool(cited & own)) and not words
+            else:  # the text names no service: a remediation that names none either is about this one
+                ok = not words
             if ok:
                 out.append(PortMention(ports=ports, source="remediation", sentence=s))
     return out
@@ -264,13 +288,18 @@ def analyse(v: VulnerabilityText, *, single: bool = False) -> Finding | None:
     ports = [PortMention(ports=p, source="text", sentence=s) for s in sents if (p := ports_in(s))]
     named = protocols_in(text)
     families = _app_families(named)
+    found = {t for s in sents for t in triggers_in(s)}
     if not ports:
-        ports = _remediation_ports(v, families, single)
-    if not ports:  # a protocol named as the vehicle, with no port: its well-known port
+        ports = _remediation_ports(v, families, single, volume_only=bool(found) and found <= {"flood", "scan"})
+    # a protocol named as the vehicle (in a sentence about the crash or its trigger) with no port: its
+    # well-known port; not when the text speaks of a port it does not number ("the CmWAN port")
+    unnumbered = any(not protocols_in(m.group(0)) for m in _UNNUMBERED_PORT.finditer(text))
+    if not ports and not unnumbered:
         covered: set[str] = set()
+        vehicle = [x for x in sents if is_effect(x) or triggers_in(x)]
         for proto in named:
-            if proto.family not in covered:
-                s = next(x for x in sents if proto.pattern.search(x))
+            s = next((x for x in vehicle if proto.pattern.search(x)), None)
+            if s is not None and proto.family not in covered:
                 ports.append(PortMention(ports=proto.ports, source="protocol", protocol=proto.name, sentence=s))
                 covered.add(proto.family)
 

@@ -53,7 +53,7 @@ PROTOCOLS: tuple[KnownProtocol, ...] = (
     _p("ntp", r"\bntp\b|\bnetwork time protocol\b", "123/udp"),
     _p("smb", r"\bsmb(?:v[123])?\b|\bcifs\b", "445/tcp"),
     _p("rdp", r"\brdp\b|\bremote desktop protocol\b", "3389/tcp"),
-    _p("vnc", r"\bvnc\b", "5900/tcp"),
+    _p("vnc", r"vnc\b", "5900/tcp"),  # UltraVNC, SmartVNC, TightVNC: the protocol ends the product name
     _p("dicom", r"\bdicom\b", "104/tcp"),
     _p("hl7", r"\bhl7\b", "2575/tcp"),
     _p("mqtt", r"\bmqtt\b", "1883/tcp"),
@@ -66,6 +66,7 @@ PROTOCOLS: tuple[KnownProtocol, ...] = (
     _p("chargen", r"\bchargen\b", "19/tcp, 19/udp"),
     _p("syslog", r"\bsyslog\b", "514/udp"),
     _p("rtsp", r"\brtsp\b", "554/tcp"),
+    _p("smtp", r"\bsmtp\b", "25/tcp"),
 )
 """Application protocols by name (order: the more specific pattern first)."""
 
