@@ -169,14 +169,22 @@ def _products(tree: Any, path: Path) -> list[Product]:
     return [Product(vendor=v, name=n, versions=tuple(vs), product_ids=tuple(ids)) for (v, n), (vs, ids) in found.items()]
 
 
+def load_advisory(path: Path) -> Advisory:
+    """The Advisory of one CSAF file; CsafError naming the file when it is not one."""
+    try:
+        doc, digest = read_document(path)
+        return parse_advisory(doc, path, digest)
+    except CsafError:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError) as e:  # a shape the reader did not expect
+        raise CsafError(path, f"not a readable CSAF 2.0 document: {type(e).__name__}: {e}") from None
+
+
 def iter_advisories(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Advisory | CsafError]]:
     """Each CSAF file under `paths` with its Advisory, or the CsafError that names what is wrong
     with it; one document in memory at a time."""
     for path in iter_paths(paths):
         try:
-            doc, digest = read_document(path)
-            yield path, parse_advisory(doc, path, digest)
+            yield path, load_advisory(path)
         except CsafError as e:
             yield path, e
-        except (ValueError, TypeError, AttributeError, KeyError) as e:  # a shape the reader did not expect
-            yield path, CsafError(path, f"not a readable CSAF 2.0 document: {type(e).__name__}: {e}")

@@ -47,7 +47,8 @@ class VulnerabilityText:
 # -- sentences ------------------------------------------------------------------------------------
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|etc|vs|no|nos|approx|incl|fig|inc|ltd|co|corp|resp|ca|cf|al|sec|ver|rev|v)\.",
                      re.IGNORECASE)
-_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[A-Z0-9])|\n+")
+# a line break ends a sentence only after a full stop or a blank line: CISA wraps long lines mid-sentence
+_SPLIT = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[A-Z0-9])|\n\s*\n")
 _BOILERPLATE = re.compile(
     r"has been assigned to th(?:is|ese) vulnerabilit|cvss v\d(?:\.\d)? base score|cvss vector string|"
     r"^\(?AV:[NALP]/", re.IGNORECASE)
