@@ -158,8 +158,8 @@ def triggers_in(sentence: str) -> list[str]:
     """The triggers a sentence names: malformed, flood, scan, request."""
     out = []
     for name, rx in (("malformed", _MALFORMED), ("flood", _FLOOD), ("scan", _SCAN), ("request", _REQUEST)):
-        if rx.search(sentence):
-            out.append(name)
+        if rx.search(sentence) and not (name == "request" and "flood" in out):
+            out.append(name)  # a flood of requests is a flood, not a specific request
     return out
 
 
@@ -308,10 +308,9 @@ def analyse(v: VulnerabilityText, *, single: bool = False) -> Finding | None:
     seen: set[str] = set()
     rem_sents = [s for r in v.remediations for s in sentences(r)]
     for s in sents + [s for s in rem_sents if _SCAN.search(s)]:
-        found = triggers_in(s)
-        for t in found:
-            if t in seen or (t != "scan" and s not in sents) or (t == "request" and "flood" in found):
-                continue  # a flood of requests is a flood, not a specific request
+        for t in triggers_in(s):
+            if t in seen or (t != "scan" and s not in sents):
+                continue  # from remediations only the scan trigger counts ("avoid running scanners")
             seen.add(t)
             triggers.append(TriggerMention(trigger=t, sentence=s))  # type: ignore[arg-type]
 

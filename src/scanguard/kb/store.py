@@ -29,6 +29,9 @@ from .model import Advisory, Draft
 
 SCHEMA_VERSION = 1
 KB_DIR = "kb"
+# libyaml when present: review and accept read every drafts file
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _HEADER = ("# scanguard knowledge base: drafts from {id}. Compile ignores them until a person accepts one:\n"
            "#   scanguard kb review --advisory {id}\n#   scanguard kb accept DRAFT-ID | scanguard kb reject DRAFT-ID\n")
 
@@ -111,7 +114,7 @@ class KnowledgeBase:
 
     def _read_drafts(self, path: Path) -> list[Draft]:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
         except (OSError, yaml.YAMLError) as e:
             raise KbError(f"{path}: cannot read the drafts: {e}") from None
         if not isinstance(data, dict) or not isinstance(data.get("drafts", []), list):
@@ -132,7 +135,7 @@ class KnowledgeBase:
         """Write the drafts of one advisory; True when the file changed."""
         doc = {"schema_version": SCHEMA_VERSION, "advisory": advisory_id,
                "drafts": [d.model_dump(mode="json", exclude_defaults=False) for d in drafts]}
-        text = _HEADER.format(id=advisory_id) + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+        text = _HEADER.format(id=advisory_id) + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
         return _write(self.drafts_path(advisory_id), text)
 
     def merge_drafts(self, advisory_id: str, fresh: list[Draft]) -> list[str]:
@@ -163,9 +166,8 @@ class KnowledgeBase:
     def find_draft(self, ref: str) -> Draft:
         """The draft with this id, or the only one whose id starts with it; KbError otherwise."""
         ref = ref.strip().lower()
-        hits = [d for d in self.drafts() if d.id == ref]
-        if not hits:
-            hits = [d for d in self.drafts() if d.id.startswith(ref)]
+        every = list(self.drafts())
+        hits = [d for d in every if d.id == ref] or [d for d in every if d.id.startswith(ref)]
         if not hits:
             raise KbError(f"no draft {ref!r} in {self.root} (list them with `scanguard kb review`)")
         if len(hits) > 1:
