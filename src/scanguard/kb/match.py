@@ -17,7 +17,7 @@ from typing import Iterable
 
 from ..model.profile import DeviceProfile
 from .model import Advisory, NewProfile, Product, Target
-from .versions import affected
+from .versions import affected, parse_range
 
 THRESHOLD = 0.6
 MIN_VENDOR = 0.5
@@ -119,6 +119,9 @@ def new_profile(advisory: Advisory, product_ids: tuple[str, ...], taken: set[str
     names = list(dict.fromkeys(p.name for p in products if p.name))
     model = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
     versions = list(dict.fromkeys(v for p in products for v in p.versions))
-    firmware = versions[0] if len(versions) == 1 else None
+    firmware = None
+    if len(versions) == 1:  # one affected range: the profile's firmware, in words ("< V4.3.8")
+        r = parse_range(versions[0])
+        firmware = None if r is not None and r.everything else (r.text() if r is not None else versions[0])
     return Target(new_profile=NewProfile(id=pid, name=title, vendor=vendor, model=model or title, firmware=firmware),
                   score=0.0, why="no existing profile matches: a new profile is proposed")
