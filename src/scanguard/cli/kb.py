@@ -91,8 +91,9 @@ def review(
         emit_json({"drafts": [_draft_json(d) for d in drafts]})
         return
     if not drafts:
-        info(f"no {'' if status == 'all' else status + ' '}drafts" + (" (import advisories with `scanguard kb import`)"
-                                                                        if not (ws.root / "kb").exists() else ""))
+        label = {"all": "", "draft": "undecided ", "accepted": "accepted ", "rejected": "rejected "}[status]
+        info(f"no {label}drafts" + (" (import advisories with `scanguard kb import`)" if not (ws.root / "kb").exists()
+                                    else ""))
         return
     for d in drafts:
         t = d.target

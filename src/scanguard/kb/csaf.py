@@ -120,7 +120,7 @@ def parse_advisory(doc: Any, path: Path, sha256: str = "") -> Advisory:
     return Advisory(
         id=tid.upper(), kind="csaf", title=_text(document.get("title")), url=_self_url(document),
         version=str(tracking.get("version") or ""), released=_text(tracking.get("current_release_date")),
-        source=str(path), sha256=sha256, vendors=tuple(vendors), products=tuple(products), cves=tuple(cves),
+        source=path.name, sha256=sha256, vendors=tuple(vendors), products=tuple(products), cves=tuple(cves),
         cwes=tuple(cwes), findings=analyse_all(vulns),
     )
 

@@ -46,7 +46,7 @@ def _port_basis(m: PortMention, finding: Finding) -> str:
     if m.source == "text":
         return f"the text of {cves} names the port"
     if m.source == "remediation":
-        return f"a remediation of {cves} names the port for the same service"
+        return f"a remediation of {cves} names the port for the same service: \"{m.sentence}\""
     return f"inferred: {m.ports.text()} is the well-known port of {m.protocol}, which {cves} names without a port"
 
 
@@ -60,34 +60,37 @@ def changes_of(f: Finding) -> list[ProposedChange]:
     for source in ("text", "remediation", "protocol"):
         if source in by_source:
             ports, first = by_source[source]
-            out.append(ProposedChange({"kind": "excluded_port", "ports": ports.text()}, first.sentence,
-                                 _port_basis(first, f), f.cves))
+            # the sentence that says it crashes; the remediation or protocol that gives the port goes in basis
+            said = first.sentence if source == "text" else f.effect
+            out.append(ProposedChange({"kind": "excluded_port", "ports": ports.text()}, said, _port_basis(first, f),
+                                      f.cves))
     triggers = {t.trigger: t.sentence for t in f.triggers}
     if "malformed" in triggers:
-        out.append(ProposedChange({"kind": "excluded_check", "categories": list(MALFORMED_CATEGORIES)}, triggers["malformed"],
-                             "malformed or crafted input takes the device down: the checks that send it are excluded",
-                             f.cves))
+        out.append(ProposedChange(
+            {"kind": "excluded_check", "categories": list(MALFORMED_CATEGORIES)}, triggers["malformed"],
+            "malformed or crafted input takes the device down: the checks that send it are excluded", f.cves))
     for trig in ("flood", "scan"):
         if trig in triggers:
-            out.append(ProposedChange({"kind": "rate", **FLOOD_RATE}, triggers[trig],
-                                 f"a {trig} takes the device down; the advisory names no safe rate: a cautious start "
-                                 "that `scanguard trial` can measure", f.cves))
+            out.append(ProposedChange(
+                {"kind": "rate", **FLOOD_RATE}, triggers[trig],
+                f"a {trig} takes the device down; the advisory names no safe rate: a cautious start that "
+                "`scanguard trial` can measure", f.cves))
     if "scan" in triggers:
         out.append(ProposedChange({"kind": "safe_checks"}, triggers["scan"], "a scan takes the device down", f.cves))
     if "request" in triggers and not f.ports:
         out.append(ProposedChange({"kind": "safe_checks"}, triggers["request"],
-                             "a specific request takes the device down and the advisory names no port", f.cves))
+                                  "a specific request takes the device down and the advisory names no port", f.cves))
     forbid = {"icmp": ["icmp"], "arp": ["arp"], "udp": ["udp", "udp_ping"]}
     for d in f.discovery:
         out.append(ProposedChange({"kind": "discovery", "forbid_discovery": forbid[d.kind]}, d.sentence,
-                             f"{d.kind.upper()} traffic takes the device down", f.cves))
+                                  f"{d.kind.upper()} traffic takes the device down", f.cves))
     return out
 
 
 def _reason(advisory: Advisory, p: ProposedChange) -> str:
     cves = f" ({', '.join(p.cves)})" if p.cves else ""
     reason = f"{advisory.id}{cves}: {p.sentence}"
-    if p.basis.startswith("inferred"):
+    if p.basis.startswith(("inferred", "a remediation")):
         reason += f" [{p.basis}]"
     return reason
 

@@ -319,7 +319,7 @@ def read_mds2(path: str | Path) -> Mds2Document:
         notes += (f"ports the device can open but are disabled by default: {disabled.text()}",)
     advisory = Advisory(
         id=aid, kind="mds2", title=f"MDS2 {maker} {model}".strip(), url="", version=value("DOC-7"),
-        released=value("DOC-7"), source=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        released=value("DOC-7"), source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         vendors=(maker,) if maker else (), products=(Product(vendor=maker, name=model or maker),) if (model or maker) else (),
         findings=tuple(findings), open_ports=open_ports, notes=notes,
     )

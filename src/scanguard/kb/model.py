@@ -95,7 +95,7 @@ class Advisory(Model):
     url: str = ""
     version: str = ""
     released: str = ""
-    source: str = ""
+    source: str = ""  # the file name it was imported from (the sha256 says which content)
     sha256: str = ""
     vendors: tuple[str, ...] = ()
     products: tuple[Product, ...] = ()

@@ -65,6 +65,13 @@ def _write(path: Path, text: str) -> bool:
     return True
 
 
+def _plain(d: Draft) -> dict:
+    """A draft as a reviewer reads it: no empty fields."""
+    data = d.model_dump(mode="json", exclude_none=True)
+    data["change"] = {k: v for k, v in data["change"].items() if v != []}
+    return data
+
+
 class KnowledgeBase:
     """The kb/ folder of one workspace."""
 
@@ -133,8 +140,7 @@ class KnowledgeBase:
 
     def save_drafts(self, advisory_id: str, drafts: list[Draft]) -> bool:
         """Write the drafts of one advisory; True when the file changed."""
-        doc = {"schema_version": SCHEMA_VERSION, "advisory": advisory_id,
-               "drafts": [d.model_dump(mode="json", exclude_defaults=False) for d in drafts]}
+        doc = {"schema_version": SCHEMA_VERSION, "advisory": advisory_id, "drafts": [_plain(d) for d in drafts]}
         text = _HEADER.format(id=advisory_id) + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
         return _write(self.drafts_path(advisory_id), text)
 
