@@ -134,17 +134,24 @@ def apply_proposals(proposals: Sequence[Proposal], workspace_root: str | Path, *
             file.write_text(new_text, encoding="utf-8")
             applied.append(AppliedChange(profile=pid, file=str(file), kind=p.change.kind, summary=summary))
         if originals:
-            after, problems = check_workspace(root)
-            if after is None:
-                raise ProposalError("the workspace would no longer validate; nothing was changed:\n"
-                                    + "\n".join(x.text() for x in problems.errors))
-            if validate is not None:
-                validate(after)
+            verify_workspace(root, validate)
     except BaseException:
         for file, text in originals.items():
             file.write_text(text, encoding="utf-8")
         raise
     return applied
+
+
+def verify_workspace(root: Path, validate: Callable[[Workspace], None] | None = None) -> Workspace:
+    """After profiles were written: the workspace must still load (ProposalError listing every
+    problem otherwise), and pass `validate` (e.g. compile and render) when given."""
+    after, problems = check_workspace(root)
+    if after is None:
+        raise ProposalError("the workspace would no longer validate; nothing was changed:\n"
+                            + "\n".join(x.text() for x in problems.errors))
+    if validate is not None:
+        validate(after)
+    return after
 
 
 def _target_profile(ws: Workspace, p: Proposal) -> str:

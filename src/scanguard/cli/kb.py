@@ -122,21 +122,7 @@ def accept(
     """Accept drafts: each change is written into its profile's YAML (or a new profile file) with the
     advisory id, URL and sentence as reason and evidence; the workspace is validated, compiled and
     rendered afterwards, and on any problem nothing is changed. The decision is recorded."""
-    ws = workspace(workspace_, quiet=True)
-    who = by or default_user()
-    done = []
-    for ref in drafts:
-        try:
-            d = accept_draft(ws.root, ref, by=who, note=note, validate=compile_and_render_check())
-        except ScanguardError as e:
-            fail(f"{ref}: {e}", e.exit_code)
-        done.append(d)
-        last = d.decisions[-1] if d.decisions else None
-        if not json_ and last is not None:
-            what = "changed" if last.changed else "unchanged (the profile already holds it)"
-            info(f"accepted {safe(d.id)}: {safe(d.summary())} -> {safe(last.file or last.profile)} {what}")
-    if json_:
-        emit_json({"accepted": [_draft_json(d) for d in done]})
+    _decide("accepted", drafts, by, note, workspace_, json_)
 
 
 @kb_app.command("reject")
@@ -148,18 +134,30 @@ def reject(
     json_: JsonOpt = False,
 ) -> None:
     """Reject drafts: no profile changes; the decision (who, when, why) is recorded on the draft."""
+    _decide("rejected", drafts, by, note, workspace_, json_)
+
+
+def _decide(action: str, refs: list[str], by: str | None, note: str, workspace_: Path, json_: bool) -> None:
     ws = workspace(workspace_, quiet=True)
     who = by or default_user()
     done = []
-    for ref in drafts:
+    for ref in refs:
         try:
-            done.append(reject_draft(ws.root, ref, by=who, note=note))
+            if action == "accepted":
+                d = accept_draft(ws.root, ref, by=who, note=note, validate=compile_and_render_check())
+            else:
+                d = reject_draft(ws.root, ref, by=who, note=note)
         except ScanguardError as e:
             fail(f"{ref}: {e}", e.exit_code)
-        if not json_:
-            info(f"rejected {safe(done[-1].id)}: {safe(done[-1].summary())}")
+        done.append(d)
+        last = d.decisions[-1] if d.decisions else None
+        if not json_ and last is not None:
+            what = "" if action == "rejected" else (
+                f" -> {safe(last.file or last.profile)} "
+                + ("changed" if last.changed else "unchanged (the profile already holds it)"))
+            info(f"{action[:-2]} {safe(d.id)}: {safe(d.summary())}{what}")
     if json_:
-        emit_json({"rejected": [_draft_json(d) for d in done]})
+        emit_json({action: [_draft_json(d) for d in done]})
 
 
 @kb_app.command("search")

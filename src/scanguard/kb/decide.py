@@ -15,7 +15,7 @@ from typing import Callable
 import yaml
 
 from ..errors import WorkspaceError
-from ..proposal import Proposal, ProposalError, apply_proposals, edit_profile_text
+from ..proposal import Proposal, apply_proposals, edit_profile_text, verify_workspace
 from ..workspace import Workspace, check_workspace
 from .drafts import covered_by
 from .model import Decision, Draft, NewProfile
@@ -91,12 +91,7 @@ def _write_new_profile(root: Path, file: Path, draft: Draft, change, validate: V
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(text, encoding="utf-8")
     try:
-        after, problems = check_workspace(root)
-        if after is None:
-            raise ProposalError("the new profile would not validate; nothing was changed:\n"
-                                + "\n".join(p.text() for p in problems.errors))
-        if validate is not None:
-            validate(after)
+        verify_workspace(root, validate)
     except BaseException:
         file.unlink(missing_ok=True)
         raise

@@ -128,7 +128,9 @@ _SCAN = re.compile(
     re.IGNORECASE)
 _REQUEST = re.compile(
     r"\b(?:specific|certain|particular|special|single|simple)\s+(?:\w+\s+)?(?:requests?|commands?|messages?|urls?|"
-    r"quer(?:y|ies))\b|\bspecific\s+(?:\w+\s+)?packets?\b|\b(?:series|sequence) of (?:\w+\s+)?(?:commands|requests|queries|messages)\b|\brequests? (?:may|can|could|might) be used\b|\brequest to a specific\b|"
+    r"quer(?:y|ies))\b|\bspecific\s+(?:\w+\s+)?packets?\b|"
+    r"\b(?:series|sequence) of (?:\w+\s+)?(?:commands|requests|queries|messages)\b|"
+    r"\brequests? (?:may|can|could|might) be used\b|\brequest to a specific\b|"
     r"\b(?:get|post|put)\s+requests?\b|\bsend(?:s|ing)?\s+(?:a|an|the)\s+(?:\w+\s+)?(?:request|command|query)\b|"
     r"\bcommands? (?:may|can|could) be sent\b",
     re.IGNORECASE)
