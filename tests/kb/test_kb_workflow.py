@@ -226,3 +226,13 @@ def test_review_lists_undecided_drafts_with_evidence(imported):
         assert d["sentence"] and d["url"].startswith("https://") and d["summary"]
     text = cli("kb", "review", "--advisory", "ICSA-19-227-03", "-w", str(imported)).stdout
     assert "exclude ports 22/tcp" in text and "port 22/tcp of an affected device may cause a Denial-of-Service" in text
+
+
+def test_accept_reports_in_json_what_it_changed(ws):
+    d = draft_for(ws, "ICSA-23-236-02", "excluded_port", "plc-opto22-snap")
+    r = cli("kb", "accept", d.id, "--by", "ot-team", "--json", "-w", str(ws))
+    assert r.exit_code == 0, r.output
+    [out] = json.loads(r.stdout)["accepted"]
+    assert out["id"] == d.id and out["status"] == "accepted" and out["summary"] == "exclude ports 443/tcp"
+    assert out["decisions"][-1] == {**out["decisions"][-1], "by": "ot-team", "profile": "plc-opto22-snap",
+                                    "file": "profiles/opto22.yaml", "changed": True}
