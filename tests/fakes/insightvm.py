@@ -372,7 +372,7 @@ class FakeInsightVM:
             h.close_connection = True
             return
         self._log(method, path, status)
-        payload = json.dumps(body).encode()
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json;charset=UTF-8")
         h.send_header("Content-Length", str(len(payload)))
@@ -466,7 +466,7 @@ class FakeInsightVM:
         if path == "/api/3/json":
             if not self.serves_spec or self.spec_path is None:
                 return 404, self._error_body(404, "Not found.")
-            return 200, served_spec(self.spec_path, self.api_version)
+            return 200, served_spec_bytes(self.spec_path, self.api_version)
         return None
 
     def _route_inner(self, method: str, path: str, query: dict[str, list[str]], raw: bytes) -> tuple[int, Any]:
@@ -541,14 +541,15 @@ class FakeInsightVM:
 
 
 @lru_cache(maxsize=4)
-def _spec_bytes(path: str) -> str:
-    return Path(path).read_text(encoding="utf-8")
+def served_spec_bytes(path: str, api_version: str) -> bytes:
+    """`served_spec` serialised once (it is some 800 KB)."""
+    return json.dumps(served_spec(path, api_version)).encode()
 
 
 def served_spec(path: str, api_version: str) -> dict[str, Any]:
     """The console's own spec as GET /api/3/json serves it: the recorded one for API 3.0; for 3.1,
     info.version "3.1" and the service port lists as one CSV string."""
-    spec = json.loads(_spec_bytes(path))
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
     if api_version == "3.1":
         spec["info"]["version"] = "3.1"
         for definition in ("ScanTemplateServiceDiscoveryTcp", "ScanTemplateServiceDiscoveryUdp"):

@@ -60,6 +60,15 @@ def test_create_configure_and_delete_replay_the_recorded_exchange(fixtures_dir, 
     assert t.ports.udp and not {v for v in t.checks.excluded_vendor_checks if v.kind == "family"}
 
 
+def test_create_and_delete_replay_the_recorded_exchange(fixtures_dir, keys):
+    interactions = load_exchanges(fixtures_dir / "tenableio" / "create_policy.json")
+    with ReplayServer(interactions, match_body=True) as replay:
+        c = _client(replay.url)
+        assert c.create_policy(interactions[0]["request_body"]) == "13211"
+        c.delete_policy("13211")  # the recorded 200 with an empty body
+        assert replay.done(), replay.mismatches
+
+
 def test_the_recorded_policy_list_with_null_descriptions(fixtures_dir, keys):
     interactions = load_exchanges(fixtures_dir / "tenableio" / "policy_list.json")
     listed = interactions[1]["response_body"]["policies"]
