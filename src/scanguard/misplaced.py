@@ -154,6 +154,11 @@ def _address_key(address: str) -> tuple:
         return (9, address)
 
 
+def _confidence(score: int, threshold: int, total: int) -> float:
+    """0.6 for a host that just reaches the threshold, 1.0 for one that shows every rule."""
+    return round(min(1.0, 0.6 + 0.4 * (score - threshold) / max(1, total - threshold)), 2)
+
+
 def findings(report: MisplacedReport, profiles: Iterable[DeviceProfile]) -> list[Finding]:
     """The report as findings, best first: a misplaced device carries the proposal to add its
     address to its profile's location (none when the host matches several profiles equally
@@ -181,7 +186,7 @@ def findings(report: MisplacedReport, profiles: Iterable[DeviceProfile]) -> list
             title=f"{s.address} looks like {s.profile} outside its location",
             severity="high" if s.policy in ("restricted", "never") else "medium",
             host=s.address, device=s.profile, description=description, evidence=evidence,
-            confidence=round(min(1.0, s.score / max(total.get(s.profile, s.score), 1)), 2),
+            confidence=_confidence(s.score, s.threshold, total.get(s.profile, s.score)),
             proposal=ProfileChange(
                 profile=s.profile, kind="location", hosts=(s.address,),
                 reason=f"{s.address} was recognised as {s.profile} by its fingerprint (score {s.score} of "

@@ -229,6 +229,11 @@ def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profi
                     edits += _append_to_list(text, root, rnode, "evidence", added, source, extend=True)
             summary = "lowered rate limit " + ", ".join(f"{k}={v}" for k, v in tighter.items())
     elif change.kind == "location":
+        # a location change touches no constraint: leave that part of the expectation as read
+        if "constraints" in data:
+            expected["constraints"] = copy.deepcopy(data["constraints"])
+        else:
+            del expected["constraints"]
         present = _location_of(data, source)
         hosts = [h for h in dict.fromkeys(change.hosts) if not _covers(present, h)]
         if not change.hosts:
@@ -256,8 +261,13 @@ def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profi
     except yaml.YAMLError as e:
         got = e
     if got != expected:
+        if change.kind == "location":
+            by_hand = {"location": expected["location"]}
+        else:
+            by_hand = {"constraints": {k: v for k, v in expected["constraints"].items()
+                                       if k in ("excluded_ports", "excluded_checks", "rate")}}
         raise ProposalError(f"{source}: could not add the change without disturbing the rest of the file; "
-                            f"add it by hand:\n{yaml.safe_dump({'constraints': {k: v for k, v in expected['constraints'].items() if k in ('excluded_ports', 'excluded_checks', 'rate')}}, sort_keys=False)}")
+                            f"add it by hand:\n{yaml.safe_dump(by_hand, sort_keys=False)}")
     return new_text, summary
 
 
@@ -271,10 +281,13 @@ def _location_of(data: dict, source: str):
 
 
 def _covers(addresses, host: str) -> bool:
+    import ipaddress
+
     try:
-        return host in addresses
+        ipaddress.ip_address(host)
     except ValueError:
         raise ProposalError(f"{host!r} is not an IP address") from None
+    return host in addresses
 
 
 def _comment(change: ProfileChange, width: int = 96) -> list[str]:
