@@ -123,8 +123,8 @@ def nessus_host(d: Device) -> str:
     items = []
     for s in d.services:
         svc = {"https": "www", "http": "www"}.get(s.name or "", s.name or "unknown")
-        items.append(_item(s.port, s.proto, svc, "11219", "Nessus SYN scanner", "Port scanners",
-                           f"Port {s.port}/{s.proto} was found to be open"))
+        scanner = ("34277", "Nessus UDP Scanner") if s.proto == "udp" else ("11219", "Nessus SYN scanner")
+        items.append(_item(s.port, s.proto, svc, *scanner, "Port scanners", f"Port {s.port}/{s.proto} was found to be open"))
         if s.product:
             banner = " ".join(x for x in (s.product, s.version) if x) + " ready\r\n"
             items.append(_item(s.port, s.proto, svc, "11154", "Unknown Service Detection: Banner Retrieval",

@@ -95,7 +95,9 @@ def result_evidence(el: Any, port: int | None, proto: str | None) -> list[Eviden
     text = el.findtext("description") or ""
     src = f"GVM {name or oid}"
     where = {"port": port, "protocol": proto}
-    if family in _DETECTION_FAMILIES:
+    if "banner" in name.lower() and text.strip():
+        out.append(Evidence(kind="banner", value=_clip(text), source=src, **where))
+    elif family in _DETECTION_FAMILIES:
         loc = _LOCATION.search(text)
         if loc:
             where = {"port": int(loc.group(1)), "protocol": loc.group(2)}
@@ -111,8 +113,6 @@ def result_evidence(el: Any, port: int | None, proto: str | None) -> list[Eviden
         concluded = _CONCLUDED.search(text)
         if concluded and concluded.group(1).strip():
             out.append(Evidence(kind="banner", value=_clip(concluded.group(1)), source=src, **where))
-    elif "banner" in name.lower() and text.strip():
-        out.append(Evidence(kind="banner", value=_clip(text), source=src, **where))
     if oid == CERT_DETAILS_NVT or "certificate" in name.lower():
         subject = certificate_subject(text)
         if subject:
