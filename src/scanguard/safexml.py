@@ -106,9 +106,10 @@ def iterparse(stream: IO[bytes], source: str, *, tag: str | tuple[str, ...] | No
     `allow_truncated`: a document that simply stops (a file cut by a scan stopped early) ends
     the iteration quietly after the last complete element instead of raising; malformed XML
     anywhere else is still refused."""
-    tail = _Tail(guard(stream, source))
+    guarded = guard(stream, source)
+    tail = _Tail(guarded) if allow_truncated else None  # counting lines costs: only when it is needed
     parser = etree.iterparse(
-        tail, events=events, tag=tag, resolve_entities=False, no_network=True,
+        tail or guarded, events=events, tag=tag, resolve_entities=False, no_network=True,
         huge_tree=False, load_dtd=False, dtd_validation=False, remove_comments=True,
         remove_pis=True,
     )
@@ -119,7 +120,7 @@ def iterparse(stream: IO[bytes], source: str, *, tag: str | tuple[str, ...] | No
                 root_closed = True
             yield event, el
     except etree.XMLSyntaxError as e:
-        if allow_truncated and _cut_short(e, tail, root_closed):
+        if tail is not None and _cut_short(e, tail, root_closed):
             return
         raise UnsafeInput(source, f"not well-formed XML: {e}") from None
 

@@ -24,6 +24,8 @@ import re
 from typing import Callable
 
 EVIDENCE_CHARS = 300
+OUTPUT_CHARS = 4000
+"""How much of a plugin output is searched."""
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _SERVER = re.compile(r"^\s*Server\s*:\s*(.+)$", re.M | re.I)
 _OS_LINE = re.compile(r"^\s*Remote operating system\s*:\s*(.+)$", re.M | re.I)
@@ -33,7 +35,7 @@ _HEX = re.compile(r"^\s*0x[0-9a-f]+:\s+(?:[0-9a-f]{2}\s?)+\s{2,}(.*)$", re.I)
 _SUBJECT_BLOCK = re.compile(r"Subject Name\s*:\s*\n(.*?)(?:\n\s*\n\s*\S[^\n:]*Name\s*:|\Z)", re.S | re.I)
 _SUBJECT_LINE = re.compile(r"^\s*Subject\s*:\s*(.+)$", re.M | re.I)
 _AFTER_COLON = re.compile(r"^[^:\n]*(?:banner|version|sysDescr)[^:\n]*:\s*(.*)$", re.M | re.I)
-_PRODUCT_FAMILIES = frozenset({"Service detection", "Web Servers", "SCADA"})
+PRODUCT_FAMILIES = frozenset({"Service detection", "Web Servers", "SCADA"})
 
 
 def _clip(text: str) -> str:
@@ -143,8 +145,9 @@ def evidence_of(plugin_id: str | None, name: str | None, family: str | None, out
     one go with the host)."""
     handler = HANDLERS.get(plugin_id or "")
     if handler is not None:
-        return handler(output, port, proto, f"Nessus {plugin_id} {name or ''}".strip())
-    if name and family in _PRODUCT_FAMILIES and name.endswith(" Detection") and port:
+        # what identifies a device is at the head of an output (a page's title, not its body)
+        return handler(output[:OUTPUT_CHARS], port, proto, f"Nessus {plugin_id} {name or ''}".strip())
+    if name and family in PRODUCT_FAMILIES and name.endswith(" Detection") and port:
         return [_ev("product", name[: -len(" Detection")], port, proto, f"Nessus {plugin_id} {name}")]
     return []
 

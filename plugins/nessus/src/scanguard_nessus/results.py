@@ -20,7 +20,7 @@ from scanguard import HostResult, IntervalSet, PortSet
 
 from scanguard.safexml import iterparse
 
-from .evidence import evidence_of, host_evidence
+from .evidence import HANDLERS, PRODUCT_FAMILIES, evidence_of, host_evidence
 from .portrange import parse_range
 
 DETAIL_LIMIT = 2000
@@ -106,20 +106,21 @@ def host_result(host: etree._Element, port_range: PortSet | None = None) -> Host
         except ValueError:
             severity = 0
         plugin_id = a.get("pluginID")
+        family = a.get("pluginFamily")
         svc = a.get("svc_name")
         if svc and port:
             services.add((svc, port, proto))
-        if a.get("pluginFamily") == "Port scanners":
+        if family == "Port scanners":
             port_scanned = True
-        found = evidence_of(plugin_id, a.get("pluginName"), a.get("pluginFamily"), output, port or None, proto or None)
-        if found:
-            evidence.extend(found)
+        plugin_name = a.get("pluginName")
+        if plugin_id in HANDLERS or (family in PRODUCT_FAMILIES and plugin_name and plugin_name.endswith(" Detection")):
+            evidence.extend(evidence_of(plugin_id, plugin_name, family, output, port or None, proto or None))
         items.append({
             "port": port or None, "protocol": proto or None, "service": svc,
-            "check_id": a.get("pluginID"), "check_name": a.get("pluginName"), "family": a.get("pluginFamily"),
+            "check_id": plugin_id, "check_name": plugin_name, "family": family,
             "severity": severity, "detail": output[:DETAIL_LIMIT],
         })
-        if a.get("pluginID") == "21745":  # "OS Security Patch Assessment Failed" and kin: the scan was hampered
+        if plugin_id == "21745":  # "OS Security Patch Assessment Failed" and kin: the scan was hampered
             errors.append(output[:200] or "local checks failed")
     # one validation call for the host and all its items: pydantic builds the ResultItems in its
     # core, several times faster than one ResultItem(...) per item
