@@ -154,6 +154,13 @@ def _address_key(address: str) -> tuple:
         return (9, address)
 
 
+def why_not(s: Sighting) -> str:
+    """Why a changed host cannot match: a required rule, or too little that could still hold."""
+    if s.potential >= s.threshold:
+        return f"score {s.score} of {s.threshold} needed, and a required rule cannot hold"
+    return f"score {s.score} of {s.threshold} needed, at most {s.potential} reachable"
+
+
 def _confidence(score: int, threshold: int, total: int) -> float:
     """0.6 for a host that just reaches the threshold, 1.0 for one that shows every rule."""
     return round(min(1.0, 0.6 + 0.4 * (score - threshold) / max(1, total - threshold)), 2)
@@ -199,8 +206,7 @@ def findings(report: MisplacedReport, profiles: Iterable[DeviceProfile]) -> list
             title=f"{s.address} in {s.profile}'s location does not look like it",
             severity="medium", host=s.address, device=s.profile,
             description=(f"{s.address} lies inside the location of {s.profile_name} ({s.profile}) but cannot match "
-                         f"its fingerprint (score {s.score}, at most {s.potential} of {s.threshold} needed): the "
-                         "device may have been replaced or moved. Check it before changing the profile; the "
+                         f"its fingerprint ({why_not(s)}): the device may have been replaced or moved. Check it before changing the profile; the "
                          "address stays protected until a person removes it."),
             evidence=(*s.contradictions, *s.evidence, *(f"export {e}" for e in s.exports)),
             confidence=0.5,

@@ -203,3 +203,11 @@ def test_one_device_in_several_exports_is_one_finding_naming_every_export(fixtur
     (found,) = doc["misplaced"]
     assert code == 3 and len(found["exports"]) == 4
     assert len(doc["proposals"]) == 1
+
+
+def test_the_example_export_shows_a_misplaced_terminal_and_a_changed_lane(example_workspace):
+    code, doc = as_json(example_workspace.parent / "exports" / "lane-switch.xml", workspace=example_workspace)
+
+    assert code == 3
+    assert [(s["address"], s["profile"]) for s in doc["misplaced"]] == [("10.99.1.5", "pos-terminal")]
+    assert [(s["address"], s["profile"]) for s in doc["changed"]] == [("10.20.50.7", "pos-terminal")]

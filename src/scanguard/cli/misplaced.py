@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from ..misplaced import MisplacedReport, Sighting, find_misplaced, findings
+from ..misplaced import MisplacedReport, find_misplaced, findings, why_not
 from ..proposal import proposals_from, write_proposals
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
 from .output import EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe, warn
@@ -71,31 +70,28 @@ def find_misplaced_cmd(
     raise typer.Exit(EXIT_SAFETY if report.has_findings else EXIT_OK)
 
 
-def _table(title: str, rows: tuple[Sighting, ...], what: str) -> Table:
-    table = Table(title=title)
-    for col in ("host", "profile", "policy", "score", what, "export"):
-        table.add_column(col, overflow="fold")
-    for s in rows:
-        detail = s.evidence if what == "evidence" else (s.contradictions or ("nothing in the exports can match",))
-        table.add_row(safe(s.address + (f" ({s.hostname})" if s.hostname else "")), safe(s.profile), s.policy,
-                      f"{s.score}/{s.threshold}", safe("\n".join(detail)), safe("\n".join(s.exports)))
-    return table
-
-
 def _print(report: MisplacedReport) -> None:
     hosts = sum(e.hosts for e in report.exports)
     silent = sum(e.hosts_without_evidence for e in report.exports)
-    if report.misplaced:
-        out.print(_table("devices outside their profile's location", report.misplaced, "evidence"))
-    if report.changed:
-        out.print(_table("hosts in a profile's location that do not match it (replaced or moved?)",
-                         report.changed, "against it"))
+    for s in report.misplaced:
+        out.print(f"[bold]{safe(s.address)}[/]{safe(f' ({s.hostname})' if s.hostname else '')} looks like "
+                  f"[bold]{safe(s.profile)}[/] ({safe(s.profile_name)}) outside its location: score "
+                  f"{s.score} of {s.threshold} needed, policy {s.policy}")
+        _lines("+", s.evidence)
+        _lines(" ", tuple(f"also matches {p}" for p in s.also_matches) + tuple(f"in {e}" for e in s.exports))
+    for s in report.changed:
+        out.print(f"[bold]{safe(s.address)}[/]{safe(f' ({s.hostname})' if s.hostname else '')} lies in "
+                  f"[bold]{safe(s.profile)}[/]'s location but cannot be that device ({why_not(s)}): "
+                  "replaced or moved?")
+        _lines("-", s.contradictions)
+        _lines("+", s.evidence)
+        _lines(" ", tuple(f"in {e}" for e in s.exports))
     for s in report.unverified:
         warn(f"{s.address} lies in {s.profile}'s location but the exports cannot tell whether it is that device "
              f"(score {s.score}, {s.threshold} needed, at most {s.potential} reachable)")
-    for pid in report.unrecognisable:
-        warn(f"profile {pid} has no fingerprint that identifies a device (open ports alone do not): it cannot be "
-             "recognised elsewhere")
+    if report.unrecognisable:
+        warn(f"{len(report.unrecognisable)} profile(s) cannot be recognised elsewhere (no fingerprint, or open ports "
+             f"only, which identify no device): {', '.join(report.unrecognisable)}")
     if silent:
         warn(f"{silent} of {hosts} host(s) carried no evidence to match (no open port, service, OS or MAC)")
     head = f"{hosts} host(s) in {len(report.exports)} export(s)"
@@ -106,6 +102,11 @@ def _print(report: MisplacedReport) -> None:
         info(f"{head}: no misplaced or changed device found, but not everything could be judged (see above)")
     else:
         info(f"[green]no misplaced or changed device[/]: {head}")
+
+
+def _lines(mark: str, lines: tuple[str, ...]) -> None:
+    for line in lines:
+        out.print(f"  {mark} {safe(line)}")
 
 
 def register(app: typer.Typer) -> None:
