@@ -15,6 +15,7 @@ little is no proof that the device left.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -127,14 +128,17 @@ def find_misplaced(paths: Sequence[Path], profiles: Sequence[DeviceProfile], ven
     changed = [s for s in judged if s.verdict == "mismatch"]
     unverified = [s for s in judged if s.verdict != "mismatch"]
     unrecognisable = tuple(p.id for p in profiles if not any(r.identifying for r in p.fingerprint.rules()))
-    order = lambda s: (s.profile, _address_key(s.address))  # noqa: E731
     return MisplacedReport(
         exports=tuple(read),
-        misplaced=tuple(sorted(outside.values(), key=lambda s: (-s.score / max(s.threshold, 1), order(s)))),
-        changed=tuple(sorted(changed, key=order)),
-        unverified=tuple(sorted(unverified, key=order)),
+        misplaced=tuple(sorted(outside.values(), key=lambda s: (-s.score / max(s.threshold, 1), *_order(s)))),
+        changed=tuple(sorted(changed, key=_order)),
+        unverified=tuple(sorted(unverified, key=_order)),
         unrecognisable=unrecognisable,
     )
+
+
+def _order(s: Sighting) -> tuple:
+    return (s.profile, _address_key(s.address))
 
 
 def _holds(addresses, address: str) -> bool:
@@ -145,8 +149,6 @@ def _holds(addresses, address: str) -> bool:
 
 
 def _address_key(address: str) -> tuple:
-    import ipaddress
-
     try:
         ip = ipaddress.ip_address(address)
         return (ip.version, int(ip))
@@ -171,15 +173,14 @@ def findings(report: MisplacedReport, profiles: Iterable[DeviceProfile]) -> list
     address to its profile's location (none when the host matches several profiles equally
     well); a changed device carries none (a person decides)."""
     total = {p.id: sum(r.weight for r in p.fingerprint.rules()) for p in profiles}
-    best: dict[str, float] = {}
+    strengths: dict[str, list[float]] = {}
     for s in report.misplaced:
-        best[s.address] = max(best.get(s.address, 0.0), s.score / max(s.threshold, 1))
+        strengths.setdefault(s.address, []).append(s.score / max(s.threshold, 1))
     out: list[Finding] = []
     for s in report.misplaced:
         strength = s.score / max(s.threshold, 1)
-        rivals = [x for x in report.misplaced if x.address == s.address and x.profile != s.profile
-                  and x.score / max(x.threshold, 1) == strength]
-        propose = strength == best[s.address] and not rivals
+        # the one best fit of a host gets the proposal; a tie between profiles gets none
+        propose = strength == max(strengths[s.address]) and strengths[s.address].count(strength) == 1
         evidence = (*s.evidence, *(f"export {e}" for e in s.exports))
         description = (f"{s.address}{f' ({s.hostname})' if s.hostname else ''} matches the fingerprint of "
                        f"{s.profile_name} ({s.profile}) with score {s.score} (needs {s.threshold}), but is not "

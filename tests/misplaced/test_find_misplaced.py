@@ -211,3 +211,17 @@ def test_the_example_export_shows_a_misplaced_terminal_and_a_changed_lane(exampl
     assert code == 3
     assert [(s["address"], s["profile"]) for s in doc["misplaced"]] == [("10.99.1.5", "pos-terminal")]
     assert [(s["address"], s["profile"]) for s in doc["changed"]] == [("10.20.50.7", "pos-terminal")]
+
+
+def test_a_host_that_fits_two_profiles_equally_gets_no_proposal(tmp_path):
+    from tests.helpers import make_workspace
+
+    twin = "id: {id}\nname: {id}\nlocation:\n  cidrs: [10.20.50.0/26]\nfingerprint:\n  open_ports: [443/tcp]\n  banners: [Ingenico TMS]\n"
+    ws = make_workspace(tmp_path / "ws", {"a.yaml": twin.format(id="pos-a"), "b.yaml": twin.format(id="pos-b")})
+    export = tmp_path / "routed.xml"
+    export.write_text(nmap_export([ROUTED_TERMINAL]))
+
+    code, doc = as_json(export, workspace=ws)
+
+    assert code == 3 and {s["profile"] for s in doc["misplaced"]} == {"pos-a", "pos-b"}
+    assert doc["proposals"] == [] and all("No location change is proposed" in f["description"] for f in doc["findings"])
