@@ -16,6 +16,13 @@ The proposal file::
       title: Port 7100/tcp takes down 127.0.0.23
       confidence: 0.75
       change: {kind: excluded_port, ports: 7100/tcp, reason: ..., evidence: [...]}
+    - host: 10.99.1.5                   # from `scanguard find-misplaced --propose FILE`
+      title: 10.99.1.5 looks like pos-terminal outside its location
+      change: {profile: pos-terminal, kind: location, hosts: [10.99.1.5], reason: ..., evidence: [...]}
+
+A location change adds the addresses to the profile's `location.hosts` with its reason and
+evidence as comment lines just above them (only ever adding: a location is never narrowed by a
+proposal).
 """
 
 from __future__ import annotations
