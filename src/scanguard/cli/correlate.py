@@ -133,13 +133,15 @@ def _print(report: CorrelationReport, runs: list[CorrelationRun]) -> None:
 
 
 def apply_proposal(
-    file: Annotated[Path, typer.Argument(help="A proposal file written by `scanguard correlate --propose`.")],
+    file: Annotated[Path, typer.Argument(help="A proposal file written by `scanguard correlate --propose` or "
+                                         "`scanguard find-misplaced --propose`.")],
     workspace_: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
 ) -> None:
     """Apply a proposal to the profile of the device that owns its host: the new excluded port,
     excluded check or rate limit is added to the profile's constraints with its reason and
-    evidence; the rest of the file is kept as written. The workspace is validated (and
+    evidence, a misplaced device's address to its location with the evidence as a comment; the
+    rest of the file is kept as written. The workspace is validated (and
     compiled and rendered) afterwards; on any problem nothing is changed."""
     ws = workspace(workspace_, quiet=True)
     proposals = run_guarded(read_proposals, file)
