@@ -7,7 +7,8 @@ import io
 import pytest
 
 from scanguard import PortSet, Suspect, hookimpl
-from scanguard.correlate import CorrelationRun, correlate
+from scanguard import ScanRun
+from scanguard.correlate import correlate
 from scanguard.plugin.manager import load_plugins
 from scanguard_nmap.activity import parse_activity as nmap_activity
 
@@ -17,8 +18,8 @@ from .timelines import (
 )
 
 
-def nmap_run(lines, dead_at: float, label: str = "") -> CorrelationRun:
-    return CorrelationRun(label=label, activity=tuple(nmap_activity(io.StringIO(nmap_log(lines)))),
+def nmap_run(lines, dead_at: float, label: str = "") -> ScanRun:
+    return ScanRun(label=label, activity=tuple(nmap_activity(io.StringIO(nmap_log(lines)))),
                           health=dies_at(dead_at))
 
 
@@ -82,9 +83,9 @@ def test_burst_with_no_single_suspect_proposes_a_rate_limit(plugins):
 def test_rate_limit_is_half_the_rate_the_device_was_seen_surviving(plugins):
     # 40 ports in 0.2 s; the device still answered at 1.1 s (after 21 probes), then went down
     alive_then_down = health([(0, "up"), (1, "up"), (1.1, "up"), (1.5, "down"), (2.5, "down")])
-    runs = [CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
+    runs = [ScanRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
                 nmap_connects(range(7000, 7040), start_s=1.0, step_s=0.005))))), health=alive_then_down),
-            CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
+            ScanRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
                 nmap_connects(range(7100, 7040, -1), start_s=1.0, step_s=0.005))))), health=alive_then_down)]
 
     report = correlate(runs, plugins=plugins)
@@ -129,7 +130,7 @@ def test_nessus_plugin_launched_last_becomes_an_excluded_plugin(plugins):
         nessus_line(1, "ssh_detect.nasl", 10267, "Launching"), nessus_line(2, "ssh_detect.nasl", 10267, "Finished"),
         nessus_line(2, "ingenico_tms_overflow.nasl", 99001, "Launching"),
     ])
-    run = CorrelationRun(activity=tuple(nessus_events(text)), health=dies_at(4))
+    run = ScanRun(activity=tuple(nessus_events(text)), health=dies_at(4))
 
     report = correlate([run], plugins=plugins, check_kinds={"nessus": "plugin"})
 
@@ -142,7 +143,7 @@ def test_gvm_nvt_running_when_the_device_died_is_the_suspect(plugins):
     oid_ok, oid_bad = "1.3.6.1.4.1.25623.1.0.10267", "1.3.6.1.4.1.25623.1.0.900001"
     text = "\n".join([gvm_launch(1, "ssh_detect.nasl", oid_ok), gvm_launch(2, "tms_crash.nasl", oid_bad),
                       gvm_finish(3, "ssh_detect.nasl", oid_ok)])
-    run = CorrelationRun(activity=tuple(gvm_events(text)), health=dies_at(5))
+    run = ScanRun(activity=tuple(gvm_events(text)), health=dies_at(5))
 
     report = correlate([run], plugins=plugins, check_kinds={"gvm": "oid"})
 
@@ -153,7 +154,7 @@ def test_gvm_nvt_running_when_the_device_died_is_the_suspect(plugins):
 def test_insightvm_port_probed_last_in_two_runs_is_confirmed(plugins):
     def run(order):
         text = "\n".join(insightvm_line(i + 1, p, "Service fingerprinting") for i, p in enumerate(order))
-        return CorrelationRun(activity=tuple(insightvm_events(text)), health=dies_at(len(order) + 1))
+        return ScanRun(activity=tuple(insightvm_events(text)), health=dies_at(len(order) + 1))
 
     report = correlate([run([22, 443, 7100]), run([443, 22, 7100])], plugins=plugins)
 
@@ -163,7 +164,7 @@ def test_insightvm_port_probed_last_in_two_runs_is_confirmed(plugins):
 
 
 def test_a_host_that_stayed_up_has_no_finding(plugins):
-    run = CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(slow_scan_dying_on(7100, []))))),
+    run = ScanRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(slow_scan_dying_on(7100, []))))),
                          health=health([(0, "up"), (5, "up")]))
 
     assert correlate([run], plugins=plugins).findings == ()

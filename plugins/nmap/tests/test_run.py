@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from scanguard import UsageError
-from scanguard.correlate import CorrelationRun, correlate
+from scanguard import ScanRun
+from scanguard.correlate import correlate
 from scanguard.health import HealthMonitor
 from scanguard_nmap.run import build_argv, run_scan
 
@@ -31,7 +32,32 @@ def test_the_argument_vector_never_resolves_names_and_leaves_out_broadcast_scrip
     argv = build_argv(["nmap", "-sT", "--script", "safe"], ["127.0.0.23"], tmp_path / "x.xml")
 
     assert "-n" in argv and "--packet-trace" in argv and argv[-1] == "127.0.0.23"
-    assert argv[argv.index("--script") + 1] == "(safe) and not broadcast and not external"
+    assert argv[argv.index("--script") + 1] == ("(safe) and not broadcast and not external and not "
+                                                 "dns-client-subnet-scan and not dns-srv-enum and not fcrdns and not "
+                                                 "ftp-bounce and not ip-forwarding and not resolveall")
+
+
+def test_scripts_that_look_names_up_are_left_out_even_where_other_networks_are_allowed(tmp_path):
+    argv = build_argv(["nmap", "-sT", "--script", "safe"], ["10.0.0.5"], tmp_path / "x.xml", allow_non_loopback=True)
+
+    expr = argv[argv.index("--script") + 1]
+    assert "not fcrdns" in expr and "not resolveall" in expr and "broadcast" not in expr
+
+
+@pytest.mark.nmap
+def test_nmap_selects_no_name_lookup_script_from_the_safe_set(tmp_path):
+    # nmap itself resolves the expression: none of the scripts it would load looks names up
+    if shutil.which("nmap") is None:
+        pytest.skip("nmap is not installed (apt-get install nmap)")
+    import subprocess
+
+    argv = build_argv(["nmap", "-sT", "--script", "safe"], ["127.0.0.23"], tmp_path / "x.xml")
+    expr = argv[argv.index("--script") + 1]
+    lines = subprocess.run(["nmap", "--script-help", expr], capture_output=True, text=True,
+                           timeout=120).stdout.splitlines()
+    names = {name for name, nxt in zip(lines, lines[1:]) if nxt.startswith("Categories:")}
+    assert "fcrdns" not in names and "resolveall" not in names
+    assert "banner" in names  # the expression still selects the safe scripts
 
 
 class FragileDevice:
@@ -83,9 +109,9 @@ def test_a_real_scan_is_stopped_when_the_device_dies_and_its_log_names_the_port(
 
     assert run.stopped_early and run.stop_reason == "stop_when"
     assert f"{device.host}:{KILLER}" in run.activity_log.read_text()
-    scanned = {e.port for e in run.events if e.kind == "probe"}
+    scanned = {e.port for e in run.activity if e.kind == "probe"}
     assert KILLER in scanned and 7150 not in scanned  # stopped before the end of the range
-    report = correlate([CorrelationRun(activity=run.events, health=timeline)])
+    report = correlate([ScanRun(activity=run.activity, health=timeline)])
     # the probe right after the killer can beat the heartbeat to it: the killer is at the failure
     # with at most one neighbour (a rerun in another order confirms which; see test_correlator)
     top_two = {s.port for s in report.observations[0].suspects[:2]}

@@ -16,7 +16,7 @@ from ..model.config import ScannerConfig
 from ..scanners import ScannerClient
 
 CAPABILITIES = frozenset(
-    {"render", "parse", "client", "activity", "results", "artifacts", "run"}
+    {"render", "parse", "client", "activity", "results", "artifacts", "run", "replay"}
 )
 """What a vendor record can declare it does."""
 
@@ -41,7 +41,9 @@ class Vendor(Model):
       HostResult...`: streaming parsers of the scanner's activity log and result exports;
     - `run(compiled, targets, *, out_dir, name, stop_when, timeout_s) -> ScanRun`: run a scan
       now against live targets (capability "run"; what `scanguard trial` drives). `stop_when`
-      is polled while the scan runs: True stops it (the device went down).
+      is polled while the scan runs: True stops it (the device went down). With capability
+      "replay", `run` also takes ``replay=Suspect``: send only what that suspect names (a
+      check, a named probe, or a bare connect) to its port, to confirm a cause by itself.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")

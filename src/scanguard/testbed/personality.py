@@ -111,9 +111,10 @@ class Recovery(Model):
 class Personality(Model):
     """One kind of virtual fragile device, drawn from an advisory or an incident.
 
-    `heartbeat` is the TCP port a health monitor connects to. Heartbeat connections are the
-    observer, not the scan: the rate and probe rules do not count them. When it is not one of
-    the services, the device opens a silent listener on it (which dies with the device)."""
+    `heartbeat` is the TCP port a health monitor connects to. The monitor's connections to it
+    (from the observer's address) are the observer, not the scan: the rate and probe rules do not
+    count them; a scan's connections to it count like any other. When it is not one of the
+    services, the device opens a silent listener on it (which dies with the device)."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1)
