@@ -370,6 +370,10 @@ class _TcpService(asyncio.Protocol):
         service = self._service()
         if service is not None and service.banner:
             transport.write(service.banner.encode("latin-1", "replace"))
+        if service is None or service.closes == "at-once":
+            # the silent heartbeat listener only needs the connect to succeed
+            transport.close()
+            return
         self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
@@ -382,6 +386,9 @@ class _TcpService(asyncio.Protocol):
         if service is not None and service.response and not self.answered:
             self.answered = True
             self.transport.write(service.response.encode("latin-1", "replace"))
+            if service.closes == "after-response":
+                self.transport.close()
+                return
         self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -30,13 +30,17 @@ class Service(Model):
     """A service the device offers on one port.
 
     `banner` is sent as soon as a TCP connection is accepted; `response` is sent in reply to the
-    first data received on a TCP connection, and to every UDP datagram."""
+    first data received on a TCP connection, and to every UDP datagram. `closes` says when the
+    device hangs up a TCP connection: ``never`` (it waits for the client, as a service that keeps
+    the connection open; an idle one is closed after 30 s), ``at-once`` (right after the banner,
+    or at once without one), or ``after-response``."""
 
     port: Port
     protocol: Transport = "tcp"
     name: str = ""
     banner: str = ""
     response: str = ""
+    closes: Literal["never", "at-once", "after-response"] = "never"
 
 
 class ConnectRule(Model):
@@ -114,7 +118,8 @@ class Personality(Model):
     `heartbeat` is the TCP port a health monitor connects to. The monitor's connections to it
     (from the observer's address) are the observer, not the scan: the rate and probe rules do not
     count them; a scan's connections to it count like any other. When it is not one of the
-    services, the device opens a silent listener on it (which dies with the device)."""
+    services, the device opens a listener on it that accepts and hangs up at once (and dies
+    with the device)."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1)

@@ -109,20 +109,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-class _Trial:
-    """One trial in progress (the state shared by the stages)."""
+class _Planner:
+    """What a trial knows about the device before and while it runs: its ports, the foreign
+    listeners on its address, and the scans of each stage with their time limits."""
 
-    def __init__(self, profile: DeviceProfile, target: str, vendor: "Vendor", out_dir: Path, options: TrialOptions,
-                 reset: Callable[[], object] | None, progress: Progress, plugins: "PluginManager | None",
-                 workspace: "Workspace | None", check_kinds: Mapping[str, str] | None) -> None:
-        self.profile, self.target, self.vendor, self.out_dir = profile, target, vendor, out_dir
-        self.options, self.reset, self.progress = options, reset, progress
-        self.plugins, self.workspace, self.check_kinds = plugins, workspace, check_kinds
+    def __init__(self, profile: DeviceProfile, target: str, options: TrialOptions) -> None:
+        self.profile, self.target, self.options = profile, target, options
         self.constraints = profile.lattice()
-        self.monitor = HealthMonitor(target, options.heartbeat_port, interval_s=options.interval_s,
-                                     timeout_s=min(options.interval_s, 0.5))
-        self.activity: list[ActivityEvent] = []
-        self.counter = 0
         self.warnings: list[str] = []
         # what listens on a shared loopback address but is not the device: never probed
         foreign = foreign_listeners(target, options.device_ports)
@@ -157,6 +150,7 @@ class _Trial:
                           open_ports=tuple(self.open_ports[: o.max_service_ports]), speed_probes=o.speed_probes)
 
     def time_limit(self, plan: StagePlan) -> float:
+        """The time limit of one scan."""
         o = self.options
         return o.vulnerability_timeout_s if plan.stage == "vulnerability" else o.stage_timeout_s
 
@@ -166,6 +160,21 @@ class _Trial:
             | PortSet.parse(f"{self.options.heartbeat_port}/tcp")
         return [estimate(p, self.time_limit(p), self.survey() if p.stage == "discovery-syn" else None, keep)
                 for p in plans if p.stage != "vulnerability"]
+
+
+class _Trial(_Planner):
+    """One trial in progress (the state shared by the stages)."""
+
+    def __init__(self, profile: DeviceProfile, target: str, vendor: "Vendor", out_dir: Path, options: TrialOptions,
+                 reset: Callable[[], object] | None, progress: Progress, plugins: "PluginManager | None",
+                 workspace: "Workspace | None", check_kinds: Mapping[str, str] | None) -> None:
+        super().__init__(profile, target, options)
+        self.vendor, self.out_dir, self.reset, self.progress = vendor, out_dir, reset, progress
+        self.plugins, self.workspace, self.check_kinds = plugins, workspace, check_kinds
+        self.monitor = HealthMonitor(target, options.heartbeat_port, interval_s=options.interval_s,
+                                     timeout_s=min(options.interval_s, 0.5))
+        self.activity: list[ActivityEvent] = []
+        self.counter = 0
 
     # -- one scan ----------------------------------------------------------------------------------
     def scan(self, plan: StagePlan, *, confirming: bool = False, replay: Suspect | None = None) -> tuple[ScanRecord, ScanRun]:
@@ -268,11 +277,7 @@ def preflight(profile: DeviceProfile, target: str, options: TrialOptions) -> lis
     TrialOverrun (exit 2, with a port list that fits) when one cannot finish within its time
     limit, unless `options.allow_incomplete`. Returns the estimates."""
     check_policy(profile, options.accept_risk)
-    t = _Trial.__new__(_Trial)  # only what planning needs: no monitor, no vendor
-    t.profile, t.target, t.options, t.constraints = profile, target, options, profile.lattice()
-    foreign = foreign_listeners(target, options.device_ports)
-    t.left_out = PortSet.parse([f"{x.port}/{x.protocol}" for x in foreign]) if foreign else PortSet()
-    t.open_ports = []
+    t = _Planner(profile, target, options)
     plans = [p for name in ("discovery-icmp", "discovery-syn", "discovery-connect") if name in options.stages
              and not skip_reason(name, t.constraints) for p in t.plans(name)]  # type: ignore[arg-type]
     found = t.estimates(plans)
@@ -412,7 +417,7 @@ def _run_stage(t: _Trial, name: StageName) -> StageResult:
         reason = f"the device stayed up, but the stage was {why_short}: the rest is untested"
         return StageResult(name=name, title=title, status="incomplete", reason=reason, runs=tuple(records),
                            coverage=coverage, estimate_s=total, ports=planned_ports)
-    return StageResult(name=name, title=title, status="passed", reason=f"the device stayed up ({coverage.text()})",
+    return StageResult(name=name, title=title, status="passed", reason=f"the device stayed up; covered {coverage.text()}",
                        runs=tuple(records), coverage=coverage, estimate_s=total, ports=planned_ports)
 
 
