@@ -109,14 +109,9 @@ def trial(
     if testbed is not None:
         if not _loopback(target):
             fail("--testbed: virtual devices listen on loopback addresses only", EXIT_INVALID)
-        from ..testbed import PersonalityError, load_personality
+        from .testbed import personality_or_exit
 
-        try:
-            personality = load_personality(testbed)
-            if reboot_delay is not None:
-                personality = personality.with_recovery(delay_s=reboot_delay)
-        except (PersonalityError, ValueError) as e:
-            fail(str(e), EXIT_INVALID)
+        personality = personality_or_exit(testbed, reboot_delay)
         device_ports = _own_ports(personality.tcp_ports, personality.udp_ports)
     client = None
     if control is not None and testbed is None:

@@ -140,6 +140,44 @@ def probe_block(probes_text: str, protocol: str, probe: str) -> str:
     raise UsageError(f"nmap has no {protocol} version-detection probe {probe!r} to replay")
 
 
+_ESCAPES = {"\\": "\\", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def probe_payload(probes_text: str, protocol: str, probe: str) -> bytes:
+    """The bytes a version-detection probe sends: its ``q|...|`` string from an
+    ``nmap-service-probes`` file, with nmap's escapes (``\\r``, ``\\n``, ``\\0``, ``\\xHH``, ...)
+    decoded. Raises UsageError when the file has no such probe."""
+    line = probe_block(probes_text, protocol, probe).splitlines()[0]
+    spec = line.split(" ", 3)[3]  # "q|...|" (and maybe " no-payload")
+    if not spec.startswith("q") or len(spec) < 3:
+        raise UsageError(f"probe {probe}: cannot read its payload from {line!r}")
+    delim, body = spec[1], spec[2:]
+    out, i = [], 0
+    while i < len(body) and body[i] != delim:
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt == "x":
+                out.append(chr(int(body[i + 2:i + 4], 16)))
+                i += 4
+                continue
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out).encode("latin-1")
+
+
+def installed_probes(nmap: str = "nmap") -> str:
+    """The text of the installed nmap's ``nmap-service-probes`` (ScanguardError when not found)."""
+    binary = shutil.which(nmap) or nmap
+    source = _data_file(binary, "nmap-service-probes")
+    if source is None:
+        raise ScanguardError("nmap-service-probes not found (set NMAPDIR to nmap's data directory)")
+    return source.read_text(encoding="latin-1")
+
+
 def replay_argv(base: Sequence[str], suspect: Suspect, workdir: Path, *, nmap: str = "nmap") -> list[str]:
     """The argument vector (without targets) that sends only what `suspect` names to its port,
     within the template vector `base` (its timing and rate options are kept; its port list,
@@ -173,14 +211,10 @@ def replay_argv(base: Sequence[str], suspect: Suspect, workdir: Path, *, nmap: s
     elif suspect.probe:
         if suspect.probe != "NULL" and not all(c.isalnum() or c in "_.-" for c in suspect.probe):
             raise UsageError(f"{suspect.probe!r} is not an nmap probe name")
-        source = _data_file(nmap, "nmap-service-probes")
-        if source is None:
-            raise ScanguardError("cannot replay a version-detection probe: nmap-service-probes not found "
-                                 "(set NMAPDIR to nmap's data directory)")
         datadir = workdir / "replay-data"
         (datadir / "scripts").mkdir(parents=True, exist_ok=True)
-        (datadir / "nmap-service-probes").write_text(
-            probe_block(source.read_text(encoding="latin-1"), proto, suspect.probe), encoding="latin-1")
+        (datadir / "nmap-service-probes").write_text(probe_block(installed_probes(nmap), proto, suspect.probe),
+                                                     encoding="latin-1")
         (datadir / "scripts" / "script.db").write_text("", encoding="utf-8")  # no version scripts after it
         out += ["-sV", "--version-all", "--datadir", str(datadir)]
     return out
