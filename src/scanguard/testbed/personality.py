@@ -213,7 +213,8 @@ def load_personality_file(path: str | Path) -> Personality:
         for err in e.errors(include_url=False):
             # drop the discriminated-union tag pydantic inserts; it is not a key in the file
             loc = tuple(p for p in err["loc"] if p not in ("connect", "payload", "rate", "probes"))
-            msg = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" and loc else err["msg"]
+            msg = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" and loc \
+                else err["msg"].removeprefix("Value error, ")
             line = line_for(lines, loc) or 1
             field = _loc_text(loc)
             problems.append(f"{path}:{line}: {field + ': ' if field else ''}{msg}")
