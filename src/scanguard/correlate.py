@@ -356,32 +356,38 @@ def _host_findings(host: str, obs: list[Observation], runs: Sequence[ScanRun], p
         ))
 
     if bursty and not confirmed:
-        observed = min(ob.burst.peak_per_second for ob in bursty)
-        survived = min(ob.burst.alive_peak_per_second for ob in bursty)
-        # the peak over the whole window counts probes sent after the device had already died, so it
-        # overstates what kills it: cap at half the rate it was seen surviving, or an eighth of the peak
-        limit = max(1, int(survived // 2) if survived >= 2 else int(observed // 8))
-        confidence = 0.7 if (total >= 2 and len(bursty) == total) else 0.4
-        evidence = tuple(
-            f"{ob.run_label}: {ob.burst.probes} probes to {ob.burst.distinct} ports/checks, peak "
-            f"{ob.burst.peak_per_second:g}/s, between {_t(ob.burst.first)} and {_t(ob.burst.last)}; "
-            f"down at {_t(ob.outage.start)}" for ob in bursty
-        )
         why = ("no single port or check was last before the failure in every run"
                if total >= 2 else "a burst of probes with no single suspect standing out")
-        out.append(Finding(
-            title=f"Scan rate takes down {host}", severity="high" if confidence >= 0.7 else "medium", host=host,
-            device=profile,
-            description=f"{host} went down during a burst of {observed:g} probes per second; {why}. "
-                        f"Proposed: at most {limit} packets per second (half the highest rate it was seen surviving; "
-                        f"an eighth of the peak when it was never seen up during the burst).",
-            evidence=evidence, confidence=confidence,
-            proposal=ProfileChange(profile=profile, kind="rate", packets_per_second=limit,
-                                   reason=f"{host} went down under {observed:g} probes/s ({why}); "
-                                          f"capped well below it by scanguard correlate",
-                                   evidence=evidence),
-        ))
+        out.append(rate_finding(host, bursty, total, profile, why))
     return out
+
+
+def rate_finding(host: str, bursty: Sequence[Observation], total: int, profile: str | None, why: str) -> Finding:
+    """The finding that the scan rate takes `host` down, from the outages that came in a burst
+    (`bursty`, of `total` outages), with a rate limit well below what it did not survive."""
+    observed = min(ob.burst.peak_per_second for ob in bursty)
+    survived = min(ob.burst.alive_peak_per_second for ob in bursty)
+    # the peak over the whole window counts probes sent after the device had already died, so it
+    # overstates what kills it: cap at half the rate it was seen surviving, or an eighth of the peak
+    limit = max(1, int(survived // 2) if survived >= 2 else int(observed // 8))
+    confidence = 0.7 if (total >= 2 and len(bursty) == total) else 0.4
+    evidence = tuple(
+        f"{ob.run_label}: {ob.burst.probes} probes to {ob.burst.distinct} ports/checks, peak "
+        f"{ob.burst.peak_per_second:g}/s, between {_t(ob.burst.first)} and {_t(ob.burst.last)}; "
+        f"down at {_t(ob.outage.start)}" for ob in bursty
+    )
+    return Finding(
+        title=f"Scan rate takes down {host}", severity="high" if confidence >= 0.7 else "medium", host=host,
+        device=profile,
+        description=f"{host} went down during a burst of {observed:g} probes per second; {why}. "
+                    f"Proposed: at most {limit} packets per second (half the highest rate it was seen surviving; "
+                    f"an eighth of the peak when it was never seen up during the burst).",
+        evidence=evidence, confidence=confidence,
+        proposal=ProfileChange(profile=profile, kind="rate", packets_per_second=limit,
+                               reason=f"{host} went down under {observed:g} probes/s ({why}); "
+                                      f"capped well below it by scanguard correlate",
+                               evidence=evidence),
+    )
 
 
 def _describe(s: Suspect) -> str:

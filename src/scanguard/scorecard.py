@@ -154,7 +154,7 @@ def plain_reason(f: Finding, trial: TrialResult) -> str:
     if s.check_id:
         what = f"the scanner's check “{s.check_id}” was talking to {port}"
     elif s.probe:
-        what = f"the scanner had just sent one of its service-identification probes (“{s.probe}”) to {port}"
+        what = f"the scanner sent one of its service-identification probes (“{s.probe}”) to {port}"
     else:
         what = f"the scanner opened a connection to {port}"
     how = ("Sent again on its own, the same probe took the device down again, so it is the cause."
@@ -276,6 +276,19 @@ def device_activity(trial: TrialResult) -> tuple[list, int]:
     return mine, stray
 
 
+def stage_lanes(trial: TrialResult) -> list[tuple[str, object, object, str]]:
+    """One lane per stage that ran, in order: (label, first scan's start, last scan's end,
+    status). The picture draws each on a row of its own, so labels never overlap."""
+    lanes = []
+    for st in trial.stages:
+        if not st.runs or st.runs[0].started is None:
+            continue
+        first = st.runs[0].started
+        last = max((r.finished or r.started or first) for r in st.runs)
+        lanes.append((f"{st.name} ({st.status})", first, last, st.status))
+    return lanes
+
+
 def timeline_png(trial: TrialResult) -> bytes:
     """A PNG of the device's health (an up/down band), the stages (one row each, so their labels
     never overlap) and the scan activity on the device's own ports over time, outages shaded."""
@@ -287,7 +300,7 @@ def timeline_png(trial: TrialResult) -> bytes:
 
     from .health import outages
 
-    ran = [st for st in trial.stages if st.runs and st.runs[0].started is not None]
+    ran = stage_lanes(trial)
     fig, (ax_h, ax_s, ax_a) = plt.subplots(
         3, 1, sharex=True, figsize=(10, 5.2 + 0.25 * len(ran)), constrained_layout=True,
         gridspec_kw={"height_ratios": [0.8, max(1.0, 0.45 * len(ran)), 3]})
@@ -303,12 +316,10 @@ def timeline_png(trial: TrialResult) -> bytes:
     ax_h.set_title(f"{trial.device_name or trial.profile} ({trial.target}): health against scan activity")
     colours = {"passed": "#2e7d32", "failed": "#c62828", "incomplete": "#8e24aa", "skipped": "#f9a825",
                "not-run": "#9e9e9e"}
-    for row, st in enumerate(ran):
-        first = st.runs[0].started
-        last = max((r.finished or r.started or first) for r in st.runs)
+    for row, (_label, first, last, status) in enumerate(ran):
         ax_s.barh(row, mdates.date2num(last) - mdates.date2num(first), left=mdates.date2num(first), height=0.6,
-                  color=colours[st.status])
-    ax_s.set_yticks(range(len(ran)), [f"{st.name} ({st.status})" for st in ran], fontsize=8)
+                  color=colours[status])
+    ax_s.set_yticks(range(len(ran)), [label for label, *_ in ran], fontsize=8)
     ax_s.set_ylim(len(ran) - 0.5, -0.5)
     spans = outages(health)
     for o in spans:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from pydantic import Field
 
-from ..correlate import BURST_MIN_DISTINCT, correlate, in_flight, observe, replay_finding
+from ..correlate import correlate, in_flight, observe, rate_finding, replay_finding
 from ..errors import ScanguardError, UsageError
 from ..health import HealthMonitor, outages
 from ..model.base import Model
@@ -123,7 +123,11 @@ class _Planner:
         if foreign:
             self.warnings.append(f"{target} is a shared loopback address: {', '.join(x.text() for x in foreign)} "
                                  "listen(s) there but belong(s) to the machine, not the device; left out of every stage")
+        # what is known open before any survey: the profile's fingerprint, and the device's own
+        # ports when something (a test bed) says which they are
         known = profile.fingerprint.open_ports.tcp
+        if options.device_ports is not None:
+            known = known | options.device_ports.tcp
         self.open_ports: list[int] = sorted(p for lo, hi in known.intervals for p in range(lo, min(hi, lo + 1024) + 1)
                                             if self.is_device_port(p))
 
@@ -175,6 +179,8 @@ class _Trial(_Planner):
                                      timeout_s=min(options.interval_s, 0.5))
         self.activity: list[ActivityEvent] = []
         self.counter = 0
+        self.survived_alone: set[int] = set()
+        """Ports whose service scan (one connect, alone) the device survived."""
 
     # -- one scan ----------------------------------------------------------------------------------
     def scan(self, plan: StagePlan, *, confirming: bool = False, replay: Suspect | None = None) -> tuple[ScanRecord, ScanRun]:
@@ -254,13 +260,21 @@ class _Trial(_Planner):
         return f.model_copy(update={"device": f.device or self.profile.id, "proposal": proposal})
 
     def conclude(self, stage: StageName, runs: Sequence[ScanRun]) -> list[Finding]:
-        distinct = BURST_MIN_DISTINCT
-        if stage == "speed":
-            # the speed stage hits the few open ports many times each: a burst over few ports
-            distinct = max(2, min(BURST_MIN_DISTINCT, len(self.open_ports)))
+        if stage != "speed":
+            report = correlate(runs, plugins=self.plugins, workspace=self.workspace, check_kinds=self.check_kinds)
+            return [self.own(f) for f in report.findings if f.host == self.target]
+        # the speed stage hits the few open ports many times each, every one of which the device
+        # survived alone (service stage): a port it names is no single cause, the rate is
         report = correlate(runs, plugins=self.plugins, workspace=self.workspace, check_kinds=self.check_kinds,
-                           burst_min_distinct=distinct)
-        return [self.own(f) for f in report.findings if f.host == self.target]
+                           burst_min_distinct=1)
+        mine = [f for f in report.findings if f.host == self.target]
+        keep = [f for f in mine if not (f.proposal is not None and f.proposal.kind == "excluded_port"
+                                        and f.suspect is not None and f.suspect.port in self.survived_alone)]
+        if len(keep) < len(mine) and not any(f.proposal is not None and f.proposal.kind == "rate" for f in keep):
+            obs = [ob for ob in report.observations if ob.outage.host == self.target]
+            keep.insert(0, rate_finding(self.target, obs, len(obs), self.profile.id,
+                                        "every port it went down on had survived a connect of its own"))
+        return [self.own(f) for f in keep]
 
 
 def _what(s: Suspect) -> str:
@@ -402,6 +416,8 @@ def _run_stage(t: _Trial, name: StageName) -> StageResult:
         scans.append((rec, run))
         if name == "discovery-syn" and not rec.device_went_down:
             _learn_open_ports(t, run)
+        if name == "service" and not rec.device_went_down and not rec.timed_out and plan.port is not None:
+            t.survived_alone.add(plan.port)
         if rec.timed_out:
             t.progress(f"[yellow]{plan.label}: cut short at its time limit of {t.time_limit(plan):g}s[/]")
         if not rec.device_went_down:
