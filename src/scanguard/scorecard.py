@@ -180,9 +180,11 @@ def _proposal_in_force(trial: TrialResult, exclusions: tuple[ExclusionInForce, .
         elif p.kind == "rate":
             text = f"rate limit {p.packets_per_second} packets/s"
             enforced = "rate" in kinds
-        else:
+        elif p.kind == "excluded_check":
             text = f"excluded check {p.check.text() if p.check else p.category}"
             enforced = "excluded_checks" in kinds
+        else:
+            text, enforced = p.kind.replace("_", " "), False
         out.append((text, enforced))
     return out
 
