@@ -46,7 +46,7 @@ from .records import (
     StageResult,
     TrialResult,
 )
-from .stages import STAGE_TITLES, StagePlan, plan_stage, skip_reason
+from .stages import STAGE_TITLES, StagePlan, plan_stage, skip_reason, with_rate
 
 if TYPE_CHECKING:
     from ..plugin.manager import PluginManager
@@ -470,12 +470,50 @@ def _failure(t: _Trial, name: StageName, plan: StagePlan, rec: ScanRecord, run: 
                 t.progress("rerun: the device survived this time")
             findings = t.conclude(name, runs)
             confirmed = len(runs) >= 2 and bool(findings) and findings[0].confidence >= 0.7
+            if findings and findings[0].proposal is not None and findings[0].proposal.kind == "rate":
+                findings[0] = _verify_rate(t, plan, findings[0], records, outage_recs)
     else:
         findings = t.conclude(name, [first])
     reason = findings[0].title if findings else "the device went down; no single cause found"
     return StageResult(name=name, title=title, status="failed", reason=reason, runs=tuple(records),
                        outages=tuple(outage_recs), confirmed=confirmed, findings=tuple(findings),
                        estimate_s=total, ports=planned_ports)
+
+
+def _verify_rate(t: _Trial, plan: StagePlan, finding: Finding, records: list[ScanRecord],
+                 outage_recs: list[OutageRecord], tries: int = 4) -> Finding:
+    """A rate limit is proposed only once the device has survived the same scan at that rate: the
+    rate an outage's timeline suggests is a guess (a device may still be working through the
+    connections its stack accepted when the monitor last saw it up). Halve until it survives."""
+    assert finding.proposal is not None and finding.proposal.packets_per_second is not None
+    limit = finding.proposal.packets_per_second
+    for _ in range(tries):
+        slower = with_rate(plan, limit)
+        t.progress(f"{plan.label}: the same scan at {limit} packets/s, to check the proposed limit")
+        rec, _run = t.scan(slower, confirming=True)
+        records.append(rec.model_copy(update={"label": f"{plan.label} at {limit} packets/s (checking the limit)"}))
+        if not rec.device_went_down and not rec.timed_out:
+            proposal = finding.proposal.model_copy(update={
+                "packets_per_second": limit,
+                "reason": f"{finding.proposal.reason}; the device survived the same scan at {limit} packets/s"})
+            return finding.model_copy(update={
+                "proposal": proposal, "confidence": max(finding.confidence, 0.85),
+                "description": f"{finding.description} It survived the same scan at {limit} packets per second.",
+                "evidence": (*finding.evidence, f"{rec.label}: survived at {limit} packets/s")})
+        if rec.device_went_down:
+            recovery = t.recover()
+            outage_recs += [x for x in [t.outage_of(rec, plan.stage, recovery)] if x is not None]
+            if recovery.how == "not-recovered":
+                break
+            time.sleep(t.options.settle_s)
+        if limit == 1:
+            break
+        limit = max(1, limit // 2)
+    # never seen surviving any rate tried: the least there is, and say so
+    proposal = finding.proposal.model_copy(update={
+        "packets_per_second": 1, "reason": f"{finding.proposal.reason}; it did not survive the slower runs tried"})
+    return finding.model_copy(update={"proposal": proposal,
+                                      "description": f"{finding.description} It did not survive slower runs either."})
 
 
 def _confirm_by_replay(t: _Trial, plan: StagePlan, first: ScanRun, records: list[ScanRecord],

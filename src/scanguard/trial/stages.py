@@ -67,6 +67,15 @@ class StagePlan(Model):
         return max(1, len(ports.tcp) + len(ports.udp)) * len(self.targets)
 
 
+def with_rate(plan: StagePlan, packets_per_second: int) -> StagePlan:
+    """The same scan at no more than `packets_per_second` (only ever slower)."""
+    ct = plan.compiled
+    perf = ct.template.performance
+    pps = min(packets_per_second, perf.packets_per_second or packets_per_second)
+    template = ct.template.model_copy(update={"performance": perf.model_copy(update={"packets_per_second": pps})})
+    return plan.model_copy(update={"compiled": ct.model_copy(update={"template": template})})
+
+
 def seconds_per_probe(t: ScanTemplate) -> float:
     """How long one probe takes at the template's pace: the slower of its packet rate and its
     delay between probes (:data:`UNLIMITED_PROBES_PER_S` when it has neither)."""
