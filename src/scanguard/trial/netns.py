@@ -57,6 +57,11 @@ def why_not_isolated() -> str | None:
         return "creating a network namespace needs root"
     if ctypes.util.find_library("c") is None:
         return "the C library (for unshare) was not found"
+    # root is not always enough (a container may forbid it): try it where it costs nothing
+    probe = ("import ctypes, ctypes.util, sys; "
+             f"sys.exit(ctypes.CDLL(ctypes.util.find_library('c')).unshare({CLONE_NEWNET}) != 0)")
+    if subprocess.call([sys.executable, "-c", probe], stderr=subprocess.DEVNULL) != 0:
+        return "this system refuses to create a network namespace (unshare)"
     return None
 
 
