@@ -174,7 +174,7 @@ def parse_activity(stream: IO[str]) -> Iterator[ActivityEvent]:
                      check_name=f"service probe {last_service[3]}", probe=last_service[3], phase="service",
                      kind="probe")
             continue
-        if (ma := _ABORTED.match(text)) is not None:
+        if _ABORTED.match(text) is not None:
             if last_service is not None:
                 yield ev(host=last_service[0], port=last_service[1], protocol=last_service[2],  # type: ignore[arg-type]
                          check_name=f"service probe {last_service[3]}", probe=last_service[3], phase="service",
