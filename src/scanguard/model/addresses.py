@@ -70,6 +70,11 @@ class AddressSet:
             (v4 if ver == 4 else v6).append((lo, hi))
         return cls(IntervalSet(v4), IntervalSet(v6))
 
+    @classmethod
+    def everything(cls) -> "AddressSet":
+        """Every IPv4 and IPv6 address (where a scanner without targets may aim)."""
+        return _EVERYTHING
+
     def __bool__(self) -> bool:
         return bool(self.v4) or bool(self.v6)
 
@@ -141,3 +146,6 @@ def _interval_text(ver: int, lo: int, hi: int) -> list[str]:
     if len(nets) == 1:
         return [str(nets[0])]
     return [f"{mk(lo)}-{mk(hi)}"]
+
+
+_EVERYTHING = AddressSet(IntervalSet([(0, (1 << 32) - 1)]), IntervalSet([(0, (1 << 128) - 1)]))

@@ -31,6 +31,18 @@ class CompiledTemplate(Model):
     scanners: tuple[str, ...] = ()
     removed_ports: PortSet = Field(default_factory=PortSet)
     rewrites: tuple[str, ...] = ()
+    reach_anywhere: bool = False
+    """True when a scanner that receives this template has no targets of its own: it may aim the
+    template anywhere (but `targets.exclude`), so its constraints cover every profiled device."""
+    excluded_devices: tuple[str, ...] = ()
+    """Profiles (never-scan, or restricted to another template) whose addresses inside the
+    template's reach were taken out of its targets instead of narrowing it."""
+
+    def reach(self) -> AddressSet:
+        """Every address this template may probe: its targets (anywhere, for a scanner without
+        targets or a template without them) less the excluded addresses."""
+        where = AddressSet.everything() if self.reach_anywhere or not self.targets.include else self.targets.include
+        return where - self.targets.exclude
 
     @property
     def provenance(self) -> tuple[Provenance, ...]:
