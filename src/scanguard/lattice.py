@@ -333,8 +333,17 @@ def _le(a: int | None, b: int | None) -> bool:
     return a is not None and a <= b
 
 
-def safety_regressions(a: ScanTemplate, b: ScanTemplate) -> list[str]:
-    """Every way template `a` is less safe than template `b` (empty: a is at least as safe)."""
+def safety_regressions(a: ScanTemplate, b: ScanTemplate, *, vendor: str | None = None) -> list[str]:
+    """Every way template `a` is less safe than template `b` (empty: a is at least as safe).
+
+    The order is the lattice's: fewer ports, discovery methods and ping ports, lower rates and
+    parallelism, longer delays, more windows are safer. Switching vulnerability checks off is
+    safer (fewer probes), but safe-checks-only, the excluded categories and the excluded vendor
+    checks are compared whether checks are on or off: with checks off every vendor still runs
+    discovery plugins under them (Nessus service detection, GVM's discovery NVTs, nmap version
+    probes), so clearing them is a weakening even then. With `vendor`, `a` was read back from
+    that vendor: only that vendor's check ids can be lost.
+    """
     out: list[str] = []
     extra = a.ports - b.ports
     if extra:
@@ -355,15 +364,16 @@ def safety_regressions(a: ScanTemplate, b: ScanTemplate) -> list[str]:
             out.append(f"pings more ports {ap - bp}")
     if a.checks.enabled and not b.checks.enabled:
         out.append("enables vulnerability checks")
-    if a.checks.enabled:
-        if b.checks.safe_only and not a.checks.safe_only:
-            out.append("turns safe checks off")
-        lost = b.checks.excluded_categories - a.checks.excluded_categories
-        if lost:
-            out.append(f"re-enables check categories {', '.join(sorted(lost))}")
-        lost_v = b.checks.excluded_vendor_checks - a.checks.excluded_vendor_checks
-        if lost_v:
-            out.append(f"re-enables checks {', '.join(sorted(v.text() for v in lost_v))}")
+    if b.checks.safe_only and not a.checks.safe_only:
+        out.append("turns safe checks off")
+    lost = b.checks.excluded_categories - a.checks.excluded_categories
+    if lost:
+        out.append(f"re-enables check categories {', '.join(sorted(lost))}")
+    lost_v = b.checks.excluded_vendor_checks - a.checks.excluded_vendor_checks
+    if vendor is not None:
+        lost_v = frozenset(v for v in lost_v if v.vendor == vendor)
+    if lost_v:
+        out.append(f"re-enables checks {', '.join(sorted(v.text() for v in lost_v))}")
     pa, pb = a.performance, b.performance
     if not _le(pa.packets_per_second, pb.packets_per_second):
         out.append(f"raises packets_per_second {pb.packets_per_second} -> {pa.packets_per_second or 'unlimited'}")

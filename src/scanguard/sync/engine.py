@@ -186,7 +186,7 @@ class SyncEngine:
                 desired, issues = self.desired(name, vendor)
                 client = vendor.client(cfg)
                 live = self._read_live(sc, client, frozenset(d.name for d in desired))
-                actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt)
+                actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt, vendor=vendor.name)
             except ScanguardError as e:
                 return ScannerDiff(scanner=name, vendor=vendor.name, error=str(e))
             except Exception as e:  # one scanner's failure must never stop the others, nor be a traceback
@@ -258,7 +258,7 @@ class SyncEngine:
         except ScanguardError as e:
             errors.append(Issue(message=str(e), transient=getattr(e, "transient", False)))
             return self._result(sc, objects, errors, warnings)
-        actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt)
+        actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt, vendor=vendor.name)
         by_name = {d.name: d for d in desired}
         live_by_id = {o.remote_id: o for o in live}
         self.observer.started(cfg.name, len(actions))
@@ -414,7 +414,8 @@ class SyncEngine:
         back = self._call(sc, f"read back restored {d.name}", lambda: client.read(rid))
         self._record(sc, d.name, "undo-update", rid, d.digest, None, back, verified=False)
         try:
-            worse = safety_regressions(sc.vendor.parse(back.payload), sc.vendor.parse(before.payload))
+            worse = safety_regressions(sc.vendor.parse(back.payload), sc.vendor.parse(before.payload),
+                                       vendor=sc.vendor.name)
         except Exception as e:  # unreadable is unsafe
             worse = [f"unreadable ({type(e).__name__})"]
         if worse:
