@@ -140,6 +140,7 @@ def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: st
                  + (f" and is less safe: {'; '.join(action.weaker)}" if action.weaker else ""),
         "create": f"template {template} has never been pushed to {scanner}",
         "update": f"template {template} on {scanner} is older than the plan (profiles changed since the last sync)",
+        "retire": f"template {template} on {scanner} can no longer be vouched for: {'; '.join(action.weaker)}",
     }.get(action.kind, f"template {template} on {scanner}: {action.kind}")
     return [CheckResult(severity="error", code=f"live-{action.kind}", message=text,
                         fix="run `scanguard sync` (it restores or pushes the template), then check again")]

@@ -30,7 +30,9 @@ from .errors import SafetyError
 from .lattice import merge, merge_all, narrow, safety_regressions, violations
 from .model.address_index import AddressIndex
 from .model.addresses import AddressSet
+from .model.base import trusted
 from .model.constraints import Constraints
+from .model.exclusion import ExclusionReason, ScannerExclusion
 from .model.plan import CompiledTemplate, Plan, Targets
 from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
@@ -149,7 +151,43 @@ def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
                               excluded_devices=g.left_out))
     if plugins is not None:
         out = [apply_rewrites(ct, ws, plugins) for ct in out]
-    return Plan(templates=tuple(out))
+    return Plan(templates=tuple(out), exclusions=tuple(scanner_exclusions(profiles, addrs, full, src)))
+
+
+def scanner_exclusions(profiles: tuple[DeviceProfile, ...], addrs: dict[str, AddressSet],
+                       full: dict[str, Constraints], src: dict[str, str]) -> list[ScannerExclusion]:
+    """What scanners themselves must refuse (scanguard.model.exclusion): never-scan devices,
+    every forbidden port on exactly its device's addresses, devices outside their windows."""
+    out: list[ScannerExclusion] = []
+    for p in sorted(profiles, key=lambda p: p.id):
+        where = addrs[p.id]
+        if not where:
+            continue
+        if p.policy == "never":
+            ra = p.risk_acceptance
+            why = "must never be scanned" + (f": {ra.reason} (risk accepted by {ra.accepted_by} until {ra.expires})"
+                                             if ra else "")
+            evidence = (ra.ticket,) if ra and ra.ticket else ()
+            reason = trusted(ExclusionReason, profile=p.id, policy=p.policy, reason=why, evidence=evidence,
+                             source=src[p.id] or None)
+            out.append(trusted(ScannerExclusion, name=f"never:{p.id}", kind="never", addresses=where, ports=None,
+                               schedule=frozenset(), devices=(p.id,), reasons=(reason,)))
+            continue
+        c = full[p.id]
+
+        def reasons(kind: str) -> tuple[ExclusionReason, ...]:
+            return tuple(trusted(ExclusionReason, profile=p.id, policy=p.policy, reason=f"{pv.item}: {pv.reason}",
+                                 evidence=pv.evidence, source=src[p.id] or None)
+                         for pv in sorted(c.provenance, key=lambda pv: pv.item) if pv.kind == kind)
+
+        if c.excluded_ports:
+            out.append(trusted(ScannerExclusion, name=f"ports:{p.id}", kind="ports", addresses=where,
+                               ports=c.excluded_ports, schedule=frozenset(), devices=(p.id,),
+                               reasons=reasons("excluded_ports")))
+        if c.windows:
+            out.append(trusted(ScannerExclusion, name=f"window:{p.id}", kind="window", addresses=where, ports=None,
+                               schedule=c.windows, devices=(p.id,), reasons=reasons("window")))
+    return out
 
 
 class _Group(NamedTuple):

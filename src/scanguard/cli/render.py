@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..compile import compile_plan
 from ..errors import ScanguardError
-from ..render import render_one, write_rendered
+from ..render import render_exclusions, render_one, write_rendered
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
 from .output import EXIT_FAILURE, emit_json, err, info, out, safe
 
@@ -30,7 +30,7 @@ def render(
     for sname, sc in ws.config.scanners.items():
         by_vendor.setdefault(sc.type, []).append(sname)
     names = sorted(set(vendor)) if vendor else sorted(by_vendor)
-    results, failures, vendors = [], [], {}
+    results, failures, vendors, exclusions = [], [], {}, []
     for vname in names:
         try:
             v = pm.vendor(vname)
@@ -46,7 +46,11 @@ def render(
                 results.append(render_one(ct, v))
             except ScanguardError as e:
                 failures.append({"vendor": vname, "template": ct.name, "error": str(e)})
-    written = write_rendered(results, vendors, out_dir) if out_dir else []
+        try:
+            exclusions.extend(render_exclusions(plan.exclusions, v))
+        except ScanguardError as e:
+            failures.append({"vendor": vname, "template": None, "error": str(e)})
+    written = write_rendered(results, vendors, out_dir, exclusions) if out_dir else []
     if json_:
         emit_json({
             "templates": [
@@ -54,6 +58,8 @@ def render(
                  "targets": {"include": list(r.include), "exclude": list(r.exclude)}, "payload": r.payload}
                 for r in results
             ],
+            "exclusions": [{"vendor": x.vendor, "name": x.name, "keeps": list(x.keeps), "payload": x.payload}
+                           for x in exclusions],
             "errors": failures,
         })
     else:
@@ -66,6 +72,8 @@ def render(
             table.add_row(r.vendor, safe(r.name), r.base, safe(r.group or "-"), ports if len(ports) < 60 else ports[:57] + "...",
                           safe(", ".join(r.include) or "(scanner's)"))
         out.print(table)
+        for x in exclusions:
+            info(f"{x.vendor}: scanner-side exclusion {safe(x.name)} keeps {len(x.keeps)} exclusion(s)")
         if written:
             info(f"wrote {len(written)} file(s) under {safe(out_dir)}")
         for f in failures:

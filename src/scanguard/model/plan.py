@@ -7,6 +7,7 @@ from pydantic import Field
 from .addresses import AddressSet
 from .base import Model
 from .constraints import Constraints, Provenance
+from .exclusion import ScannerExclusion
 from .ports import PortSet
 from .template import ScanTemplate
 
@@ -54,6 +55,8 @@ class Plan(Model):
     """Every compiled template of a workspace."""
 
     templates: tuple[CompiledTemplate, ...] = ()
+    exclusions: tuple[ScannerExclusion, ...] = ()
+    """What every scanner itself must refuse to probe (see scanguard.model.exclusion)."""
 
     def get(self, name: str) -> CompiledTemplate | None:
         """The compiled template of that name, if any."""
@@ -62,3 +65,8 @@ class Plan(Model):
     def for_scanner(self, scanner: str) -> tuple[CompiledTemplate, ...]:
         """The compiled templates assigned to a scanner."""
         return tuple(t for t in self.templates if scanner in t.scanners)
+
+    def exclusions_for(self, scanner: str) -> tuple[ScannerExclusion, ...]:
+        """The exclusions a scanner must hold: all of them, since any scanner can be aimed
+        anywhere by hand."""
+        return self.exclusions

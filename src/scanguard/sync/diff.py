@@ -62,11 +62,15 @@ def weaker_than_desired(live_payload: Any, desired: Desired, parse: Callable[[An
 
 
 def plan_actions(desired: Iterable[Desired], live: Iterable[RemoteObject], *,
-                 parse: Callable[[Any], ScanTemplate], adopt: bool = False, vendor: str | None = None) -> list[Action]:
+                 parse: Callable[[Any], ScanTemplate], adopt: bool = False, vendor: str | None = None,
+                 judge: Callable[[RemoteObject], tuple[str, ...]] | None = None) -> list[Action]:
     """The actions that bring `live` to `desired`, in a stable order (by name).
 
-    `live` objects must carry their payload (read them first). An unmanaged object whose name is
-    managed is a conflict, adopted (overwritten) only with `adopt`."""
+    `live` objects must carry their payload (read them first) and must be everything the
+    scanner holds (a scanner that could not be read is never planned for). An unmanaged object
+    whose name is managed is a conflict, adopted (overwritten) only with `adopt`. A managed
+    object nothing desires is judged: `judge` gives why it must be retired (empty: it is
+    still safe, an orphan left in place); without `judge`, it is an orphan."""
     by_name: dict[str, list[RemoteObject]] = {}
     for obj in live:
         by_name.setdefault(obj.name, []).append(obj)
@@ -98,8 +102,9 @@ def plan_actions(desired: Iterable[Desired], live: Iterable[RemoteObject], *,
     for name in sorted(set(by_name) - set(wanted)):
         for o in by_name[name]:
             if o.managed:
-                actions.append(Action(kind="orphan", name=name, remote_id=o.remote_id, marker_hash=o.marker_hash,
-                                      live_hash=payload_hash(o.payload)))
+                why = judge(o) if judge is not None else ()
+                actions.append(Action(kind="retire" if why else "orphan", name=name, remote_id=o.remote_id,
+                                      marker_hash=o.marker_hash, live_hash=payload_hash(o.payload), weaker=why))
     return actions
 
 

@@ -11,7 +11,7 @@ from scanguard import ActivityEvent, CompiledTemplate, HostResult, ScanTemplate,
 
 from .policy import CHECK_KINDS, parse_policy, render_policy
 from .policy_xml import read_policy, render_policy_xml
-from .rules import render_rules
+from .rules import SUPPORT as EXCLUSIONS
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -34,13 +34,9 @@ def parse(payload: Any) -> ScanTemplate:
 
 
 def artifacts(ct: CompiledTemplate) -> dict[str, str]:
-    """For Nessus Professional: an importable policy file, and a nessusd.rules snippet when the
-    template's devices have fragile ports."""
-    out = {f"{ct.name}.policy.nessus": render_policy_xml(ct)}
-    rules = render_rules(ct)
-    if rules:
-        out[f"{ct.name}.nessusd.rules"] = rules
-    return out
+    """For Nessus Professional: an importable policy file. (The scanner-side block, nessusd.rules,
+    is one file for the whole plan: the vendor's `exclusions`.)"""
+    return {f"{ct.name}.policy.nessus": render_policy_xml(ct)}
 
 
 def client(config: ScannerConfig):
@@ -74,7 +70,8 @@ NESSUS = Vendor(
     client=client,
     parse_activity=parse_activity,
     parse_results=parse_results,
-    capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts"}),
+    exclusions=EXCLUSIONS,
+    capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts", "exclusions"}),
     check_kinds=CHECK_KINDS,
 )
 

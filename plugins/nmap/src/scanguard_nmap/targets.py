@@ -1,0 +1,66 @@
+"""Where an nmap argument vector aims: its target addresses less its --exclude list.
+
+Read the way nmap reads them: operands that are not option values are targets; `--exclude`
+takes a comma-separated list. What cannot be judged fails closed: targets from a file (-iL),
+random targets (-iR) or a host name make the vector reach anywhere, and an --excludefile or a
+name among the excluded hosts excludes nothing.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from scanguard import AddressSet, Targets
+
+TAKES_VALUE = frozenset({
+    "-p", "--exclude-ports", "--max-rate", "--min-rate", "--scan-delay", "--max-scan-delay", "--max-parallelism",
+    "--min-parallelism", "--max-hostgroup", "--min-hostgroup", "--max-rtt-timeout", "--min-rtt-timeout",
+    "--initial-rtt-timeout", "--host-timeout", "--max-retries", "--script", "--script-args", "--exclude",
+    "--excludefile", "-oX", "-oN", "-oG", "-oA", "-oS", "--stats-every", "-iL", "-iR", "-e", "-S", "-g",
+    "--source-port", "--top-ports", "--port-ratio", "--version-intensity", "--data-length", "--ttl", "-D",
+    "--dns-servers", "--datadir", "--resume", "--script-timeout",
+})
+
+
+def parse_targets(payload: Any) -> Targets:
+    """The targets of a native document, a bare argument vector or a command line."""
+    argv = payload["argv"] if isinstance(payload, dict) else payload
+    if isinstance(argv, str):
+        argv = shlex.split(argv)
+    args = list(argv[1:] if argv and str(argv[0]).endswith("nmap") else argv)
+    include, exclude, anywhere = AddressSet(), AddressSet(), False
+    i = 0
+    while i < len(args):
+        a = str(args[i])
+        if a in ("-iL", "-iR"):
+            anywhere = True
+        if a == "--exclude" and i + 1 < len(args):
+            for item in str(args[i + 1]).split(","):
+                try:
+                    exclude = exclude | AddressSet.parse([item])
+                except ValueError:
+                    continue  # a name excludes no address we can see
+        if a in TAKES_VALUE:
+            i += 2
+            continue
+        if not a.startswith("-"):
+            try:
+                include = include | AddressSet.parse([a])
+            except ValueError:
+                anywhere = True  # a host name, or a target form we cannot read: anywhere
+        i += 1
+    return Targets(include=AddressSet.everything() if anywhere else include, exclude=exclude)
+
+
+def nmap_addresses(addresses: AddressSet) -> list[str]:
+    """Addresses as nmap reads them: hosts and CIDR blocks (nmap cannot read a range written
+    10.0.0.10-10.0.0.29; it takes that for a host name)."""
+    import ipaddress
+
+    out: list[str] = []
+    for family, make in ((addresses.v4, ipaddress.IPv4Address), (addresses.v6, ipaddress.IPv6Address)):
+        for lo, hi in family.intervals:
+            for net in ipaddress.summarize_address_range(make(lo), make(hi)):
+                out.append(str(net.network_address) if net.num_addresses == 1 else str(net))
+    return out
