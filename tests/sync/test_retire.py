@@ -54,6 +54,14 @@ def _names(s):
     return sorted(o["name"] for o in s.objects.values())
 
 
+def _synced_then_shrunk(tmp_path, plugins, s):
+    """A synced workspace whose plan then drops full-audit: (root, the scanner's objects before)."""
+    root = _ws(tmp_path)
+    run_sync(root, plugins)
+    _ws(tmp_path, templates=("discovery",))
+    return root, {k: dict(v) for k, v in s.objects.items()}
+
+
 def test_a_template_dropped_from_the_plan_is_retired_recorded_and_reported(tmp_path, mem_plugins, mem_scanners):
     s = mem_scanners("mem-a")
     root = _ws(tmp_path)
@@ -111,10 +119,7 @@ def test_diff_reports_what_sync_would_retire_as_a_safety_finding(tmp_path, mem_p
     from scanguard.cli.diff import diff_exit_code
 
     s = mem_scanners("mem-a")
-    root = _ws(tmp_path)
-    run_sync(root, mem_plugins)
-    _ws(tmp_path, templates=("discovery",))
-    before = {k: dict(v) for k, v in s.objects.items()}
+    root, before = _synced_then_shrunk(tmp_path, mem_plugins, s)
     (d,) = SyncEngine(load_workspace(root), mem_plugins, options=SyncOptions()).diff()
     assert d.count("retire") == 3 and diff_exit_code([d]) == 3
     dry = run_sync(root, mem_plugins, dry_run=True)
@@ -123,10 +128,7 @@ def test_diff_reports_what_sync_would_retire_as_a_safety_finding(tmp_path, mem_p
 
 def test_nothing_is_retired_from_a_scanner_that_could_not_be_read(tmp_path, mem_plugins, mem_scanners):
     s = mem_scanners("mem-a")
-    root = _ws(tmp_path)
-    run_sync(root, mem_plugins)
-    _ws(tmp_path, templates=("discovery",))
-    before = {k: dict(v) for k, v in s.objects.items()}
+    root, before = _synced_then_shrunk(tmp_path, mem_plugins, s)
     s.fail_next("500", count=1000, method="GET")
     summary = run_sync(root, mem_plugins)
     assert summary.exit_code == 1 and summary.scanners[0].retired == 0

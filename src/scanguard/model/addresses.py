@@ -122,6 +122,18 @@ class AddressSet:
             object.__setattr__(self, "_items", tuple(out))
         return list(self._items)
 
+    def blocks(self) -> list[str]:
+        """Single hosts and CIDR blocks only (a range becomes the blocks that cover it exactly),
+        for tools that read no ranges: nmap takes 10.0.0.10-10.0.0.29 for a host name, and in a
+        nessusd.rules line a "-" reads as a port range."""
+        out: list[str] = []
+        for ver, iv in ((4, self.v4), (6, self.v6)):
+            mk = ipaddress.IPv4Address if ver == 4 else ipaddress.IPv6Address
+            for lo, hi in iv.intervals:
+                for net in ipaddress.summarize_address_range(mk(lo), mk(hi)):
+                    out.append(str(net.network_address) if net.num_addresses == 1 else str(net))
+        return out
+
     def __repr__(self) -> str:
         return f"AddressSet({self.items()!r})"
 

@@ -274,30 +274,28 @@ class SyncEngine:
         verified: set[str] = set()
         # writes first, deletions of duplicates last: nothing goes before its replacement is verified
         for a in sorted(actions, key=lambda a: a.kind == "duplicate"):
-            try:
-                res = self._apply(sc, client, a, by_name.get(a.name), live_by_id.get(a.remote_id or ""), verified)
-            except ScanguardError as e:
-                log.error("scanner %s: %s: %s", cfg.name, a.name, e)
-                res = ObjectResult(name=a.name, action=a.kind, remote_id=a.remote_id, digest=a.desired_hash,
-                                   error=str(e), weaker=a.weaker, changes=a.changes)
-            objects.append(res)
-            if res.error:
-                errors.append(Issue(object=a.name, message=res.error))
-            self.observer.step(cfg.name, f"{a.kind} {a.name}")
+            self._step(sc, a, objects, errors, lambda a: self._apply(
+                sc, client, a, by_name.get(a.name), live_by_id.get(a.remote_id or ""), verified))
         x_by_name = {d.object_name: d for d in x_desired}
         x_live_by_id = {o.remote_id: o for o in x_live}
         for a in x_actions:
-            try:
-                res = self._apply_exclusion(sc, client, a, x_by_name.get(a.name), x_live_by_id.get(a.remote_id or ""))
-            except ScanguardError as e:
-                log.error("scanner %s: %s: %s", cfg.name, a.name, e)
-                res = ObjectResult(name=a.name, action=a.kind, remote_id=a.remote_id, digest=a.desired_hash,
-                                   error=str(e), weaker=a.weaker, changes=a.changes)
-            objects.append(res)
-            if res.error:
-                errors.append(Issue(object=a.name, message=res.error))
-            self.observer.step(cfg.name, f"{a.kind} {a.name}")
+            self._step(sc, a, objects, errors, lambda a: self._apply_exclusion(
+                sc, client, a, x_by_name.get(a.name), x_live_by_id.get(a.remote_id or "")))
         return self._result(sc, objects, errors, warnings)
+
+    def _step(self, sc: _Scanner, a: Action, objects: list[ObjectResult], errors: list[Issue],
+              apply: Callable[[Action], ObjectResult]) -> None:
+        """Apply one action; a failure is that object's error, and the scanner carries on."""
+        try:
+            res = apply(a)
+        except ScanguardError as e:
+            log.error("scanner %s: %s: %s", sc.config.name, a.name, e)
+            res = ObjectResult(name=a.name, action=a.kind, remote_id=a.remote_id, digest=a.desired_hash,
+                               error=str(e), weaker=a.weaker, changes=a.changes)
+        objects.append(res)
+        if res.error:
+            errors.append(Issue(object=a.name, message=res.error))
+        self.observer.step(sc.config.name, f"{a.kind} {a.name}")
 
     # -- safety of what is live -------------------------------------------------------------------
     def _judge(self, scanner: str, vendor: Vendor) -> Callable[[RemoteObject], tuple[str, ...]]:

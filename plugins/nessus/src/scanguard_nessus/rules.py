@@ -16,22 +16,11 @@ devices are not given to Nessus (their templates and check still enforce them).
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from scanguard import AddressSet, ExclusionSupport, PortSet, ScannerExclusion
 
 DOCUMENT = "nessusd.rules"
-
-
-def _blocks(addresses: AddressSet) -> list[str]:
-    """CIDR blocks (a single address without /32): in a rule, "-" would read as a port range."""
-    out: list[str] = []
-    for family, make in ((addresses.v4, ipaddress.IPv4Address), (addresses.v6, ipaddress.IPv6Address)):
-        for lo, hi in family.intervals:
-            for net in ipaddress.summarize_address_range(make(lo), make(hi)):
-                out.append(str(net.network_address) if net.num_addresses == 1 else str(net))
-    return out
 
 
 def _port_items(ports: PortSet) -> list[str]:
@@ -57,7 +46,7 @@ def render_rules(exclusions: tuple[ScannerExclusion, ...]) -> dict[str, str]:
     for e in kept:
         why = " ".join("; ".join(r.text() for r in e.reasons).split())[:300]  # one comment line, whatever the YAML held
         lines.append(f"# {e.name}: {why}".rstrip())
-        for block in _blocks(e.addresses):
+        for block in e.addresses.blocks():
             if e.ports is None:
                 lines.append(f"reject {block}")
             else:

@@ -105,11 +105,9 @@ def render_argv(ct: CompiledTemplate, *, with_targets: bool = True) -> list[str]
     if t.checks.enabled and t.ports:
         argv += ["-sV", "--script", script_expression(t)]
     if with_targets:
-        from .targets import nmap_addresses
-
         if ct.targets.exclude:
-            argv += ["--exclude", ",".join(nmap_addresses(ct.targets.exclude))]
-        argv += nmap_addresses(ct.targets.include)
+            argv += ["--exclude", ",".join(ct.targets.exclude.blocks())]
+        argv += ct.targets.include.blocks()  # nmap reads no a-b ranges
     return argv
 
 

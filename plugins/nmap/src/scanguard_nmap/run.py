@@ -110,10 +110,8 @@ def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str
     if debug:
         argv.append("-" + "d" * debug)  # -d prints "NSE: Starting <script> against <host>"
     if isinstance(template, CompiledTemplate) and template.targets.exclude:
-        from .targets import nmap_addresses
-
         # the targets are given here, but never-scan and restricted addresses stay excluded
-        argv += ["--exclude", ",".join(nmap_addresses(template.targets.exclude))]
+        argv += ["--exclude", ",".join(template.targets.exclude.blocks())]
     argv += [*extra_args, "-oX", str(xml), *targets]
     return argv
 

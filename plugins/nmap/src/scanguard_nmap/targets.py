@@ -52,15 +52,3 @@ def parse_targets(payload: Any) -> Targets:
         i += 1
     return Targets(include=AddressSet.everything() if anywhere else include, exclude=exclude)
 
-
-def nmap_addresses(addresses: AddressSet) -> list[str]:
-    """Addresses as nmap reads them: hosts and CIDR blocks (nmap cannot read a range written
-    10.0.0.10-10.0.0.29; it takes that for a host name)."""
-    import ipaddress
-
-    out: list[str] = []
-    for family, make in ((addresses.v4, ipaddress.IPv4Address), (addresses.v6, ipaddress.IPv6Address)):
-        for lo, hi in family.intervals:
-            for net in ipaddress.summarize_address_range(make(lo), make(hi)):
-                out.append(str(net.network_address) if net.num_addresses == 1 else str(net))
-    return out
