@@ -252,11 +252,4 @@ def apply_rewrites(ct: CompiledTemplate, ws: "Workspace", plugins: "PluginManage
 
 
 def _union(sets) -> AddressSet:
-    from .model.intervals import IntervalSet
-
-    v4: list = []
-    v6: list = []
-    for s in sets:
-        v4.extend(s.v4.intervals)
-        v6.extend(s.v6.intervals)
-    return AddressSet(IntervalSet(v4), IntervalSet(v6))
+    return AddressSet.union_all(sets)

@@ -407,10 +407,7 @@ def exclusion_gaps(required: Iterable[ScannerExclusion], held: Iterable[ScannerE
     out: list[str] = []
     for r in required:
         usable = [h for h in held if not h.schedule or h.schedule == r.schedule]
-        whole = AddressSet()
-        for h in usable:
-            if h.ports is None:
-                whole = whole | h.addresses
+        whole = AddressSet.union_all(h.addresses for h in usable if h.ports is None)
         rest = r.addresses - whole
         if not rest:
             continue

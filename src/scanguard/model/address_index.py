@@ -3,8 +3,8 @@
 Compile asks "which profiles have an address inside these targets?" for every template; with
 tens of thousands of profiles and targets of thousands of intervals, testing each profile's set
 against each target set would be quadratic. Small intervals (the usual host or /24) are kept
-sorted by their start, so a query looks only at the few that can start close enough to overlap;
-the rare wide ones (a /16 of a whole plant) are tested one by one.
+sorted by their start, so a query looks only at those that start at most the longest small
+interval before it; the rare wide ones (a /16 of a whole plant) are tested one by one.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ class _Family(Generic[K]):
         small = sorted((lo, hi, k) for lo, hi, k in items if hi - lo < WIDE)
         self.starts = [lo for lo, _, _ in small]
         self.small = small
+        self.longest = max((hi - lo for lo, hi, _ in small), default=0)
         self.wide = [(lo, hi, k) for lo, hi, k in items if hi - lo >= WIDE]
 
     def overlapping(self, intervals: Iterable[tuple[int, int]], out: set[K]) -> None:
         for a, b in intervals:
-            # a small interval overlapping [a, b] starts in [a - WIDE, b]
-            i = bisect_left(self.starts, a - WIDE)
+            # a small interval overlapping [a, b] starts in [a - longest, b]
+            i = bisect_left(self.starts, a - self.longest)
             j = bisect_right(self.starts, b)
             for lo, hi, k in self.small[i:j]:
                 if hi >= a:

@@ -246,17 +246,6 @@ def parse_targets(doc: Any) -> Targets:
     if not isinstance(doc, dict) or not isinstance(doc.get("target"), dict):
         raise ValueError(f"not a GVM document of format {FORMAT}")
     target = doc["target"]
-
-    def addresses(items: Any, *, strict: bool) -> AddressSet | None:
-        out = AddressSet()
-        for item in items or ():
-            try:
-                out = out | AddressSet.parse([str(item)])
-            except ValueError:
-                if strict:
-                    return None
-        return out
-
-    include = addresses(target.get("hosts"), strict=True)
-    exclude = addresses(target.get("exclude_hosts"), strict=False) or AddressSet()
-    return Targets(include=include if include is not None else AddressSet.everything(), exclude=exclude)
+    include, unknown = AddressSet.parse_known(target.get("hosts") or ())
+    exclude, _names = AddressSet.parse_known(target.get("exclude_hosts") or ())
+    return Targets(include=AddressSet.everything() if unknown else include, exclude=exclude)

@@ -30,10 +30,7 @@ MAX_PAGES = 10_000
 def render_excluded(exclusions: tuple[ScannerExclusion, ...]) -> dict[str, Any]:
     """{"excluded-targets": {"addresses": [...]}}: every address to exclude from every static
     site ({} when there is none)."""
-    whole = AddressSet()
-    for e in exclusions:
-        if e.ports is None and not e.schedule:
-            whole = whole | e.addresses
+    whole = AddressSet.union_all(e.addresses for e in exclusions if e.ports is None and not e.schedule)
     return {DOCUMENT: {"addresses": whole.items()}} if whole else {}
 
 
@@ -42,12 +39,7 @@ def parse_excluded(document: Any) -> tuple[ScannerExclusion, ...]:
     blocks a name, not an address, so it counts for nothing here."""
     if not isinstance(document, dict) or not isinstance(document.get("addresses", []), list):
         raise ValueError("expected an object with a list of addresses")
-    blocked = AddressSet()
-    for item in document.get("addresses", []):
-        try:
-            blocked = blocked | AddressSet.parse([str(item)])
-        except ValueError:
-            continue
+    blocked, _names = AddressSet.parse_known(document.get("addresses", []))
     return (ScannerExclusion(name=DOCUMENT, kind="never", addresses=blocked),) if blocked else ()
 
 

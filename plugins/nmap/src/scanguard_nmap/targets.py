@@ -29,26 +29,23 @@ def parse_targets(payload: Any) -> Targets:
     if isinstance(argv, str):
         argv = shlex.split(argv)
     args = list(argv[1:] if argv and str(argv[0]).endswith("nmap") else argv)
-    include, exclude, anywhere = AddressSet(), AddressSet(), False
+    targets: list[str] = []
+    excluded: list[str] = []
+    anywhere = False
     i = 0
     while i < len(args):
         a = str(args[i])
         if a in ("-iL", "-iR"):
             anywhere = True
         if a == "--exclude" and i + 1 < len(args):
-            for item in str(args[i + 1]).split(","):
-                try:
-                    exclude = exclude | AddressSet.parse([item])
-                except ValueError:
-                    continue  # a name excludes no address we can see
+            excluded.extend(str(args[i + 1]).split(","))
         if a in TAKES_VALUE:
             i += 2
             continue
         if not a.startswith("-"):
-            try:
-                include = include | AddressSet.parse([a])
-            except ValueError:
-                anywhere = True  # a host name, or a target form we cannot read: anywhere
+            targets.append(a)
         i += 1
-    return Targets(include=AddressSet.everything() if anywhere else include, exclude=exclude)
-
+    include, unknown = AddressSet.parse_known(targets)
+    exclude, _names = AddressSet.parse_known(excluded)  # a name excludes no address we can see
+    # a host name, or a target form we cannot read, may be anywhere
+    return Targets(include=AddressSet.everything() if anywhere or unknown else include, exclude=exclude)
