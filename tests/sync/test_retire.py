@@ -89,11 +89,12 @@ def test_a_template_its_vendor_now_refuses_is_retired_when_the_live_copy_breaks_
     tightened = DELAYED + "  rate:\n    probe_delay_ms: 250\n    reason: the stack drops bursts\n"
     _ws(tmp_path, extra=tightened)
     summary = run_sync(root, pm)
-    assert summary.exit_code == 1  # the refusal itself is an error of the scanner ...
+    assert summary.exit_code == 3 and summary.status == "retired"  # a safety finding, not a scanner failure
     r = summary.scanners[0]
+    assert {e.object for e in r.errors} == {"discovery@slow-plc", "full-audit@slow-plc"} and all(e.safety for e in r.errors)
     retired = sorted(o.name for o in r.objects if o.action == "retire")
-    assert retired == ["discovery@slow-plc", "full-audit@slow-plc"]  # ... and the live copies are gone
-    assert all(o.verified for o in r.objects if o.action == "retire")
+    assert retired == ["discovery@slow-plc", "full-audit@slow-plc"]
+    assert all(o.verified for o in r.objects if o.action == "retire")  # and the live copies are gone
     assert not any(n.endswith("@slow-plc") for n in _names(s))
     assert any("probe_delay_ms" in w for o in r.objects if o.action == "retire" for w in o.weaker)
 
@@ -112,6 +113,7 @@ def test_a_live_copy_that_still_keeps_its_profiles_is_left_when_rendering_fails(
     summary = run_sync(root, _plugins())
     r = summary.scanners[0]
     assert {o.action for o in r.objects} == {"orphan"} and r.retired == 0
+    assert summary.exit_code == 3 and r.status == "refused"  # nothing was pushed that could not be vouched for
     assert s.objects == before
 
 
@@ -133,3 +135,35 @@ def test_nothing_is_retired_from_a_scanner_that_could_not_be_read(tmp_path, mem_
     summary = run_sync(root, mem_plugins)
     assert summary.exit_code == 1 and summary.scanners[0].retired == 0
     assert s.objects == before
+
+
+def test_a_nessus_policy_its_profile_now_forbids_is_deleted_from_the_scanner(tmp_path):
+    from .backends import BACKENDS, running
+
+    backend = BACKENDS["nessus"]
+    with running(backend) as (fakes, bodies, _env):
+        fake, pm = fakes[0], backend.plugins()
+        root = write_workspace(tmp_path / "ws", bodies, extra_profiles={"slow-plc": DELAYED})
+        assert run_sync(root, pm).exit_code == 0
+        named = {p["settings"]["name"] for p in fake.policies.values()}
+        assert "full-audit@slow-plc" in named
+        # the PLC now needs a delay between probes, which Nessus cannot keep
+        write_workspace(root, bodies, extra_profiles={
+            "slow-plc": DELAYED + "  rate:\n    probe_delay_ms: 250\n    reason: the stack drops bursts\n"})
+        summary = run_sync(root, pm)
+        r = summary.scanners[0]
+        assert sorted(o.name for o in r.objects if o.action == "retire" and o.verified) == [
+            "discovery@slow-plc", "full-audit@slow-plc"]
+        assert not any(n.endswith("@slow-plc") for n in (p["settings"]["name"] for p in fake.policies.values()))
+        assert summary.exit_code == 3 and summary.status == "retired"  # a safety finding, and nothing unsafe stays live
+
+
+def test_diff_counts_a_refused_template_as_a_safety_finding(tmp_path, mem_scanners):
+    from scanguard.cli.diff import diff_exit_code
+
+    mem_scanners("mem-a")
+    pm = _plugins()
+    root = _ws(tmp_path, extra=DELAYED + "  rate:\n    probe_delay_ms: 250\n    reason: slow\n")
+    (d,) = SyncEngine(load_workspace(root), pm, options=SyncOptions()).diff()
+    assert d.error is None and {i.object for i in d.refused} == {"discovery@slow-plc", "full-audit@slow-plc"}
+    assert diff_exit_code([d]) == 3

@@ -106,3 +106,12 @@ def test_render_out_writes_one_rules_file_for_the_scanner(tmp_path):
     text = (tmp_path / "out" / "nessus" / "exclusions" / "nessusd.rules").read_text()
     assert "reject 10.50.1.0/24:9100-9107" in text.splitlines()
     assert not list((tmp_path / "out" / "nessus").glob("*.nessusd.rules"))
+
+
+def test_render_exits_3_when_templates_are_refused_as_unsafe_for_nessus(example_workspace):
+    r = CliRunner().invoke(app, ["render", "--vendor", "nessus", "--workspace", str(example_workspace), "--json"])
+    assert r.exit_code == 3
+    import json
+
+    refused = json.loads(r.stdout)["errors"]
+    assert refused and all(f["refused"] and "between probes" in f["error"] for f in refused)

@@ -27,11 +27,11 @@ WORDS = {"create": "create", "update": "update (planned change)", "drift": "DRIF
 
 
 def diff_exit_code(diffs: list[ScannerDiff]) -> int:
-    """1 when a scanner could not be compared, else 3 when drift was found or a template must be
-    retired, else 0."""
+    """1 when a scanner could not be compared, else 3 when drift was found, a template must be
+    retired or cannot be rendered safely, else 0."""
     if any(d.error for d in diffs):
         return EXIT_FAILURE
-    if any(d.count("drift") or d.count("retire") for d in diffs):
+    if any(d.count("drift") or d.count("retire") or d.refused for d in diffs):
         return EXIT_SAFETY
     return EXIT_OK
 
@@ -47,6 +47,9 @@ def summary_line(diffs: list[ScannerDiff]) -> str:
                        ("orphan", "orphan(s)")):
         if n(kind):
             parts.append(f"{n(kind)} {word}")
+    refused = sum(len(d.refused) for d in diffs)
+    if refused:
+        parts.append(f"{refused} refused as unsafe")
     failed = sum(1 for d in diffs if d.error)
     if failed:
         parts.append(f"{failed} scanner(s) failed")
@@ -77,6 +80,8 @@ def _print_human(diffs: list[ScannerDiff]) -> None:
             out.print(f"  [red]error:[/] {safe(d.error)}")
         if d.skipped:
             out.print(f"  [dim]skipped: {safe(d.skipped)}[/]")
+        for why in d.refused:
+            out.print(f"  [bold red]refused (not pushed):[/] {safe(why.message)}")
         drift = [a for a in d.actions if a.kind == "drift"]
         retire = [a for a in d.actions if a.kind == "retire"]
         rest = [a for a in d.actions if a.kind not in ("drift", "retire")]
@@ -135,6 +140,7 @@ def diff(
             "summary": summary_line(diffs),
             "scanners": [
                 {"scanner": d.scanner, "vendor": d.vendor, "error": d.error, "skipped": d.skipped,
+                 "refused": [{"object": i.object, "message": i.message} for i in d.refused],
                  "counts": {k: d.count(k) for k in SIGNS},
                  "objects": [_action_doc(a) for a in d.actions]}
                 for d in diffs

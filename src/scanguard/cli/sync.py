@@ -70,7 +70,7 @@ class _Progress:
 
 
 def _colour(status: str) -> str:
-    return {"ok": "green", "drift_restored": "yellow", "retired": "yellow", "failed": "red",
+    return {"ok": "green", "drift_restored": "yellow", "retired": "yellow", "refused": "yellow", "failed": "red",
             "skipped": "dim"}.get(status, "white")
 
 
@@ -139,7 +139,8 @@ def _print_human(summary: RunSummary) -> None:
         for w in s.warnings:
             if "TLS" not in w:  # TLS warnings were printed before the run
                 warn(w)
-    style = {"ok": "green", "drift_restored": "yellow", "retired": "yellow", "failed": "bold red"}[summary.status]
+    style = {"ok": "green", "drift_restored": "yellow", "retired": "yellow", "refused": "yellow",
+             "failed": "bold red"}[summary.status]
     info(f"[{style}]{summary_line(summary)}[/]")
 
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Protocol
 from pydantic import Field
 
 from ..compile import compile_plan
-from ..errors import PluginError, ScanguardError, ScannerError, UsageError
+from ..errors import PluginError, SafetyError, ScanguardError, ScannerError, UsageError
 from ..lattice import safety_regressions, violations
 from ..model.base import Model
 from ..model.config import ScannerConfig
@@ -164,7 +164,7 @@ class SyncEngine:
             try:
                 r = render_one(ct, vendor)
             except ScanguardError as e:
-                issues.append(Issue(object=ct.name, message=str(e)))
+                issues.append(Issue(object=ct.name, message=str(e), safety=isinstance(e, SafetyError)))
                 continue
             out.append(Desired(name=ct.name, compiled=ct, payload=r.payload, digest=payload_hash(r.payload)))
         return out, issues
@@ -196,8 +196,9 @@ class SyncEngine:
                 log.debug("scanner %s: diff failed: %s: %s", name, type(e).__name__, e)
                 return ScannerDiff(scanner=name, vendor=vendor.name,
                                    error=f"scanner {name}: {type(e).__name__}: {e}")
-            err = "; ".join(i.message for i in issues) or None
-            return ScannerDiff(scanner=name, vendor=vendor.name, actions=tuple(actions), error=err)
+            err = "; ".join(i.message for i in issues if not i.safety) or None
+            return ScannerDiff(scanner=name, vendor=vendor.name, actions=tuple(actions), error=err,
+                               refused=tuple(i for i in issues if i.safety))
 
         with ThreadPoolExecutor(max_workers=self._workers()) as pool:
             return list(pool.map(one, self.scanners))
@@ -405,8 +406,12 @@ class SyncEngine:
         drift_found = sum(1 for o in objects if o.action == "drift")
         restored = n("drift")
         retired = n("retire", applied=None if self.options.dry_run else True)
-        status = "failed" if errors else ("drift_restored" if restored or (self.options.dry_run and drift_found)
-                                          else "retired" if retired else "ok")
+        if any(not e.safety for e in errors):
+            status = "failed"
+        elif restored or (self.options.dry_run and drift_found):
+            status = "drift_restored"
+        else:
+            status = "retired" if retired else "refused" if errors else "ok"
         return ScannerResult(
             scanner=sc.config.name, vendor=sc.vendor.name, status=status,
             created=n("create"), updated=n("update") + sum(1 for o in objects if o.action == "conflict" and o.applied),
@@ -591,12 +596,12 @@ def _user() -> str:
 
 
 def exit_code_for(results: Iterable[ScannerResult]) -> int:
-    """1 when any scanner failed, else 3 when drift was restored or a template retired (or
-    found, in a dry run), else 0."""
+    """1 when any scanner failed, else 3 when drift was restored, a template retired (or found,
+    in a dry run) or refused as unsafe, else 0."""
     results = list(results)
     if any(r.status == "failed" for r in results):
         return 1
-    if any(r.status in ("drift_restored", "retired") for r in results):
+    if any(r.status in ("drift_restored", "retired", "refused") for r in results):
         return 3
     return 0
 
@@ -605,7 +610,7 @@ def _summarise(run_id: int | None, dry_run: bool, started: datetime, user: str,
                results: tuple[ScannerResult, ...], warnings: list[str]) -> RunSummary:
     code = exit_code_for(results)
     status = {0: "ok", 1: "failed", 3: "drift_restored"}[code]
-    if code == 3 and not any(r.status == "drift_restored" for r in results):
-        status = "retired"
+    if code == 3:  # the most telling safety finding names the run
+        status = next(s for s in ("drift_restored", "retired", "refused") if any(r.status == s for r in results))
     return RunSummary(run_id=run_id, dry_run=dry_run, started_at=started, finished_at=datetime.now(timezone.utc),
                       user=user, exit_code=code, status=status, scanners=results, warnings=tuple(warnings))

@@ -62,6 +62,17 @@ class Action(Model):
         return self.kind in WRITES or (self.kind == "conflict" and self.adopt)
 
 
+class Issue(Model):
+    """One error on a scanner (object None: the scanner as a whole)."""
+
+    object: str | None = None
+    message: str
+    transient: bool = False
+    safety: bool = False
+    """A template refused because it could not be rendered safely (not pushed): a safety
+    finding (exit 3), not a failure of the scanner."""
+
+
 class ScannerDiff(Model):
     """What a sync would do on one scanner."""
 
@@ -71,6 +82,8 @@ class ScannerDiff(Model):
     error: str | None = None
     skipped: str | None = None
     """Why nothing was compared (a vendor without a scanner client), if so."""
+    refused: tuple[Issue, ...] = ()
+    """Templates that cannot be rendered safely for this scanner, and why (not pushed)."""
 
     def count(self, kind: str) -> int:
         """How many actions of that kind."""
@@ -91,14 +104,6 @@ class ObjectResult(Model):
     changes: tuple[str, ...] = ()
 
 
-class Issue(Model):
-    """One error on a scanner (object None: the scanner as a whole)."""
-
-    object: str | None = None
-    message: str
-    transient: bool = False
-
-
 class RetryNote(Model):
     """A transient failure that was retried."""
 
@@ -112,7 +117,7 @@ class ScannerResult(Model):
 
     scanner: str
     vendor: str
-    status: Literal["ok", "drift_restored", "retired", "failed", "skipped"]
+    status: Literal["ok", "drift_restored", "retired", "refused", "failed", "skipped"]
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -140,7 +145,7 @@ class RunSummary(Model):
     finished_at: datetime
     user: str
     exit_code: int
-    status: Literal["ok", "drift_restored", "retired", "failed"]
+    status: Literal["ok", "drift_restored", "retired", "refused", "failed"]
     scanners: tuple[ScannerResult, ...]
     warnings: tuple[str, ...] = ()
 

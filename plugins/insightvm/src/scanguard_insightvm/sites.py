@@ -15,6 +15,7 @@ the templates and `scanguard check`, not here.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from scanguard import AddressSet, ExclusionSupport, RemoteObject, ScannerError, ScannerExclusion
 
@@ -60,14 +61,22 @@ def _sites(client: "InsightVMClient") -> list[dict[str, Any]]:
         info = answer.get("page")
         if not isinstance(info, dict) or not resources:
             break
-        if int(info.get("number", page)) + 1 >= int(info.get("totalPages", 0)):
+        try:
+            number, total = int(info.get("number", page)), int(info.get("totalPages", 0))
+        except (TypeError, ValueError):
+            raise ScannerError(client.scanner, "the console's page of sites has no readable page numbers") from None
+        if number + 1 >= total:
             break
-        page = int(info.get("number", page)) + 1
+        page = number + 1
     return out
 
 
+def _path(site_id: str, tail: str = "") -> str:
+    return f"{SITES}/{quote(str(site_id), safe='')}{tail}"
+
+
 def _excluded(client: "InsightVMClient", site_id: str) -> list[str]:
-    answer = client._request("GET", f"{SITES}/{int(site_id)}/excluded_targets")
+    answer = client._request("GET", _path(site_id, "/excluded_targets"))
     addresses = answer.get("addresses", []) if isinstance(answer, dict) else None
     if not isinstance(addresses, list):
         raise ScannerError(client.scanner, f"site {site_id}: the console's excluded targets are not a list")
@@ -92,7 +101,7 @@ def list_exclusions(client: "InsightVMClient") -> list[RemoteObject]:
 
 def read_exclusion(client: "InsightVMClient", site_id: str) -> RemoteObject:
     """One site's excluded targets as they are now."""
-    site = client._request("GET", f"{SITES}/{int(site_id)}")
+    site = client._request("GET", _path(site_id))
     name = str(site.get("name", "")) if isinstance(site, dict) else ""
     return _object(site_id, name, _excluded(client, site_id))
 
@@ -102,7 +111,9 @@ def update_exclusion(client: "InsightVMClient", site_id: str, payload: Any) -> s
     (PUT replaces the list: GET, add, PUT)."""
     current = _excluded(client, site_id)
     have = set(current)
-    wanted = [a for a in payload.get("addresses", []) if a not in have]
+    if not isinstance(payload, dict) or not isinstance(payload.get("addresses"), list):
+        raise ScannerError(client.scanner, f"site {site_id}: not an excluded-targets document")
+    wanted = [str(a) for a in payload["addresses"] if str(a) not in have]
     if wanted:
-        client._request("PUT", f"{SITES}/{int(site_id)}/excluded_targets", body=current + wanted)
+        client._request("PUT", _path(site_id, "/excluded_targets"), body=current + wanted)
     return site_id
