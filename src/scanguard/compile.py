@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from .errors import SafetyError
 from .lattice import merge, merge_all, narrow, safety_regressions, violations
@@ -61,7 +61,7 @@ def bulk_allocation():
 
 def _build(base: ScanTemplate, name: str, group: str | None, c: Constraints, targets: Targets,
            devices: tuple[str, ...], scanners: tuple[str, ...], *, reach_anywhere: bool = False,
-           excluded_devices: tuple[str, ...] = ()) -> CompiledTemplate:
+           excluded_devices: tuple[str, ...] = (), exclusions: tuple[ScannerExclusion, ...] = ()) -> CompiledTemplate:
     narrowed = narrow(base, c).model_copy(update={"name": name})
     bad = violations(narrowed, c)
     if bad:  # narrow() is built to make this impossible; refuse rather than trust it
@@ -69,7 +69,7 @@ def _build(base: ScanTemplate, name: str, group: str | None, c: Constraints, tar
     return CompiledTemplate(
         name=name, base=base.name, group=group, template=narrowed, constraints=c, targets=targets,
         devices=devices, scanners=scanners, removed_ports=base.ports - narrowed.ports,
-        reach_anywhere=reach_anywhere, excluded_devices=excluded_devices,
+        reach_anywhere=reach_anywhere, excluded_devices=excluded_devices, exclusions=exclusions,
     )
 
 
@@ -114,7 +114,18 @@ def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
     groups = {g: _group(g, members, group_hosts[g], rank, never_hosts, located, by_id, addrs, full,
                         merge(everywhere, unlocated))
               for g, members in restricted.items()}
-    general_cache: dict[AddressSet, tuple[Constraints, tuple[str, ...]]] = {}
+    exclusions = scanner_exclusions(profiles, addrs, full, src)
+    by_device: dict[str, list[ScannerExclusion]] = {}
+    for e in exclusions:
+        for pid in e.devices:
+            by_device.setdefault(pid, []).append(e)
+
+    def relevant(*groups_of_ids: Iterable[str]) -> tuple[ScannerExclusion, ...]:
+        ids = sorted(set().union(*groups_of_ids))
+        return tuple(e for pid in ids for e in by_device.get(pid, ()))
+
+    groups = {g: grp._replace(exclusions=relevant(grp.devices, grp.left_out)) for g, grp in groups.items()}
+    general_cache: dict[AddressSet, tuple[Constraints, tuple[str, ...], tuple[ScannerExclusion, ...]]] = {}
     targets_of = {n: sc.target_set() for n, sc in ws.config.scanners.items()}
     not_here = never_hosts | restricted_hosts
 
@@ -135,12 +146,13 @@ def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
             reached = [pid for pid in sorted(hit) if by_id[pid].policy == "scan"]
             c = merge(merge(everywhere, unlocated), merge_all(assets_c[pid] for pid in reached))
             left_out = located.overlapping((AddressSet.everything() if anywhere or not include else include) & not_here)
-            general_cache[reach] = (c, tuple(sorted(pid for pid in left_out if by_id[pid].policy != "scan")))
-        general_c, left_out = general_cache[reach]
+            left_out_ids = tuple(sorted(pid for pid in left_out if by_id[pid].policy != "scan"))
+            general_cache[reach] = (c, left_out_ids, relevant(reached, left_out_ids))
+        general_c, left_out, near = general_cache[reach]
         out.append(_build(base, tname, None, general_c,
                           Targets(include=include, exclude=not_here),
                           tuple(sorted(p.id for p in scannable)), scanners,
-                          reach_anywhere=anywhere, excluded_devices=left_out))
+                          reach_anywhere=anywhere, excluded_devices=left_out, exclusions=near))
         for gname in sorted(restricted):
             g = groups[gname]
             # a group template goes to the scanners that can reach the group: those with no
@@ -148,10 +160,10 @@ def _compile(ws: "Workspace", plugins: "PluginManager | None") -> Plan:
             reaching = tuple(n for n in scanners if not targets_of[n] or targets_of[n].overlaps(g.hosts))
             out.append(_build(base, f"{tname}@{gname}", gname, g.constraints,
                               Targets(include=g.hosts, exclude=g.exclude), g.devices, reaching,
-                              excluded_devices=g.left_out))
+                              excluded_devices=g.left_out, exclusions=g.exclusions))
     if plugins is not None:
         out = [apply_rewrites(ct, ws, plugins) for ct in out]
-    return Plan(templates=tuple(out), exclusions=tuple(scanner_exclusions(profiles, addrs, full, src)))
+    return Plan(templates=tuple(out), exclusions=tuple(exclusions))
 
 
 def scanner_exclusions(profiles: tuple[DeviceProfile, ...], addrs: dict[str, AddressSet],
@@ -196,6 +208,7 @@ class _Group(NamedTuple):
     constraints: Constraints
     devices: tuple[str, ...]
     left_out: tuple[str, ...]
+    exclusions: tuple[ScannerExclusion, ...] = ()
 
 
 def _group(gname: str, members: list[DeviceProfile], hosts: AddressSet, rank: dict[str, tuple[int, str]],

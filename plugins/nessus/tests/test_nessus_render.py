@@ -128,10 +128,12 @@ def test_vendor_record():
     assert {"render", "parse", "client", "activity", "results", "artifacts"} <= NESSUS.capabilities
 
 
-def test_artifacts_hold_a_policy_file_and_no_rules_of_their_own(plan):
+def test_artifacts_hold_a_policy_file_and_rules_for_exactly_its_devices(plan):
     ct = plan.get("full-audit@payment-terminals")
     files = NESSUS.artifacts(ct)
-    assert list(files) == [f"{ct.name}.policy.nessus"] and files[f"{ct.name}.policy.nessus"].startswith("<?xml")
+    assert files[f"{ct.name}.policy.nessus"].startswith("<?xml")
+    rules = [r for r in files[f"{ct.name}.nessusd.rules"].splitlines() if not r.startswith("#")]
+    assert rules == ["reject 10.20.50.0/26:7100", "reject 10.30.8.21:7100"]
 
 
 def test_entry_point_registers_the_vendor():

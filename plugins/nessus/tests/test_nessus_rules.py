@@ -62,6 +62,12 @@ def test_forbidden_ports_are_rejected_on_exactly_the_devices_not_the_scanner_net
     assert not any(r.startswith("reject 10.50.0.0/16") for r in rules)
 
 
+def test_the_general_template_artifact_rejects_exactly_the_devices_it_reaches(plan):
+    files = NESSUS.artifacts(plan.get("full-audit"))
+    rules = [r for r in files["full-audit.nessusd.rules"].splitlines() if not r.startswith("#")]
+    assert rules == ["reject 10.50.9.7", "reject 10.50.1.0/24:9100-9107"]
+
+
 def test_a_never_scan_device_is_rejected_on_every_port(plan):
     assert "reject 10.50.9.7" in _rules(plan)
 
@@ -105,7 +111,9 @@ def test_render_out_writes_one_rules_file_for_the_scanner(tmp_path):
     assert r.exit_code == 0, r.output
     text = (tmp_path / "out" / "nessus" / "exclusions" / "nessusd.rules").read_text()
     assert "reject 10.50.1.0/24:9100-9107" in text.splitlines()
-    assert not list((tmp_path / "out" / "nessus").glob("*.nessusd.rules"))
+    per_template = (tmp_path / "out" / "nessus" / "full-audit.nessusd.rules").read_text()
+    assert "reject 10.50.1.0/24:9100-9107" in per_template.splitlines()
+    assert "10.50.0.0/16" not in per_template
 
 
 def test_render_exits_3_when_templates_are_refused_as_unsafe_for_nessus(example_workspace):

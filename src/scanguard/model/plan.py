@@ -38,6 +38,9 @@ class CompiledTemplate(Model):
     excluded_devices: tuple[str, ...] = ()
     """Profiles (never-scan, or restricted to another template) whose addresses inside the
     template's reach were taken out of its targets instead of narrowing it."""
+    exclusions: tuple[ScannerExclusion, ...] = ()
+    """The scanner-side exclusions of the devices this template may reach or was aimed away
+    from (a subset of `Plan.exclusions`), for vendors that hand them out with each template."""
 
     def reach(self) -> AddressSet:
         """Every address this template may probe: its targets (anywhere, for a scanner without

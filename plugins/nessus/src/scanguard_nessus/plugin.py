@@ -11,7 +11,7 @@ from scanguard import ActivityEvent, CompiledTemplate, HostResult, ScanTemplate,
 
 from .policy import CHECK_KINDS, parse_policy, render_policy
 from .policy_xml import read_policy, render_policy_xml
-from .rules import SUPPORT as EXCLUSIONS
+from .rules import SUPPORT as EXCLUSIONS, render_rules
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -34,9 +34,14 @@ def parse(payload: Any) -> ScanTemplate:
 
 
 def artifacts(ct: CompiledTemplate) -> dict[str, str]:
-    """For Nessus Professional: an importable policy file. (The scanner-side block, nessusd.rules,
-    is one file for the whole plan: the vendor's `exclusions`.)"""
-    return {f"{ct.name}.policy.nessus": render_policy_xml(ct)}
+    """For Nessus Professional: an importable policy file, and the nessusd.rules lines of the
+    devices this template reaches or is aimed away from (exactly their addresses; the whole
+    plan's file is the vendor's `exclusions`)."""
+    out = {f"{ct.name}.policy.nessus": render_policy_xml(ct)}
+    rules = render_rules(ct.exclusions).get("nessusd.rules")
+    if rules:
+        out[f"{ct.name}.nessusd.rules"] = rules
+    return out
 
 
 def client(config: ScannerConfig):
