@@ -8,6 +8,7 @@ from .events import (
     ActivityEvent,
     CheckRequest,
     CheckResult,
+    Evidence,
     Finding,
     HealthEvent,
     HostResult,
@@ -20,6 +21,7 @@ from .exclusion import ExclusionReason, ScannerExclusion
 from .intervals import IntervalSet
 from .plan import CompiledTemplate, Plan, Targets
 from .ports import PortSet
+from .fingerprint import Fingerprint
 from .profile import DeviceProfile, RiskAcceptance
 from .run import ScanRun
 from .template import DISCOVERY_METHODS, PING_METHODS, Checks, Discovery, Performance, ScanTemplate
@@ -27,7 +29,8 @@ from .windows import ScanWindow
 
 __all__ = [
     "ActivityEvent", "AddressSet", "CATEGORIES", "CheckRequest", "CheckResult", "Checks", "CompiledTemplate",
-    "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "ExclusionReason", "Finding", "HealthEvent",
+    "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "Evidence", "ExclusionReason", "Finding",
+    "Fingerprint", "HealthEvent",
     "HostResult", "IntervalSet", "Outage", "PING_METHODS", "Performance", "Plan", "PortSet",
     "ProfileChange", "Provenance", "ResultItem", "RiskAcceptance", "ScanTemplate", "ScanWindow",
     "ScanRun", "ScannerConfig", "ScannerExclusion", "Suspect", "TLSSettings", "Targets", "VendorCheck", "WorkspaceConfig",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any, Literal
 
@@ -12,6 +11,7 @@ from .addresses import AddressSet, parse_address_item
 from .base import Input, trusted
 from .checks import check_categories, parse_vendor_checks
 from .constraints import Constraints, Provenance
+from .fingerprint import Fingerprint
 from .ports import PortSet
 from .windows import ScanWindow
 
@@ -139,27 +139,6 @@ class Location(Input):
     def addresses(self) -> AddressSet:
         """Every address of the device, as intervals."""
         return AddressSet.parse([*self.hosts, *self.cidrs, *self.ranges])
-
-
-class Fingerprint(Input):
-    """How to recognise the device elsewhere."""
-
-    os: str | None = None
-    mac_ouis: list[str] = []
-    open_ports: PortSet = Field(default_factory=PortSet)
-    banners: list[str] = []
-    cpes: list[str] = []
-
-    @field_validator("mac_ouis")
-    @classmethod
-    def _ouis(cls, v: list[str]) -> list[str]:
-        out = []
-        for oui in v:
-            norm = re.sub(r"[^0-9A-Fa-f]", "", oui).upper()
-            if len(norm) != 6:
-                raise ValueError(f"{oui!r} is not a MAC OUI (three bytes, like 00:0B:4F)")
-            out.append(":".join(norm[i : i + 2] for i in range(0, 6, 2)))
-        return out
 
 
 class RiskAcceptance(Input):

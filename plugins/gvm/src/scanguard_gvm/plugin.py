@@ -21,6 +21,7 @@ VENDOR = Vendor(
     name="gvm", title="Greenbone (GVM / OpenVAS)", render=render, parse=parse, serialize=serialize, suffix=".gmp.xml",
     client=client, parse_activity=parse_activity, parse_results=parse_results, parse_targets=parse_targets,
     capabilities=frozenset({"render", "parse", "client", "activity", "results", "targets"}), check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"report", "get_reports_response"}),
 )
 
 

@@ -41,6 +41,7 @@ VENDOR = Vendor(
     exclusions=EXCLUSIONS,
     capabilities=frozenset({"render", "parse", "client", "activity", "results", "exclusions"}),
     check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"NexposeReport"}),
 )
 """The InsightVM vendor record."""
 

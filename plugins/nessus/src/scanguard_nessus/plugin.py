@@ -78,6 +78,7 @@ NESSUS = Vendor(
     exclusions=EXCLUSIONS,
     capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts", "exclusions"}),
     check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"NessusClientData_v2"}),
 )
 
 

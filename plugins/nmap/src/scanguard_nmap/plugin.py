@@ -52,5 +52,5 @@ def scanguard_vendors() -> list[Vendor]:
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
                parse_activity=parse_activity, parse_results=parse_results, run=run, parse_targets=parse_targets,
                capabilities=frozenset({"render", "parse", "activity", "results", "run", "targets"}),
-               check_kinds=CHECK_KINDS),
+               check_kinds=CHECK_KINDS, result_roots=frozenset({"nmaprun"})),
     ]
