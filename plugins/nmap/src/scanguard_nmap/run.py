@@ -108,6 +108,9 @@ def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str
     argv = [nmap, *base, "--packet-trace"]
     if debug:
         argv.append("-" + "d" * debug)  # -d prints "NSE: Starting <script> against <host>"
+    if isinstance(template, CompiledTemplate) and template.targets.exclude:
+        # the targets are given here, but never-scan and restricted addresses stay excluded
+        argv += ["--exclude", ",".join(template.targets.exclude.blocks())]
     argv += [*extra_args, "-oX", str(xml), *targets]
     return argv
 
@@ -240,7 +243,12 @@ def run_scan(template: CompiledTemplate | Sequence[str], targets: Sequence[str],
     xml = out_dir / f"{name}.xml"
     log_path = out_dir / f"{name}.activity.log"
     if replay is not None:
-        base = render_argv(template, with_targets=False) if isinstance(template, CompiledTemplate) else list(template)
+        if isinstance(template, CompiledTemplate):
+            if template.targets.exclude:  # a replay keeps the template's excluded addresses too
+                extra_args = [*extra_args, "--exclude", ",".join(template.targets.exclude.blocks())]
+            base = render_argv(template, with_targets=False)
+        else:
+            base = list(template)
         template = replay_argv(base, replay, out_dir / name, nmap=binary)
     argv = build_argv(template, targets, xml, nmap=binary, debug=debug,
                       allow_non_loopback=allow_non_loopback, extra_args=extra_args)
