@@ -15,7 +15,7 @@
 
 The fault API is the same as tests/fakes/nessus.py (FakeNessus), so one fault matrix drives both.
 
-Endpoints: GET /api/3/scan_templates (paged with ?page=&size=, `page_size` by default; the
+Endpoints (sites and their excluded targets: tests/fakes/insightvm_sites.py): GET /api/3/scan_templates (paged with ?page=&size=, `page_size` by default; the
 response carries resources, page and links, with a "next" link while pages remain), POST
 /api/3/scan_templates (returns {"id", "links"}), GET/PUT/DELETE /api/3/scan_templates/{id}.
 PUT replaces the whole object. Built-in templates (BUILTIN_IDS) are present and read-only: PUT
@@ -64,6 +64,7 @@ from urllib.parse import parse_qs, urlsplit
 from scanguard_insightvm.spec import SpecValidator, find_spec, load_validator
 
 from .common import FaultPlan, LoopbackTLS, serve_in_background, stop_serving
+from .insightvm_sites import SITES, SitesMixin
 
 BASE = "/api/3/scan_templates"
 CATEGORIES = (
@@ -202,9 +203,9 @@ class _NoResponse(Exception):
     """The fault sends nothing back."""
 
 
-class FakeInsightVM:
+class FakeInsightVM(SitesMixin):
     """A fake InsightVM console on 127.0.0.1 (random free port), in a background thread.
-    See the module docstring for its API."""
+    See the module docstring for its API (and tests/fakes/insightvm_sites.py for sites)."""
 
     def __init__(self, tls: bool = True, *, page_size: int = 10, validate: bool = True,
                  spec_path: str | Path | None = None, api_version: str = "3") -> None:
@@ -235,6 +236,7 @@ class FakeInsightVM:
         form = "csv" if api_version == "3.1" else "array"
         self.validator: SpecValidator | None = (load_validator(str(spec), port_form=form)
                                                 if (validate and spec) else None)
+        self._init_sites()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tls: LoopbackTLS | None = None
@@ -474,6 +476,8 @@ class FakeInsightVM:
             known = self._console(path, query)
             if known is not None:
                 return known
+        if path.rstrip("/") == SITES or path.startswith(SITES + "/"):
+            return self._sites_route(method, path, query, raw)
         if path.rstrip("/") == BASE:
             if method == "GET":
                 return 200, self._list(query)

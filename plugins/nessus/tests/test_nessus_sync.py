@@ -27,7 +27,7 @@ def test_a_group_that_needs_a_packet_rate_is_refused_and_never_pushed(tmp_path, 
             summary = SyncEngine(ws, load_plugins(), state=state, options=SyncOptions(
                 retry=RetryPolicy(attempts=2, initial_wait_s=0, max_wait_s=0))).run()
         result = summary.scanners[0]
-        assert summary.exit_code == 1 and result.status == "failed"
+        assert summary.exit_code == 3 and result.status == "refused"  # a safety finding, not a scanner failure
         assert any(e.object == "full-audit@payment-terminals" and "no packet rate: 100 packets/s" in e.message
                    and "pos-terminal" in e.message for e in result.errors)
         names = {p["settings"]["name"] for p in fake.policies.values()}

@@ -24,7 +24,7 @@ from scanguard_tenable_policy import (
     render_policy_file,
 )
 
-from .rules import render_rules
+from .rules import SUPPORT as EXCLUSIONS, render_rules
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -57,14 +57,15 @@ def parse(payload: Any) -> ScanTemplate:
 
 def artifacts(ct: CompiledTemplate) -> dict[str, str]:
     """For Nessus Professional: an importable policy file (unless the template excludes individual
-    plugins, whose families only a scanner knows), and a nessusd.rules snippet when the template's
-    devices have fragile ports."""
+    plugins, whose families only a scanner knows), and the nessusd.rules lines of the devices this
+    template reaches or is aimed away from (exactly their addresses; the whole plan's file is the
+    vendor's `exclusions`)."""
     out: dict[str, str] = {}
     try:
         out[f"{ct.name}.policy.nessus"] = render_policy_file(render_document(ct))
     except PolicyFileUnavailable as e:
         out[f"{ct.name}.policy.nessus.txt"] = f"No importable policy file for {ct.name}: {e}\n"
-    rules = render_rules(ct)
+    rules = render_rules(ct.exclusions).get("nessusd.rules")
     if rules:
         out[f"{ct.name}.nessusd.rules"] = rules
     return out
@@ -101,7 +102,8 @@ NESSUS = Vendor(
     client=client,
     parse_activity=parse_activity,
     parse_results=parse_results,
-    capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts"}),
+    exclusions=EXCLUSIONS,
+    capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts", "exclusions"}),
     check_kinds=CHECK_KINDS,
     result_roots=frozenset({"NessusClientData_v2"}),
 )
