@@ -13,6 +13,8 @@ Tenable Vulnerability Management): one library they depend on, never a copy.
 - `parse_nessus` (results, with evidence): .nessus v2 scan exports, host by host (Nessus, Security
   Center and Tenable VM all export them);
 - `PolicyClient` (client): the policies REST API Nessus Manager and Tenable VM share;
+- `exclusion`: scheduled exclusions (Tenable VM exclusions, Security Center freeze windows) as one
+  document: never-scan devices always, devices with scan windows outside them (`EXCLUSIONS`);
 - vocabulary: settings keys and defaults, port-scanner plugins and their settings keys, the
   category -> family table.
 
@@ -30,6 +32,7 @@ from .document import (
     select_families,
 )
 from .client import PolicyClient
+from .exclusion import EXCLUSIONS, ExclusionDocument
 from .parse import api_document, parse_document, read_document, template_name
 from .policy_file import (
     PluginSelection,
@@ -56,7 +59,8 @@ from .vocabulary import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "CATEGORY_MAP", "CHECK_KINDS", "CategoryMapping", "DEFAULTS", "DISCOVERY_FAMILIES", "FORMAT", "FamilySelection",
+    "CATEGORY_MAP", "CHECK_KINDS", "CategoryMapping", "DEFAULTS", "DISCOVERY_FAMILIES", "EXCLUSIONS", "ExclusionDocument",
+    "FORMAT", "FamilySelection",
     "MANAGED_SETTINGS", "PORT_SCANNERS", "PORT_SCANNER_FAMILY", "PluginSelection", "PolicyClient", "PolicyDocument",
     "PolicyFileUnavailable", "VENDOR",
     "api_document", "default_ports", "describe", "hinted_plugins", "live_document", "parse_document", "parse_nessus",
