@@ -54,7 +54,8 @@ def _wire(selection: Mapping[str, Any], also_enable: Mapping[str, Iterable[str]]
     return out
 
 
-def _least_safe(*statuses: str | None) -> str:
+def least_safe(*statuses: str | None) -> str:
+    """Of family statuses two views show, the more enabled ("enabled" when neither is known)."""
     known = [s for s in statuses if s in _LEAST_SAFE]
     return max(known, key=_LEAST_SAFE.__getitem__) if known else "enabled"
 
@@ -243,7 +244,7 @@ class PolicyClient:
             from_editor = {name: str(e.get("status", "")).lower() for name, e in (editor or {}).items()}
             from_export = dict(export.families) if export is not None else {}
             # a family one view shows more enabled than the other counts as the more enabled
-            statuses = {name: _least_safe(from_editor.get(name), from_export.get(name))
+            statuses = {name: least_safe(from_editor.get(name), from_export.get(name))
                         for name in {**from_export, **from_editor}}
             for name, entry in (editor or {}).items():
                 if from_editor[name] == "mixed" and statuses[name] == "mixed" and entry.get("id") is not None:

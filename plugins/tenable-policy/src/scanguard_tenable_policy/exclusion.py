@@ -421,6 +421,20 @@ class Piece(BaseModel):
     description: str = ""
 
 
+def make_piece(members: Iterable[str], *, always: bool = False, span: Span | None = None,
+               description: str = "") -> Piece:
+    """A piece read from an object, canonical: a span that blocks the whole week is always in force
+    (Security Center has no "always": scanguard writes a daily freeze window of 24 hours)."""
+    if span is not None and blocked_by([span], span.tz) == ALL_WEEK:
+        always, span = True, None
+    return Piece(members=tuple(members), always=always, span=None if always else span, description=description)
+
+
+ALWAYS_SPAN = Span(tz="UTC", days=WEEKDAYS, start="00:00:00", seconds=DAY)
+"""The span a product without "always in force" writes for it: every day, all day, in UTC (no
+clock changes)."""
+
+
 def _own_lines(description: str) -> list[str]:
     return [line for line in str(description or "").splitlines() if not line.startswith("scanguard:")]
 
@@ -554,8 +568,8 @@ def wall_seconds(start: datetime, end: datetime) -> float:
 
 
 __all__ = [
-    "ANCHOR", "Changes", "DAY", "EXCLUSIONS", "ExclusionDocument", "FORMAT", "Piece", "RRULE_DAYS", "Span", "WEEK", "WEEKDAYS",
+    "ALWAYS_SPAN", "ANCHOR", "Changes", "DAY", "EXCLUSIONS", "ExclusionDocument", "FORMAT", "Piece", "RRULE_DAYS", "Span", "WEEK", "WEEKDAYS",
     "allowed_slots", "assemble", "blocked_by", "converge", "covers", "exclusion_document", "group", "keeps",
-    "normalise", "parse_exclusion", "parse_window", "pieces_of", "remote_object", "render_exclusions", "rrule_days",
+    "make_piece", "normalise", "parse_exclusion", "parse_window", "pieces_of", "remote_object", "render_exclusions", "rrule_days",
     "schedule_of", "single_zone", "spans_outside", "wall_seconds", "weekly_span", "window_text",
 ]
