@@ -182,6 +182,10 @@ class FakeTenableSC(HttpFake):
 
     # --- state helpers for tests ----------------------------------------------------------------
 
+    def writes(self) -> list[tuple[str, str, int]]:
+        """The logged requests that change state (an export is a POST that changes nothing)."""
+        return [r for r in super().writes() if not (r[0] == "POST" and r[1].endswith("/export"))]
+
     def family_id(self, name: str) -> str:
         """The id of a family by name."""
         return next(fid for fid, n in self.families.items() if n == name)

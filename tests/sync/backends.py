@@ -130,6 +130,69 @@ def _nessus_stored(fake: Any) -> dict[str, list[RemoteObject]]:
     return out
 
 
+# -- Tenable Vulnerability Management: Nessus's policies, and exclusions ---------------------------------
+def _tenableio_start(tls: bool = True):
+    from tests.fakes.tenableio import FakeTenableIO
+
+    fake = FakeTenableIO(tls=tls)
+    fake.hang_s = 2.0
+    return fake
+
+
+def _tenableio_entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
+    body, env = _nessus_entry(fake, name)
+    return body.replace('type = "nessus"', 'type = "tenableio"', 1), env
+
+
+# -- Tenable Security Center ---------------------------------------------------------------------------
+def _tenablesc_start(tls: bool = True):
+    from tests.fakes.tenablesc import FakeTenableSC
+
+    fake = FakeTenableSC(tls=tls)
+    fake.hang_s = 2.0
+    return fake
+
+
+def _tenablesc_entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
+    body, env = _nessus_entry(fake, name)
+    return body.replace('type = "nessus"', 'type = "tenablesc"', 1), env
+
+
+def _tenablesc_drift(fake: Any, remote_id: str) -> None:
+    # someone re-opens every port (7100 included) and turns safe checks off in the console
+    fake.edit_policy(remote_id, preferences={"portscan_range": "1-65535", "safe_checks": "no"})
+
+
+def _tenablesc_stored(fake: Any) -> dict[str, list[RemoteObject]]:
+    # the fake's raw state (preferences, families by id, the plugins kept on in a mixed family, the
+    # port scanners that run) through the shared policy model's reading, no client in between
+    from scanguard_tenable_policy import hinted_plugins, live_document
+    from scanguard_tenable_policy.securitycenter import template_of
+    from tests.fakes.tenablesc import TEMPLATES
+
+    out: dict[str, list[RemoteObject]] = {}
+    with fake._lock:
+        for pid, p in sorted(fake.policies.items()):
+            families = {name: "disabled" for name in fake.families.values()}
+            mixed: dict[str, list[str]] = {}
+            for fid, entry in p["families"].items():
+                name = fake.families[fid]
+                families[name] = entry["state"]
+                if entry["state"] == "mixed":
+                    mixed[name] = [x for x, (_, fam) in fake.plugins.items() if fam == name and x not in entry["plugins"]]
+            settings = {**p["preferences"], "name": p["name"], "description": p["description"]}
+            running = [k for k, v in fake.port_scanners_running(pid).items() if v == "enabled"]
+            template = next(t["name"] for t in TEMPLATES if t["id"] == p["template"])
+            doc = live_document(template=template_of(template), settings=settings, families=families,
+                                mixed_disabled=mixed, hinted=hinted_plugins(p["description"]),
+                                plugin_family=lambda x: fake.plugins.get(x, (None, None))[1], port_scanners=running)
+            marker = parse_marker(p["description"])
+            out.setdefault(p["name"], []).append(RemoteObject(
+                remote_id=pid, name=p["name"], payload=doc.payload(),
+                marker_hash=marker[1] if marker else None, managed=marker is not None))
+    return out
+
+
 # -- InsightVM ---------------------------------------------------------------------------------------
 def _insightvm_start(tls: bool = True):
     from tests.fakes.insightvm import FakeInsightVM
@@ -241,6 +304,10 @@ def _gvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 BACKENDS: dict[str, Backend] = {
     "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
                       stored=_nessus_stored),
+    "tenableio": Backend("tenableio", "tests.fakes.tenableio", "scanguard-tenableio", _tenableio_start,
+                         _tenableio_entry, _nessus_drift, stored=_nessus_stored),
+    "tenablesc": Backend("tenablesc", "tests.fakes.tenablesc", "scanguard-tenablesc", _tenablesc_start,
+                         _tenablesc_entry, _tenablesc_drift, stored=_tenablesc_stored),
     "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
