@@ -40,6 +40,12 @@ class Backend:
     """Every object the fake holds, read from its stored state: {name: [object...]} with payloads
     the vendor's parse reads."""
     faults: tuple[str, ...] = FAULTS
+    exclusions: Callable[[Any], dict[str, RemoteObject]] | None = None
+    """For vendors whose client makes exclusion objects: every exclusion document the fake holds,
+    read from its stored objects (the vendor's reading of one stored object, grouped by the
+    library), never through the client's HTTP reading: {document name: object}."""
+    drop_piece: Callable[[Any, str], None] | None = None
+    """A console user deletes one of the objects holding an exclusion document."""
 
     def inject(self, fake: Any, n: int, kind: str) -> None:
         """Fail the n-th request from now (1: the next one) with `kind`. Fakes count either from
@@ -144,6 +150,25 @@ def _tenableio_entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
     return body.replace('type = "nessus"', 'type = "tenableio"', 1), env
 
 
+def _grouped(objects: list[tuple[str, Any]]) -> dict[str, RemoteObject]:
+    from scanguard_tenable_policy.exclusion import group, remote_object
+
+    return {name: remote_object(name, held) for name, held in group(objects).items()}
+
+
+def _tenableio_exclusions(fake: Any) -> dict[str, RemoteObject]:
+    from scanguard_tenableio.exclusions import piece_of
+
+    with fake._lock:
+        return _grouped([(str(i), piece_of(e)) for i, e in sorted(fake.exclusions.items())])
+
+
+def _tenableio_drop(fake: Any, name: str) -> None:
+    with fake._lock:
+        victim = max(i for i, e in fake.exclusions.items() if e["name"] == f"scanguard {name}")
+        del fake.exclusions[victim]
+
+
 # -- Tenable Security Center ---------------------------------------------------------------------------
 def _tenablesc_start(tls: bool = True):
     from tests.fakes.tenablesc import FakeTenableSC
@@ -191,6 +216,19 @@ def _tenablesc_stored(fake: Any) -> dict[str, list[RemoteObject]]:
                 remote_id=pid, name=p["name"], payload=doc.payload(),
                 marker_hash=marker[1] if marker else None, managed=marker is not None))
     return out
+
+
+def _tenablesc_exclusions(fake: Any) -> dict[str, RemoteObject]:
+    from scanguard_tenablesc.freeze import piece_of
+
+    with fake._lock:
+        return _grouped([(i, piece_of(w)) for i, w in sorted(fake.freezes.items(), key=lambda kv: int(kv[0]))])
+
+
+def _tenablesc_drop(fake: Any, name: str) -> None:
+    with fake._lock:
+        victim = max((i for i, w in fake.freezes.items() if w["name"] == f"scanguard {name}"), key=int)
+        del fake.freezes[victim]
 
 
 # -- InsightVM ---------------------------------------------------------------------------------------
@@ -305,9 +343,11 @@ BACKENDS: dict[str, Backend] = {
     "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
                       stored=_nessus_stored),
     "tenableio": Backend("tenableio", "tests.fakes.tenableio", "scanguard-tenableio", _tenableio_start,
-                         _tenableio_entry, _nessus_drift, stored=_nessus_stored),
+                         _tenableio_entry, _nessus_drift, stored=_nessus_stored, exclusions=_tenableio_exclusions,
+                         drop_piece=_tenableio_drop),
     "tenablesc": Backend("tenablesc", "tests.fakes.tenablesc", "scanguard-tenablesc", _tenablesc_start,
-                         _tenablesc_entry, _tenablesc_drift, stored=_tenablesc_stored),
+                         _tenablesc_entry, _tenablesc_drift, stored=_tenablesc_stored, exclusions=_tenablesc_exclusions,
+                         drop_piece=_tenablesc_drop),
     "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,

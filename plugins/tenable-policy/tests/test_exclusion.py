@@ -22,6 +22,7 @@ from scanguard_tenable_policy.exclusion import (
     allowed_slots,
     assemble,
     blocked_by,
+    blocks_less,
     converge,
     covers,
     exclusion_document,
@@ -247,3 +248,14 @@ def test_render_gives_only_what_tenable_keeps(plan):
     kept = render_exclusions(plan.exclusions)
     assert set(kept) == {"never:patient-monitor-intellivue", "window:plc-energy-center", "window:pos-terminal"}
     assert all(ExclusionDocument.model_validate(d) for d in kept.values())
+
+
+def test_blocking_less_is_judged_by_time_not_by_how_the_windows_are_written():
+    before = _exclusion(_window())
+    same_time_other_words = _exclusion(_window(start="06:00", end="08:00"), _window(start="08:00", end="10:00"))
+    more = _exclusion(_window(start="07:00", end="09:00"))
+    less = _exclusion(_window(start="05:00", end="10:00"))
+    assert blocks_less([before], [same_time_other_words]) == [] and blocks_less([before], [more]) == []
+    assert blocks_less([before], [less]) and blocks_less([before], [])
+    always = _exclusion()
+    assert blocks_less([always], [before]) and blocks_less([before], [always]) == []

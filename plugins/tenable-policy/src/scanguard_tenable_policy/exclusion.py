@@ -402,6 +402,28 @@ def parse_exclusion(payload: Any) -> tuple[ScannerExclusion, ...]:
                              schedule=schedule),)
 
 
+def blocks_less(before: Iterable[ScannerExclusion], after: Iterable[ScannerExclusion]) -> list[str]:
+    """Every exclusion of `before` whose addresses `after` no longer blocks at every second it
+    did (weekly, in each time zone of its windows), judged by time, not by how the windows are
+    written (scanguard.exclusion_gaps asks for the very same windows). Only exclusions of `after`
+    that hold all of an exclusion's addresses count for it."""
+    after = list(after)
+    out = []
+    for b in before:
+        holders = [a for a in after if b.addresses.issubset(a.addresses)]
+        if any(not a.schedule for a in holders):
+            continue
+        if not b.schedule:
+            out.append(f"{b.name}: {', '.join(b.addresses.items()[:5])} no longer blocked always")
+            continue
+        needed = spans_outside(b.schedule)
+        held = [s for a in holders for s in spans_outside(a.schedule)]
+        short = [tz for tz in sorted({s.tz for s in needed}) if not blocked_by(needed, tz).issubset(blocked_by(held, tz))]
+        if short:
+            out.append(f"{b.name}: {', '.join(b.addresses.items()[:5])} blocked less of the week ({', '.join(short)})")
+    return out
+
+
 EXCLUSIONS = ExclusionSupport(render=render_exclusions, parse=parse_exclusion, ports=False, schedule=True,
                               creates=True, keeps=keeps)
 """Scanner-side exclusions on Tenable VM (exclusions) and Security Center (freeze windows)."""
@@ -569,7 +591,7 @@ def wall_seconds(start: datetime, end: datetime) -> float:
 
 __all__ = [
     "ALWAYS_SPAN", "ANCHOR", "Changes", "DAY", "EXCLUSIONS", "ExclusionDocument", "FORMAT", "Piece", "RRULE_DAYS", "Span", "WEEK", "WEEKDAYS",
-    "allowed_slots", "assemble", "blocked_by", "converge", "covers", "exclusion_document", "group", "keeps",
+    "allowed_slots", "assemble", "blocked_by", "blocks_less", "converge", "covers", "exclusion_document", "group", "keeps",
     "make_piece", "normalise", "parse_exclusion", "parse_window", "pieces_of", "remote_object", "render_exclusions", "rrule_days",
     "schedule_of", "single_zone", "spans_outside", "wall_seconds", "weekly_span", "window_text",
 ]
