@@ -170,3 +170,52 @@ def test_every_call_position_of_an_exclusion_sync_fails_safe_and_converges(vendo
             if again.writes:
                 failures.append(f"{where}: the run after converging still wrote {again.writes} time(s)")
         assert not failures, "\n".join(failures)
+
+
+EXAMPLE_SCANNERS = {"tenableio": ("tenable-vm", "TENABLE_VM"), "tenablesc": ("tenable-sc", "TENABLE_SC")}
+
+
+@pytest.mark.parametrize("vendor", [v for v in VENDORS if v in EXAMPLE_SCANNERS])
+def test_the_example_hospitals_never_scan_and_window_devices_are_kept_on_its_tenable_scanner(
+        vendor, tmp_path, example_workspace, monkeypatch):
+    import re
+    import shutil
+
+    b, pm = _backend(vendor)
+    scanner, env = EXAMPLE_SCANNERS[vendor]
+    root = tmp_path / "hospital"
+    shutil.copytree(example_workspace, root)
+    with running(b) as (fakes, _bodies, _env):
+        fake = fakes[0]
+        monkeypatch.setenv(f"{env}_ACCESS_KEY", fake.access_key)
+        monkeypatch.setenv(f"{env}_SECRET_KEY", fake.secret_key)
+        toml = (root / "scanguard.toml").read_text(encoding="utf-8")
+        toml = re.sub(rf'(\[scanners\.{scanner}\][^\[]*?)url = "[^"]*"',
+                      lambda m: f'{m.group(1)}url = "{fake.url}"\ntls = {{ ca_bundle = "{fake.ca_bundle}" }}', toml)
+        (root / "scanguard.toml").write_text(toml.replace('state = ".scanguard/state.db"', 'state = "state.db"'))
+        ws = load_workspace(root)
+        summary = run_sync(ws, pm, scanners=(scanner,))
+        r = summary.scanners[0]
+        assert summary.exit_code == 0 and r.scanner == scanner, r.errors
+        pushed = {o.name: o for o in r.objects if o.name.startswith("exclusion:")}
+        assert set(pushed) == {"exclusion:never:patient-monitor-intellivue", "exclusion:window:plc-energy-center",
+                               "exclusion:window:pos-terminal"}
+        assert all(o.verified for o in pushed.values())
+        # what the scanner stores, read from its objects
+        held = {e.name: e for e in _held(b, fake)}
+        plan = {e.name: e for e in compile_plan(ws, pm).exclusions}
+        never, plc = held["never:patient-monitor-intellivue"], held["window:plc-energy-center"]
+        assert not never.schedule and never.addresses == plan["never:patient-monitor-intellivue"].addresses
+        assert plc.schedule == plan["window:plc-energy-center"].schedule  # sat 06:00-10:00 Europe/Berlin
+        assert exclusion_gaps([plan[n] for n in held], list(held.values())) == []
+        raw = fake.exclusions.values() if vendor == "tenableio" else fake.freezes.values()
+        for obj in raw:
+            if obj["name"] == "scanguard never:patient-monitor-intellivue":
+                always = obj["schedule"] == {"enabled": False} if vendor == "tenableio" else (
+                    obj["repeatRule"], obj["duration"], obj["start"]) == ("FREQ=DAILY;INTERVAL=1", "86400",
+                                                                          "TZID=UTC:20240101T000000")
+                assert always, obj
+            if obj["name"] == "scanguard window:plc-energy-center":
+                zone = obj["schedule"]["timezone"] if vendor == "tenableio" else obj["start"].split(":")[0]
+                assert zone in ("Europe/Berlin", "TZID=Europe/Berlin")
+        assert run_sync(ws, pm, scanners=(scanner,)).scanners[0].writes == 0
