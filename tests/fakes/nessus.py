@@ -91,6 +91,20 @@ def _inputs(node: Any):
             yield from _inputs(v)
 
 
+def exported_plugins(families: set[str]) -> dict[str, tuple[str, str]]:
+    """Plugin id -> (name, family) of the port scanners and of the plugins the recorded scan
+    exports (results/nessus) ran, in the families a scanner has."""
+    plugins: dict[str, tuple[str, str]] = {pid: (name, PORT_SCANNER_FAMILY) for pid, name in PORT_SCANNER_NAMES.items()}
+    for export in sorted((SHARED / "results" / "nessus").glob("*.nessus")):
+        for m in re.finditer(r'<ReportItem [^>]*?pluginID="(\d+)"[^>]*>', export.read_text(errors="replace")):
+            tag = m.group(0)
+            name = re.search(r'pluginName="([^"]*)"', tag)
+            family = re.search(r'pluginFamily="([^"]*)"', tag)
+            if family and family.group(1) in families:
+                plugins.setdefault(m.group(1), (name.group(1) if name else m.group(1), family.group(1)))
+    return plugins
+
+
 @lru_cache(maxsize=1)
 def _recorded() -> dict[str, Any]:
     """Editor, default settings, families, plugins and the export skeleton, from the recordings
@@ -115,14 +129,7 @@ def _recorded() -> dict[str, Any]:
                   "plugins": {"families": {}}}
         adv_defaults = dict(_MINIMAL_DEFAULTS)
         basic_defaults = dict(_MINIMAL_DEFAULTS)
-    plugins: dict[str, tuple[str, str]] = {pid: (name, PORT_SCANNER_FAMILY) for pid, name in PORT_SCANNER_NAMES.items()}
-    for export in sorted((SHARED / "results" / "nessus").glob("*.nessus")):
-        for m in re.finditer(r'<ReportItem [^>]*?pluginID="(\d+)"[^>]*>', export.read_text(errors="replace")):
-            tag = m.group(0)
-            name = re.search(r'pluginName="([^"]*)"', tag)
-            family = re.search(r'pluginFamily="([^"]*)"', tag)
-            if family and family.group(1) in families:
-                plugins.setdefault(m.group(1), (name.group(1) if name else m.group(1), family.group(1)))
+    plugins = exported_plugins(set(families))
     skeleton = export_path.read_bytes() if export_path.is_file() else None
     basic_editor = copy.deepcopy(editor)
     basic_editor.update(uuid=BASIC_UUID, name="basic", title="Basic Network Scan")

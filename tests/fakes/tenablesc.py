@@ -58,7 +58,7 @@ from scanguard_tenable_policy import PORT_SCANNER_FAMILY, PORT_SCANNERS
 
 from .common import HttpFake, key_pairs
 from .insightvm_sites import _address_ok
-from .nessus import PING_PREFS, PORT_SCANNER_NAMES, SHARED
+from .nessus import PING_PREFS, PORT_SCANNER_NAMES, SHARED, exported_plugins
 
 FIXTURES = SHARED / "tenablesc"
 INVALID = 146
@@ -84,15 +84,7 @@ def _recorded() -> dict[str, Any]:
     export = (FIXTURES / "sc_policy_export.nessus").read_bytes()
     names = re.findall(rb"<FamilyName>(.*?)</FamilyName>", export)
     families = {str(i): n.decode() for i, n in enumerate(dict.fromkeys(names), 1)}
-    known = set(families.values())
-    plugins: dict[str, tuple[str, str]] = {pid: (name, PORT_SCANNER_FAMILY) for pid, name in PORT_SCANNER_NAMES.items()}
-    for path in sorted((SHARED / "results" / "nessus").glob("*.nessus")):
-        for m in re.finditer(r'<ReportItem [^>]*?pluginID="(\d+)"[^>]*>', path.read_text(errors="replace")):
-            tag = m.group(0)
-            name = re.search(r'pluginName="([^"]*)"', tag)
-            family = re.search(r'pluginFamily="([^"]*)"', tag)
-            if family and family.group(1) in known:
-                plugins.setdefault(m.group(1), (name.group(1) if name else m.group(1), family.group(1)))
+    plugins = exported_plugins(set(families.values()))
     default_range = re.search(rb"<name>port_range</name>\s*<value>(.*?)</value>", export)
     return {"details": details, "export": export, "families": families, "plugins": plugins,
             "default_range": default_range.group(1).decode() if default_range else "default"}

@@ -145,9 +145,13 @@ def _tenableio_start(tls: bool = True):
     return fake
 
 
-def _tenableio_entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
-    body, env = _nessus_entry(fake, name)
-    return body.replace('type = "nessus"', 'type = "tenableio"', 1), env
+def _api_keys_entry(vendor: str) -> Callable[[Any, str], tuple[str, dict[str, str]]]:
+    """The scanguard.toml entry of a Tenable product with API keys (as Nessus's, another type)."""
+    def entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
+        body, env = _nessus_entry(fake, name)
+        return body.replace('type = "nessus"', f'type = "{vendor}"', 1), env
+
+    return entry
 
 
 def _grouped(objects: list[tuple[str, Any]]) -> dict[str, RemoteObject]:
@@ -176,11 +180,6 @@ def _tenablesc_start(tls: bool = True):
     fake = FakeTenableSC(tls=tls)
     fake.hang_s = 2.0
     return fake
-
-
-def _tenablesc_entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
-    body, env = _nessus_entry(fake, name)
-    return body.replace('type = "nessus"', 'type = "tenablesc"', 1), env
 
 
 def _tenablesc_drift(fake: Any, remote_id: str) -> None:
@@ -343,10 +342,10 @@ BACKENDS: dict[str, Backend] = {
     "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
                       stored=_nessus_stored),
     "tenableio": Backend("tenableio", "tests.fakes.tenableio", "scanguard-tenableio", _tenableio_start,
-                         _tenableio_entry, _nessus_drift, stored=_nessus_stored, exclusions=_tenableio_exclusions,
+                         _api_keys_entry("tenableio"), _nessus_drift, stored=_nessus_stored, exclusions=_tenableio_exclusions,
                          drop_piece=_tenableio_drop),
     "tenablesc": Backend("tenablesc", "tests.fakes.tenablesc", "scanguard-tenablesc", _tenablesc_start,
-                         _tenablesc_entry, _tenablesc_drift, stored=_tenablesc_stored, exclusions=_tenablesc_exclusions,
+                         _api_keys_entry("tenablesc"), _tenablesc_drift, stored=_tenablesc_stored, exclusions=_tenablesc_exclusions,
                          drop_piece=_tenablesc_drop),
     "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),

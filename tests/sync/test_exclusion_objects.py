@@ -19,7 +19,7 @@ from scanguard.sync import RetryPolicy
 
 from scanguard_tenable_policy.exclusion import blocks_less
 
-from .backends import BACKENDS, Backend, available, running
+from .backends import BACKENDS, Backend, available, ready, running
 from .harness import run_sync, write_workspace
 
 WINDOWED = """\
@@ -44,15 +44,6 @@ risk_acceptance: {accepted_by: CMIO, accepted_on: 2026-01-01, expires: 2030-01-0
 """
 RETRY = RetryPolicy(attempts=3, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=30)
 VENDORS = [v for v in available() if BACKENDS[v].exclusions is not None]
-
-
-def _backend(vendor: str):
-    b = BACKENDS[vendor]
-    pm = b.plugins()
-    why = b.missing_client(pm)
-    if why:
-        pytest.skip(f"{vendor}: {why}")
-    return b, pm
 
 
 def _workspaces(tmp_path, bodies):
@@ -88,7 +79,7 @@ def _problems(ws, pm, b: Backend, fake) -> list[str]:
 
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_never_scan_and_window_devices_are_created_verified_and_left_alone_next_time(vendor, tmp_path):
-    b, pm = _backend(vendor)
+    b, pm = ready(vendor)
     with running(b) as (fakes, bodies, _):
         _, w2 = _workspaces(tmp_path, bodies)
         first = run_sync(w2, pm)
@@ -108,7 +99,7 @@ def test_never_scan_and_window_devices_are_created_verified_and_left_alone_next_
 
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_an_object_deleted_in_the_console_is_restored_and_reported_as_drift(vendor, tmp_path):
-    b, pm = _backend(vendor)
+    b, pm = ready(vendor)
     with running(b) as (fakes, bodies, _):
         _, w2 = _workspaces(tmp_path, bodies)
         run_sync(w2, pm)
@@ -139,7 +130,7 @@ CASES = [pytest.param(v, k, id=f"{v}-{k}") for v in VENDORS for k in BACKENDS[v]
 
 @pytest.mark.parametrize("vendor,kind", CASES)
 def test_every_call_position_of_an_exclusion_sync_fails_safe_and_converges(vendor, kind, tmp_path):
-    b, pm = _backend(vendor)
+    b, pm = ready(vendor)
     with running(b, tls=False) as (fakes, bodies, _):
         fake = fakes[0]
         w1, w2 = _workspaces(tmp_path, bodies)
@@ -181,7 +172,7 @@ def test_the_example_hospitals_never_scan_and_window_devices_are_kept_on_its_ten
     import re
     import shutil
 
-    b, pm = _backend(vendor)
+    b, pm = ready(vendor)
     scanner, env = EXAMPLE_SCANNERS[vendor]
     root = tmp_path / "hospital"
     shutil.copytree(example_workspace, root)

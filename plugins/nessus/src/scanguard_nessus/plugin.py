@@ -10,24 +10,19 @@ from __future__ import annotations
 
 from typing import IO, Any, Iterator
 
-from scanguard import ActivityEvent, CompiledTemplate, HostResult, ScanTemplate, ScannerConfig, Vendor, hookimpl
+from scanguard import ActivityEvent, CompiledTemplate, ScanTemplate, ScannerConfig, Vendor, hookimpl
 from scanguard_tenable_policy import (
     CHECK_KINDS,
     PolicyFileUnavailable,
     parse_document,
-    parse_nessus,
+    parse_results,
     read_document as document,
     render_document,
+    render_payload,
     render_policy_file,
 )
 
 from .rules import SUPPORT as EXCLUSIONS, render_rules
-
-
-def render(ct: CompiledTemplate) -> dict[str, Any]:
-    """The policy document for a compiled template (the client turns it into Nessus's
-    `POST /policies` body with the scanner's own template uuid and families)."""
-    return render_document(ct).payload()
 
 
 def parse(payload: Any) -> ScanTemplate:
@@ -65,15 +60,10 @@ def parse_activity(stream: IO[str]) -> Iterator[ActivityEvent]:
     return parse_messages(stream)
 
 
-def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
-    """Hosts from a .nessus v2 export, streamed (the results parser of the Tenable library)."""
-    return parse_nessus(stream, getattr(stream, "name", "<stream>"))
-
-
 NESSUS = Vendor(
     name="nessus",
     title="Tenable Nessus",
-    render=render,
+    render=render_payload,
     parse=parse,
     suffix=".json",
     artifacts=artifacts,

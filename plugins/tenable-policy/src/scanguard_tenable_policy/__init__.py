@@ -43,8 +43,9 @@ from .policy_file import (
     render_policy_file,
 )
 from .portrange import default_ports, parse_range, render_range
-from .results import parse_nessus
-from .render import CHECK_KINDS, VENDOR, refuse_what_tenable_cannot_enforce, render_document
+from .render import CHECK_KINDS, VENDOR, refuse_what_tenable_cannot_enforce, render_document, render_payload
+from .results import parse_nessus, parse_results
+from .vendor import tenable_vendor
 from .vocabulary import (
     CATEGORY_MAP,
     DEFAULTS,
@@ -60,10 +61,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CATEGORY_MAP", "CHECK_KINDS", "CategoryMapping", "DEFAULTS", "DISCOVERY_FAMILIES", "EXCLUSIONS", "ExclusionDocument",
-    "FORMAT", "FamilySelection",
-    "MANAGED_SETTINGS", "PORT_SCANNERS", "PORT_SCANNER_FAMILY", "PluginSelection", "PolicyClient", "PolicyDocument",
-    "PolicyFileUnavailable", "VENDOR",
-    "api_document", "default_ports", "describe", "hinted_plugins", "live_document", "parse_document", "parse_nessus",
-    "parse_range", "read_document", "read_policy", "read_policy_file", "read_selection", "recorded_families", "refuse_what_tenable_cannot_enforce", "render_document",
-    "render_policy_file", "render_range", "running_port_scanners", "select_families", "template_name",
+    "FORMAT", "FamilySelection", "MANAGED_SETTINGS", "PORT_SCANNERS", "PORT_SCANNER_FAMILY", "PluginSelection",
+    "PolicyClient", "PolicyDocument", "PolicyFileUnavailable", "VENDOR", "api_document", "default_ports", "describe",
+    "hinted_plugins", "live_document", "parse_document", "parse_nessus", "parse_range", "parse_results",
+    "read_document", "read_policy", "read_policy_file", "read_selection", "recorded_families",
+    "refuse_what_tenable_cannot_enforce", "render_document", "render_payload", "render_policy_file", "render_range",
+    "running_port_scanners", "select_families", "template_name", "tenable_vendor",
 ]

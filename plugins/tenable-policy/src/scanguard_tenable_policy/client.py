@@ -261,14 +261,7 @@ class PolicyClient:
     def list_managed(self) -> list[RemoteObject]:
         """Policies carrying the scanguard marker, and unmanaged ones whose names collide with them.
         Payloads are left out (None): `read` fetches them."""
-        managed, others = [], []
-        for p in self.list_policies():
-            marker = parse_marker(p.get("description"))
-            obj = RemoteObject(remote_id=str(p["id"]), name=str(p.get("name") or ""),
-                               marker_hash=marker[1] if marker else None, managed=marker is not None)
-            (managed if marker else others).append(obj)
-        names = {o.name for o in managed}
-        return managed + [o for o in others if o.name in names]
+        return managed_policies(self.list_policies())
 
     def read(self, remote_id: str) -> RemoteObject:
         """The policy, its payload the document read back (comparable with what render produces)."""
@@ -309,6 +302,19 @@ class PolicyClient:
     def delete(self, remote_id: str) -> None:
         """Delete the policy."""
         self.delete_policy(remote_id)
+
+
+def managed_policies(policies: Iterable[Mapping[str, Any]]) -> list[RemoteObject]:
+    """Policies as a list shows them ({"id", "name", "description"}): those carrying scanguard's
+    marker, and the unmanaged ones whose names collide with them (payloads left out)."""
+    managed, others = [], []
+    for p in policies:
+        marker = parse_marker(p.get("description"))
+        obj = RemoteObject(remote_id=str(p["id"]), name=str(p.get("name") or ""),
+                           marker_hash=marker[1] if marker else None, managed=marker is not None)
+        (managed if marker else others).append(obj)
+    names = {o.name for o in managed}
+    return managed + [o for o in others if o.name in names]
 
 
 def _families(editor_doc: Any) -> dict[str, dict[str, Any]]:

@@ -156,3 +156,9 @@ def parse_nessus(stream: IO[bytes], source: str = "<stream>") -> Iterator[HostRe
             while el.getprevious() is not None:
                 del parent[0]
         yield result
+
+
+def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
+    """Every host of a .nessus v2 export (a Tenable vendor's `parse_results`), named after the
+    stream's file."""
+    return parse_nessus(stream, getattr(stream, "name", "<stream>"))

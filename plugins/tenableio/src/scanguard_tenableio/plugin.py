@@ -2,23 +2,18 @@
 entry-point group.
 
 Tenable VM shares Nessus's policy model: render and parse are the Tenable library's
-(scanguard_tenable_policy), and so are the policies client this plugin's client builds on and the
-.nessus results parser. What is Tenable VM's own: its exclusions, where scanguard keeps never-scan
-devices blocked always and devices with scan windows blocked outside them.
+(scanguard_tenable_policy), and so are the policies client this plugin's client builds on, the
+.nessus results parser and the exclusion documents. What is Tenable VM's own: its exclusions API,
+where scanguard keeps never-scan devices blocked always and devices with scan windows blocked
+outside them.
 """
 
 from __future__ import annotations
 
-from typing import IO, Any, Iterator
+from typing import Any
 
-from scanguard import CompiledTemplate, HostResult, ScanTemplate, ScannerConfig, Vendor, hookimpl
-from scanguard_tenable_policy import CHECK_KINDS, EXCLUSIONS, parse_document, parse_nessus, read_document, render_document
-
-
-def render(ct: CompiledTemplate) -> dict[str, Any]:
-    """The policy document for a compiled template (the client turns it into `POST /policies`
-    with the scanner's own template uuid and families)."""
-    return render_document(ct).payload()
+from scanguard import ScanTemplate, ScannerConfig, Vendor, hookimpl
+from scanguard_tenable_policy import parse_document, read_document, tenable_vendor
 
 
 def parse(payload: Any) -> ScanTemplate:
@@ -34,26 +29,7 @@ def client(config: ScannerConfig):
     return TenableIOClient(config)
 
 
-def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
-    """Hosts from a Tenable VM scan export (.nessus v2), streamed."""
-    return parse_nessus(stream, getattr(stream, "name", "<stream>"))
-
-
-TENABLEIO = Vendor(
-    name="tenableio",
-    title="Tenable Vulnerability Management",
-    render=render,
-    parse=parse,
-    suffix=".json",
-    client=client,
-    parse_results=parse_results,
-    exclusions=EXCLUSIONS,
-    capabilities=frozenset({"render", "parse", "client", "results", "exclusions"}),
-    check_kinds=CHECK_KINDS,
-    # the exports are .nessus files, told apart from Nessus's by nothing in them: find-misplaced
-    # reads them as Nessus's (the same parser), audit takes --vendor tenableio
-    result_roots=frozenset(),
-)
+TENABLEIO = tenable_vendor(name="tenableio", title="Tenable Vulnerability Management", parse=parse, client=client)
 
 
 @hookimpl

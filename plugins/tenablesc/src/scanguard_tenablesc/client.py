@@ -43,7 +43,7 @@ from scanguard_tenable_policy import (
     read_selection,
     select_families,
 )
-from scanguard_tenable_policy.client import least_safe
+from scanguard_tenable_policy.client import least_safe, managed_policies
 from scanguard_tenable_policy.exclusion import ExclusionDocument, Piece, converge, group, pieces_of, remote_object
 from scanguard_tenable_policy.securitycenter import TEMPLATES, families_field, family_states, template_of
 
@@ -242,14 +242,7 @@ class SecurityCenterClient:
 
     def list_managed(self) -> list[RemoteObject]:
         """Policies carrying the scanguard marker, and unmanaged ones whose names collide with them."""
-        managed, others = [], []
-        for p in self.list_policies():
-            marker = parse_marker(p.get("description"))
-            obj = RemoteObject(remote_id=str(p["id"]), name=str(p.get("name") or ""),
-                               marker_hash=marker[1] if marker else None, managed=marker is not None)
-            (managed if marker else others).append(obj)
-        names = {o.name for o in managed}
-        return managed + [o for o in others if o.name in names]
+        return managed_policies(self.list_policies())
 
     def read(self, remote_id: str) -> RemoteObject:
         """The policy, its payload the document read back."""

@@ -10,26 +10,11 @@ windows blocked outside them.
 
 from __future__ import annotations
 
-from typing import IO, Any, Iterator, Mapping
+from typing import Any, Mapping
 
-from scanguard import CompiledTemplate, HostResult, ScanTemplate, ScannerConfig, Vendor, hookimpl
-from scanguard_tenable_policy import (
-    CHECK_KINDS,
-    EXCLUSIONS,
-    PolicyDocument,
-    live_document,
-    parse_document,
-    parse_nessus,
-    read_document,
-    render_document,
-)
+from scanguard import ScanTemplate, ScannerConfig, Vendor, hookimpl
+from scanguard_tenable_policy import PolicyDocument, live_document, parse_document, read_document, tenable_vendor
 from scanguard_tenable_policy.securitycenter import template_of
-
-
-def render(ct: CompiledTemplate) -> dict[str, Any]:
-    """The policy document for a compiled template (the client turns it into `POST /rest/policy`
-    with the scanner's own template id and family ids)."""
-    return render_document(ct).payload()
 
 
 def _sc_policy(payload: Any) -> Mapping[str, Any] | None:
@@ -67,26 +52,7 @@ def client(config: ScannerConfig):
     return SecurityCenterClient(config)
 
 
-def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
-    """Hosts from a Security Center scan result download (.nessus v2), streamed."""
-    return parse_nessus(stream, getattr(stream, "name", "<stream>"))
-
-
-TENABLESC = Vendor(
-    name="tenablesc",
-    title="Tenable Security Center",
-    render=render,
-    parse=parse,
-    suffix=".json",
-    client=client,
-    parse_results=parse_results,
-    exclusions=EXCLUSIONS,
-    capabilities=frozenset({"render", "parse", "client", "results", "exclusions"}),
-    check_kinds=CHECK_KINDS,
-    # .nessus exports, as Nessus writes them: find-misplaced reads them as Nessus's (the same
-    # parser); audit takes --vendor tenablesc
-    result_roots=frozenset(),
-)
+TENABLESC = tenable_vendor(name="tenablesc", title="Tenable Security Center", parse=parse, client=client)
 
 
 @hookimpl
