@@ -266,9 +266,7 @@ class PolicyClient:
     def read(self, remote_id: str) -> RemoteObject:
         """The policy, its payload the document read back (comparable with what render produces)."""
         doc, settings = self._read(remote_id)
-        marker = parse_marker(settings.get("description"))
-        return RemoteObject(remote_id=str(remote_id), name=doc.settings.get("name", ""), payload=doc.payload(),
-                            marker_hash=marker[1] if marker else None, managed=marker is not None)
+        return policy_object(remote_id, doc, settings.get("description"))
 
     def _body(self, doc: PolicyDocument, name: str, marker: str, settings: Mapping[str, Any], uuid: str,
               catalog: Iterable[str], also_enable: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
@@ -302,6 +300,13 @@ class PolicyClient:
     def delete(self, remote_id: str) -> None:
         """Delete the policy."""
         self.delete_policy(remote_id)
+
+
+def policy_object(remote_id: Any, doc: PolicyDocument, description: Any) -> RemoteObject:
+    """A policy read back: its document, and the marker its description carries as stored."""
+    marker = parse_marker(description)
+    return RemoteObject(remote_id=str(remote_id), name=doc.settings.get("name", ""), payload=doc.payload(),
+                        marker_hash=marker[1] if marker else None, managed=marker is not None)
 
 
 def managed_policies(policies: Iterable[Mapping[str, Any]]) -> list[RemoteObject]:

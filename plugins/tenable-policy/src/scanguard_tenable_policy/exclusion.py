@@ -36,7 +36,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scanguard import AddressSet, ExclusionSupport, IntervalSet, RemoteObject, ScannerExclusion, ScanWindow, parse_marker
+from scanguard import (
+    AddressSet,
+    ExclusionSupport,
+    IntervalSet,
+    RemoteObject,
+    ScannerError,
+    ScannerExclusion,
+    ScanWindow,
+    parse_marker,
+)
 
 FORMAT = "tenable-exclusion/1"
 DAY = 86_400
@@ -583,6 +592,63 @@ def converge(held: Sequence[tuple[str, Piece]], wanted: Sequence[Piece]) -> Chan
     return Changes(replace=tuple(replace), create=tuple(create), delete=tuple(oid for oid, _ in left))
 
 
+class PiecesClient:
+    """scanguard.ExclusionClient over a product's objects that each hold a piece of a document
+    (Tenable VM exclusions, Security Center freeze windows), a mixin: the client says how to read
+    its objects (`held_pieces`), how to write a change (`write_changes`), and what to check before
+    writing (`check_document`); the rest is the same for both. Documents are named and identified
+    by their name."""
+
+    scanner: str
+
+    def held_pieces(self) -> list[tuple[str, Piece]]:
+        """(object id, piece) of every object of the kind on the scanner."""
+        raise NotImplementedError
+
+    def write_changes(self, name: str, changes: Changes) -> None:
+        """Write the changes in order: replace, create, delete."""
+        raise NotImplementedError
+
+    def check_document(self, name: str, doc: ExclusionDocument) -> None:
+        """Raise ScannerError for a document this scanner cannot hold (before anything is written)."""
+
+    def _groups(self) -> dict[str, list[tuple[str, Piece]]]:
+        return group(self.held_pieces())
+
+    def list_exclusions(self) -> list[RemoteObject]:
+        """Every document scanguard keeps here, assembled from the objects that hold it."""
+        return [remote_object(name, held) for name, held in sorted(self._groups().items())]
+
+    def read_exclusion(self, remote_id: str) -> RemoteObject:
+        """The document `remote_id` (its name) as the objects holding it are now."""
+        groups = self._groups()
+        if remote_id not in groups:
+            raise ScannerError(self.scanner, f"no object holds scanguard's {remote_id} (deleted?)", status=404)
+        return remote_object(remote_id, groups[remote_id])
+
+    def create_exclusion(self, name: str, payload: Any, marker: str) -> str:
+        """Make the objects that hold a document (those an earlier, interrupted attempt made are
+        kept); returns the document's name, its id here."""
+        return self._converge(name, payload, marker)
+
+    def update_exclusion(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
+        """Bring the objects of a document to exactly what it holds now."""
+        return self._converge(name, payload, marker)
+
+    def delete_exclusion(self, remote_id: str) -> None:
+        """Delete every object holding the document."""
+        held = self._groups().get(remote_id, [])
+        self.write_changes(remote_id, Changes(delete=tuple(oid for oid, _ in held)))
+
+    def _converge(self, name: str, payload: Any, marker: str) -> str:
+        doc = ExclusionDocument.model_validate(payload)
+        self.check_document(name, doc)
+        changes = converge(self._groups().get(name, []), pieces_of(doc, marker))
+        if changes:
+            self.write_changes(name, changes)
+        return name
+
+
 def wall_seconds(start: datetime, end: datetime) -> float:
     """Wall-clock seconds from one naive local time to another (what a product that takes a start
     and an end in a time zone blocks)."""
@@ -590,7 +656,7 @@ def wall_seconds(start: datetime, end: datetime) -> float:
 
 
 __all__ = [
-    "ALWAYS_SPAN", "ANCHOR", "Changes", "DAY", "EXCLUSIONS", "ExclusionDocument", "FORMAT", "Piece", "RRULE_DAYS", "Span", "WEEK", "WEEKDAYS",
+    "ALWAYS_SPAN", "ANCHOR", "Changes", "PiecesClient", "DAY", "EXCLUSIONS", "ExclusionDocument", "FORMAT", "Piece", "RRULE_DAYS", "Span", "WEEK", "WEEKDAYS",
     "allowed_slots", "assemble", "blocked_by", "blocks_less", "converge", "covers", "exclusion_document", "group", "keeps",
     "make_piece", "normalise", "parse_exclusion", "parse_window", "pieces_of", "remote_object", "render_exclusions", "rrule_days",
     "schedule_of", "single_zone", "spans_outside", "wall_seconds", "weekly_span", "window_text",

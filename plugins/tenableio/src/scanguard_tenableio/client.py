@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanguard import RemoteObject, ScannerError
+from scanguard import ScannerError
 from scanguard_tenable_policy import PolicyClient
-from scanguard_tenable_policy.exclusion import ExclusionDocument, Piece, converge, group, pieces_of, remote_object
+from scanguard_tenable_policy.exclusion import Changes, ExclusionDocument, Piece, PiecesClient
 
 from .exclusions import body_of, piece_of
 
 
-class TenableIOClient(PolicyClient):
+class TenableIOClient(PiecesClient, PolicyClient):
     """Tenable VM policies and exclusions; implements scanguard.ScannerClient and ExclusionClient."""
 
     product = "Tenable Vulnerability Management"
@@ -32,6 +32,7 @@ class TenableIOClient(PolicyClient):
     def __init__(self, config: Any, *, session: Any = None) -> None:
         super().__init__(config, session=session)
         self._timezones: frozenset[str] | None = None
+        self._listed: dict[str, dict[str, Any]] = {}
 
     # --- the exclusions API -----------------------------------------------------------------
 
@@ -73,57 +74,28 @@ class TenableIOClient(PolicyClient):
             self._timezones = frozenset(str(t.get("value")) for t in listed or [] if isinstance(t, dict))
         return self._timezones
 
-    # --- ExclusionClient ----------------------------------------------------------------------
+    # --- ExclusionClient (PiecesClient) -------------------------------------------------------
 
-    def _held(self) -> tuple[dict[str, list[tuple[str, Piece]]], dict[str, dict[str, Any]]]:
-        listed = self.exclusions()
-        by_id = {str(e.get("id")): e for e in listed if e.get("id") is not None}
-        return group((oid, piece_of(e)) for oid, e in by_id.items()), by_id
+    def held_pieces(self) -> list[tuple[str, Piece]]:
+        """Every exclusion, as a piece."""
+        self._listed = {str(e["id"]): e for e in self.exclusions() if e.get("id") is not None}
+        return [(oid, piece_of(e)) for oid, e in self._listed.items()]
 
-    def list_exclusions(self) -> list[RemoteObject]:
-        """Every document scanguard keeps here, assembled from the exclusions that hold it."""
-        groups, _ = self._held()
-        return [remote_object(name, held) for name, held in sorted(groups.items())]
-
-    def read_exclusion(self, remote_id: str) -> RemoteObject:
-        """The document `remote_id` (its name) as the exclusions holding it are now."""
-        groups, _ = self._held()
-        if remote_id not in groups:
-            raise ScannerError(self.scanner, f"no exclusion holds scanguard's {remote_id} (deleted?)", status=404)
-        return remote_object(remote_id, groups[remote_id])
-
-    def create_exclusion(self, name: str, payload: Any, marker: str) -> str:
-        """Make the exclusions that hold a document (those an earlier, interrupted attempt made
-        are kept); returns the document's name, its id here."""
-        return self._converge(name, payload, marker)
-
-    def update_exclusion(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
-        """Bring the exclusions of a document to exactly what it holds now."""
-        return self._converge(name, payload, marker)
-
-    def delete_exclusion(self, remote_id: str) -> None:
-        """Delete every exclusion holding the document."""
-        groups, _ = self._held()
-        for oid, _piece in groups.get(remote_id, []):
-            self.remove_exclusion(oid)
-
-    def _converge(self, name: str, payload: Any, marker: str) -> str:
-        doc = ExclusionDocument.model_validate(payload)
+    def check_document(self, name: str, doc: ExclusionDocument) -> None:
+        """The scanner must offer the time zone of every span."""
         zones = {s.tz for s in doc.spans}
-        if zones:
-            offered = self.timezones()
-            missing = sorted(z for z in zones if z not in offered)
-            if missing:
-                raise ScannerError(self.scanner, f"the scanner offers no time zone {', '.join(missing)} for exclusions; "
-                                                 f"{name} cannot be kept here (write the scan windows in a zone it lists)")
-        groups, by_id = self._held()
-        changes = converge(groups.get(name, []), pieces_of(doc, marker))
+        missing = sorted(z for z in zones if z not in self.timezones()) if zones else []
+        if missing:
+            raise ScannerError(self.scanner, f"the scanner offers no time zone {', '.join(missing)} for exclusions; "
+                                             f"{name} cannot be kept here (write the scan windows in a zone it lists)")
+
+    def write_changes(self, name: str, changes: Changes) -> None:
+        """PUT the exclusions rewritten in place (the whole exclusion, as listed, with the piece
+        over it), POST the new ones, DELETE what is left over."""
         for oid, piece in changes.replace:
-            # the whole exclusion goes back, as the API shows it, with the piece over it
-            current = {k: v for k, v in by_id[oid].items() if k not in ("last_modification_date",)}
+            current = {k: v for k, v in self._listed.get(oid, {}).items() if k != "last_modification_date"}
             self.put_exclusion(oid, {**current, **body_of(name, piece)})
         for piece in changes.create:
             self.post_exclusion(body_of(name, piece))
         for oid in changes.delete:
             self.remove_exclusion(oid)
-        return name

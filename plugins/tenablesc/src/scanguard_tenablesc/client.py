@@ -31,7 +31,7 @@ import io
 import logging
 from typing import Any, Mapping
 
-from scanguard import RemoteObject, ScannerConfig, ScannerError, parse_marker, resolve_secret
+from scanguard import RemoteObject, ScannerConfig, ScannerError, resolve_secret
 from scanguard.http import HttpTransport, SecretHeaderAuth, error_text
 from scanguard_tenable_policy import (
     MANAGED_SETTINGS,
@@ -43,8 +43,8 @@ from scanguard_tenable_policy import (
     read_selection,
     select_families,
 )
-from scanguard_tenable_policy.client import least_safe, managed_policies
-from scanguard_tenable_policy.exclusion import ExclusionDocument, Piece, converge, group, pieces_of, remote_object
+from scanguard_tenable_policy.client import least_safe, managed_policies, policy_object
+from scanguard_tenable_policy.exclusion import Changes, Piece, PiecesClient
 from scanguard_tenable_policy.securitycenter import TEMPLATES, families_field, family_states, template_of
 
 from .freeze import body_of, piece_of
@@ -76,7 +76,7 @@ def _refused(response: Any) -> bool:
     return not (isinstance(body, Mapping) and str(body.get("error_code")) == str(VALIDATION))
 
 
-class SecurityCenterClient:
+class SecurityCenterClient(PiecesClient):
     """Security Center policies and freeze windows; implements scanguard.ScannerClient and
     ExclusionClient."""
 
@@ -247,9 +247,7 @@ class SecurityCenterClient:
     def read(self, remote_id: str) -> RemoteObject:
         """The policy, its payload the document read back."""
         doc, settings = self._read(remote_id)
-        marker = parse_marker(settings.get("description"))
-        return RemoteObject(remote_id=str(remote_id), name=doc.settings.get("name", ""), payload=doc.payload(),
-                            marker_hash=marker[1] if marker else None, managed=marker is not None)
+        return policy_object(remote_id, doc, settings.get("description"))
 
     def _body(self, doc: PolicyDocument, name: str, marker: str, preferences: Mapping[str, Any]) -> dict[str, Any]:
         selection = select_families(doc, self.catalog().values(), self.plugin_family)
@@ -280,7 +278,7 @@ class SecurityCenterClient:
         """Delete the policy."""
         self.delete_policy(remote_id)
 
-    # --- freeze windows (ExclusionClient) -------------------------------------------------------
+    # --- freeze windows (ExclusionClient, PiecesClient) -----------------------------------------
 
     def freezes(self) -> list[dict[str, Any]]:
         """GET /rest/freeze, with the fields a window's targets and schedule are read from."""
@@ -304,43 +302,18 @@ class SecurityCenterClient:
         """DELETE /rest/freeze/{id}."""
         self.call("DELETE", f"/freeze/{_id(freeze_id)}")
 
-    def _held(self) -> dict[str, list[tuple[str, Piece]]]:
-        return group((str(w["id"]), piece_of(w)) for w in self.freezes())
+    def held_pieces(self) -> list[tuple[str, Piece]]:
+        """Every freeze window, as a piece."""
+        return [(str(w["id"]), piece_of(w)) for w in self.freezes()]
 
-    def list_exclusions(self) -> list[RemoteObject]:
-        """Every document scanguard keeps here, assembled from the freeze windows holding it."""
-        return [remote_object(name, held) for name, held in sorted(self._held().items())]
-
-    def read_exclusion(self, remote_id: str) -> RemoteObject:
-        """The document `remote_id` (its name) as its freeze windows are now."""
-        groups = self._held()
-        if remote_id not in groups:
-            raise ScannerError(self.scanner, f"no freeze window holds scanguard's {remote_id} (deleted?)", status=404)
-        return remote_object(remote_id, groups[remote_id])
-
-    def create_exclusion(self, name: str, payload: Any, marker: str) -> str:
-        """Make the freeze windows of a document (those an interrupted attempt made are kept)."""
-        return self._converge(name, payload, marker)
-
-    def update_exclusion(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
-        """Bring the freeze windows of a document to exactly what it holds now."""
-        return self._converge(name, payload, marker)
-
-    def delete_exclusion(self, remote_id: str) -> None:
-        """Delete every freeze window holding the document."""
-        for oid, _piece in self._held().get(remote_id, []):
-            self.remove_freeze(oid)
-
-    def _converge(self, name: str, payload: Any, marker: str) -> str:
-        doc = ExclusionDocument.model_validate(payload)
-        changes = converge(self._held().get(name, []), pieces_of(doc, marker))
+    def write_changes(self, name: str, changes: Changes) -> None:
+        """PATCH the windows rewritten in place, POST the new ones, DELETE what is left over."""
         for oid, piece in changes.replace:
             self.patch_freeze(oid, body_of(name, piece))
         for piece in changes.create:
             self.post_freeze(body_of(name, piece))
         for oid in changes.delete:
             self.remove_freeze(oid)
-        return name
 
 
 def _id(value: Any) -> str:
