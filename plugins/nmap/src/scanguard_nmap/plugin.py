@@ -9,25 +9,84 @@ from typing import Any, Callable, Sequence
 from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Vendor, hookimpl
 
 from .activity import parse_activity
-from .argv import CHECK_KINDS, parse_argv, render_argv
+from .argv import CHECK_KINDS, parse_argv, render_argvs
+from .export import read_recorded_command
 from .results import parse_results
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
-    """The native document: the template name and its argument vector."""
-    return {"name": ct.name, "argv": render_argv(ct)}
+    """The native document: the template name and its argument vector ("argv"), plus "argv6"
+    when the targets also hold IPv6 addresses (nmap scans one address family per run)."""
+    argvs = render_argvs(ct)
+    doc: dict[str, Any] = {"name": ct.name, "argv": argvs[0]}
+    if len(argvs) > 1:
+        doc["argv6"] = argvs[1]
+    return doc
+
+
+def _commands_of_script(text: str) -> list[list[str]]:
+    """The nmap command lines of a shell script (what `serialize` writes) or of a bare command."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or line in ("set -e", "set -eu"):
+            continue
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as e:
+            raise ValueError(f"cannot split {line[:80]!r}: {e}") from None
+        if words and words[0] == "exec":
+            words = words[1:]
+        if words and words[-1] == "$@":
+            words = words[:-1]
+        if not words or (words[0].rsplit("/", 1)[-1] != "nmap" and not words[0].startswith("-")):
+            raise ValueError(f"{line[:80]!r} is not an nmap command; scanguard judges nmap command lines only")
+        out.append(words)
+    if not out:
+        raise ValueError("no nmap command found")
+    return out
+
+
+def _one(commands: list[list[str]], name: str, parse_one: Callable[[list[str]], ScanTemplate]) -> ScanTemplate:
+    templates = [parse_one(c) for c in commands]
+    first = templates[0]
+    for other in templates[1:]:
+        if other.model_copy(update={"name": first.name}) != first:
+            raise ValueError(f"{name}: its nmap commands scan differently; judge each command on its own")
+    return first
 
 
 def parse(payload: Any) -> ScanTemplate:
-    """A native document (or a bare argument vector or command line) back as a neutral template."""
+    """A neutral template from a native document, an argument vector, a command line or a script
+    of command lines, or an nmap XML export (a Path: its recorded command line and ports)."""
+    if isinstance(payload, Path):
+        with payload.open("rb") as f:
+            head = f.read(4096)
+        if head.lstrip().startswith(b"<"):
+            return read_recorded_command(payload)
+        payload = payload.read_text(encoding="utf-8", errors="replace")
     if isinstance(payload, dict):
-        return parse_argv(payload["argv"], payload.get("name", "nmap"))
-    return parse_argv(payload)
+        if "argv" not in payload:
+            raise ValueError('an nmap document has an "argv" (the argument vector)')
+        name = str(payload.get("name") or "nmap")
+        commands = [payload["argv"]] + ([payload["argv6"]] if "argv6" in payload else [])
+        return _one(commands, name, lambda c: parse_argv(c, name))
+    if isinstance(payload, str):
+        return _one(_commands_of_script(payload), "nmap", lambda c: parse_argv(c))
+    if isinstance(payload, list):
+        return parse_argv(payload)
+    raise ValueError(f"cannot read a {type(payload).__name__} as an nmap template")
 
 
 def serialize(payload: dict[str, Any]) -> str:
-    """A shell command line, ready to run."""
-    return "#!/bin/sh\n# scanguard template " + payload["name"] + "\nexec " + shlex.join(payload["argv"]) + ' "$@"\n'
+    """A shell script, ready to run (extra arguments go to every nmap run)."""
+    lines = ["#!/bin/sh", "# scanguard template " + payload["name"]]
+    if "argv6" in payload:
+        lines += ["# nmap scans one address family per run: IPv4 first, then IPv6", "set -e",
+                  shlex.join(payload["argv"]) + ' "$@"', "exec " + shlex.join(payload["argv6"]) + ' "$@"']
+    else:
+        lines.append("exec " + shlex.join(payload["argv"]) + ' "$@"')
+    return "\n".join(lines) + "\n"
 
 
 def run(compiled: CompiledTemplate, targets: Sequence[str], *, out_dir: Path, name: str = "nmap",
