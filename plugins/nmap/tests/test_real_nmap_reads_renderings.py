@@ -17,10 +17,8 @@ from hypothesis import strategies as st
 
 from scanguard import AddressSet, CompiledTemplate, compile_plan, load_workspace
 from scanguard.testing.strategies import compiled_templates
-from scanguard_nmap.argv import (
-    ALWAYS_LEFT_OUT, CATEGORY_TERMS, VENDOR, VERSION_SCRIPT_CATEGORIES, render_argv, render_argvs,
-    version_detection_allowed,
-)
+from scanguard_nmap.argv import render_argv, render_argvs, version_detection_allowed
+from scanguard_nmap.mapping import ALWAYS_LEFT_OUT, CATEGORY_TERMS, VENDOR, VERSION_SCRIPT_CATEGORIES
 from scanguard_nmap.nse import CATEGORIES as NSE_CATEGORIES
 
 pytestmark = pytest.mark.nmap

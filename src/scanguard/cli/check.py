@@ -81,7 +81,7 @@ def check(
     if unjudged:
         verdict = Verdict(go=False, results=tuple(unjudged) + verdict.results)
     if scanner and template:
-        from ..check import Verdict, live_template_results
+        from ..check import live_template_results
 
         live = tuple(run_guarded(live_template_results, ws, pm, scanner, template))
         results = verdict.results + live

@@ -14,7 +14,7 @@ from pathlib import Path
 from scanguard import IntervalSet, PortSet, ScanTemplate, UnsafeInput
 from scanguard.safexml import iterparse
 
-from .argv import parse_argv
+from .command import parse_argv
 
 _STOP = frozenset({"host", "hosthint", "taskbegin", "prescript", "runstats"})
 

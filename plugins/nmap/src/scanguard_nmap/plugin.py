@@ -9,8 +9,9 @@ from typing import Any, Callable, Sequence
 from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Vendor, hookimpl
 
 from .activity import parse_activity
-from .argv import CHECK_KINDS, parse_argv, render_argvs
+from .argv import parse_argv, render_argvs
 from .export import read_recorded_command
+from .mapping import CHECK_KINDS
 from .results import parse_results
 
 
