@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from scanguard.cli.app import app
-from scanguard_nmap import services
 from tests.helpers import make_workspace
 
 runner = CliRunner()
@@ -70,7 +69,7 @@ def test_every_way_of_naming_the_excluded_ports_is_seen(ws, tmp_path, options):
 
 
 def test_unknown_defaults_are_a_no_go(ws, tmp_path, monkeypatch):
-    monkeypatch.setattr(services, "candidates", lambda datadir=None: [tmp_path / "none" / "nmap-services"])
+    monkeypatch.setattr("scanguard_nmap.services.candidates", lambda datadir=None: [tmp_path / "none" / "nmap-services"])
     code, doc = _check(ws, tmp_path, "nmap -n -sT -Pn 10.0.0.5")
     assert code == 3 and not doc["go"]
     assert any(e.startswith("payload-not-judged") and "nmap-services" in e for e in _errors(doc)), doc

@@ -10,9 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanguard import PortSet
-from scanguard_nmap import services
 from scanguard_nmap.argv import parse_argv
-from scanguard_nmap.services import ServicesUnavailable
 
 PORT_OPTIONS = [
     [], ["-sU"], ["-sS", "-sU"], ["-sT"], ["-sV"], ["-F"], ["-sU", "-F"], ["--top-ports", "10"],
@@ -63,9 +61,9 @@ def test_unprefixed_ports_count_for_udp_too_when_udp_is_scanned():
 
 
 def test_without_nmap_s_port_list_the_default_ports_cannot_be_judged(monkeypatch, tmp_path):
-    monkeypatch.setattr(services, "candidates", lambda datadir=None: [tmp_path / "nmap-services"])
+    monkeypatch.setattr("scanguard_nmap.services.candidates", lambda datadir=None: [tmp_path / "nmap-services"])
     for options in ([], ["-F"], ["--top-ports", "10"], ["-p", "http"], ["-p", "[1-100]"], ["-p", "1-100", "--exclude-ports", "http"]):
-        with pytest.raises(ServicesUnavailable, match="nmap-services"):
+        with pytest.raises(ValueError, match="nmap-services"):
             _read(options)
     assert _read(["-p", "1-100", "--exclude-ports", "80"]) == PortSet.parse("1-79,81-100")
 

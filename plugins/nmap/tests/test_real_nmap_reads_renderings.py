@@ -17,11 +17,23 @@ from hypothesis import strategies as st
 
 from scanguard import AddressSet, CompiledTemplate, compile_plan, load_workspace
 from scanguard.testing.strategies import compiled_templates
-from scanguard_nmap.argv import render_argv, render_argvs, version_detection_allowed
-from scanguard_nmap.mapping import ALWAYS_LEFT_OUT, CATEGORY_TERMS, VENDOR, VERSION_SCRIPT_CATEGORIES
-from scanguard_nmap.nse import CATEGORIES as NSE_CATEGORIES
+from scanguard_nmap.argv import render_argv
+from scanguard_nmap.plugin import scanguard_vendors
 
 pytestmark = pytest.mark.nmap
+NMAP = scanguard_vendors()[0]
+
+
+def render_argvs(ct: CompiledTemplate) -> list[list[str]]:
+    """The vendor's rendering: one nmap run per address family."""
+    doc = NMAP.render(ct)
+    return [doc["argv"]] + ([doc["argv6"]] if "argv6" in doc else [])
+
+
+def _mapping():
+    from scanguard_nmap import mapping
+
+    return mapping
 
 
 def _family(addresses: AddressSet, fam: int) -> AddressSet:
@@ -77,18 +89,21 @@ def assert_nmap_accepts_the_options_and_scans_the_ports(real_nmap, ct: CompiledT
 
 
 def assert_the_expression_keeps_the_checks(real_nmap, ct: CompiledTemplate, expression: str, version: bool) -> None:
+    m = _mapping()
     ch = ct.template.checks
     selected = dict(_selected(real_nmap, expression))
     assert selected, f"{ct.name}: {expression!r} selects no script"
-    left_out = set(ALWAYS_LEFT_OUT)
+    left_out = set(m.ALWAYS_LEFT_OUT)
     for cat in ch.excluded_categories:
-        left_out.update(CATEGORY_TERMS.get(cat, ()))
-    left_out |= {vc.id for vc in ch.excluded_vendor_checks if vc.vendor == VENDOR}
+        left_out.update(m.CATEGORY_TERMS.get(cat, ()))
+    left_out |= {vc.id for vc in ch.excluded_vendor_checks if vc.vendor == "nmap"}
     for name, cats in selected.items():
         assert not (cats | {name}) & left_out, f"{ct.name}: {expression!r} selects {name} {sorted(cats)}"
         if ch.safe_only:
             assert "safe" in cats, f"{ct.name}: safe checks only, yet {name} {sorted(cats)} runs"
     if version:
+        from scanguard_nmap.argv import version_detection_allowed
+
         assert version_detection_allowed(ct.template)
 
 
@@ -223,11 +238,12 @@ def test_real_nmap_lists_exactly_the_targets_of_generated_workspaces(real_nmap, 
 def test_version_detection_runs_only_scripts_of_the_categories_scanguard_expects(real_nmap):
     # -sV runs nmap's "version" scripts whatever --script says: their categories decide when
     # scanguard may render -sV (VERSION_SCRIPT_CATEGORIES)
+    m = _mapping()
     scripts = dict(_selected(real_nmap, "version"))
     assert scripts
     for name, cats in scripts.items():
-        assert cats <= VERSION_SCRIPT_CATEGORIES, (name, cats)
-        assert name not in CATEGORY_TERMS["web-crawl"]
+        assert cats <= m.VERSION_SCRIPT_CATEGORIES, (name, cats)
+        assert name not in m.CATEGORY_TERMS["web-crawl"]
 
 
 def test_web_crawl_is_every_script_that_crawls(real_nmap):
@@ -237,9 +253,11 @@ def test_web_crawl_is_every_script_that_crawls(real_nmap):
     if folder is None:
         pytest.skip("nmap's scripts folder was not found")
     crawlers = {f.stem for f in folder.glob("*.nse") if "httpspider" in f.read_text(errors="replace")}
-    assert crawlers == set(CATEGORY_TERMS["web-crawl"])
+    assert crawlers == set(_mapping().CATEGORY_TERMS["web-crawl"])
 
 
 def test_the_nse_categories_scanguard_knows_are_nmap_s(real_nmap):
+    from scanguard_nmap.nse import CATEGORIES
+
     seen = set().union(*(cats for _, cats in _selected(real_nmap, "all")))
-    assert seen == set(NSE_CATEGORIES)
+    assert seen == set(CATEGORIES)
