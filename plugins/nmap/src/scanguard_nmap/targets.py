@@ -21,7 +21,8 @@ def _cidrs(ver: int, lo: int, hi: int) -> list[str]:
     mk = ipaddress.IPv4Address if ver == 4 else ipaddress.IPv6Address
     if lo == hi:
         return [str(mk(lo))]
-    return [str(n) for n in ipaddress.summarize_address_range(mk(lo), mk(hi))]
+    return [str(n.network_address) if n.num_addresses == 1 else str(n)
+            for n in ipaddress.summarize_address_range(mk(lo), mk(hi))]
 
 
 def _v4_items(lo: int, hi: int) -> list[str]:
