@@ -291,10 +291,15 @@ def _short(cmd: _Command, letter: str, arg: str | None) -> None:
 
 def _read_command(args: list[str]) -> _Command:
     cmd = _Command()
-    i = 0
-    while i < len(args):
-        tok = args[i]
-        i += 1
+    rest = iter(args)
+
+    def argument(option: str) -> str:
+        value = next(rest, None)
+        if value is None:
+            raise ValueError(f"{option} needs an argument")
+        return value
+
+    for tok in rest:
         if tok == "--":
             break
         if not tok.startswith("-") or tok == "-":
@@ -308,37 +313,24 @@ def _read_command(args: list[str]) -> _Command:
             if not is_long:
                 raise ValueError(f"{tok}: not an nmap option scanguard knows (write options out in full)")
             if canonical in LONG_WITH_ARGUMENT:
-                if not eq:
-                    if i >= len(args):
-                        raise ValueError(f"{tok} needs an argument")
-                    value = args[i]
-                    i += 1
-                _long(cmd, canonical, value)
+                _long(cmd, canonical, value if eq else argument(tok))
+            elif eq and canonical != "debug":
+                raise ValueError(f"{tok}: --{canonical} takes no argument")
             else:
-                if eq and canonical != "debug":
-                    raise ValueError(f"{tok}: --{canonical} takes no argument")
                 _long(cmd, canonical, None)
             continue
-        k = 1
-        while k < len(tok):
-            letter = tok[k]
-            if letter not in _SHORT:
+        for k, letter in enumerate(tok[1:], start=1):
+            kind = _SHORT.get(letter)
+            if kind is None:
                 raise ValueError(f"{tok}: -{letter} is not an nmap option")
-            kind = _SHORT[letter]
             if kind == 0:
                 _short(cmd, letter, None)
-                k += 1
                 continue
             attached = tok[k + 1:]
             if kind == 2:
                 _short(cmd, letter, attached or None)
             else:
-                if not attached:
-                    if i >= len(args):
-                        raise ValueError(f"-{letter} needs an argument")
-                    attached = args[i]
-                    i += 1
-                _short(cmd, letter, attached)
+                _short(cmd, letter, attached or argument(f"-{letter}"))
             break
     return cmd
 
