@@ -134,17 +134,24 @@ def apply_proposals(proposals: Sequence[Proposal], workspace_root: str | Path, *
             file.write_text(new_text, encoding="utf-8")
             applied.append(AppliedChange(profile=pid, file=str(file), kind=p.change.kind, summary=summary))
         if originals:
-            after, problems = check_workspace(root)
-            if after is None:
-                raise ProposalError("the workspace would no longer validate; nothing was changed:\n"
-                                    + "\n".join(x.text() for x in problems.errors))
-            if validate is not None:
-                validate(after)
+            verify_workspace(root, validate)
     except BaseException:
         for file, text in originals.items():
             file.write_text(text, encoding="utf-8")
         raise
     return applied
+
+
+def verify_workspace(root: Path, validate: Callable[[Workspace], None] | None = None) -> Workspace:
+    """After profiles were written: the workspace must still load (ProposalError listing every
+    problem otherwise), and pass `validate` (e.g. compile and render) when given."""
+    after, problems = check_workspace(root)
+    if after is None:
+        raise ProposalError("the workspace would no longer validate; nothing was changed:\n"
+                            + "\n".join(x.text() for x in problems.errors))
+    if validate is not None:
+        validate(after)
+    return after
 
 
 def _target_profile(ws: Workspace, p: Proposal) -> str:
@@ -218,18 +225,80 @@ def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profi
             for k, v in tighter.items():
                 rate[k] = v
                 edits += _set_scalar(text, rnode, k, v)
-            reason = f"{rate.get('reason', '')} {change.reason}".strip()
-            rate["reason"] = reason
-            edits += _set_scalar(text, rnode, "reason", reason)
-            if change.evidence:
-                rate["evidence"] = list(rate.get("evidence") or []) + [e for e in change.evidence
-                                                                         if e not in (rate.get("evidence") or [])]
-                added = [e for e in change.evidence if e not in (data["constraints"]["rate"].get("evidence") or [])]
-                if added:
-                    edits += _append_to_list(text, root, rnode, "evidence", added, source, extend=True)
+            edits += _merge_reason(text, root, rnode, rate, data["constraints"]["rate"], change, source)
             summary = "lowered rate limit " + ", ".join(f"{k}={v}" for k, v in tighter.items())
+    elif change.kind == "discovery":
+        if not change.forbid_discovery:
+            raise ProposalError(f"{source}: the discovery proposal forbids no method")
+        disc = constraints.get("discovery")
+        flags = {m: False for m in change.forbid_discovery}
+        if disc is None:
+            constraints["discovery"] = {**flags, "reason": change.reason, "evidence": list(change.evidence)}
+            edits += _add_key(text, root, cnode, "discovery", constraints["discovery"], source)
+            summary = "forbade discovery by " + ", ".join(flags)
+        else:
+            if not isinstance(disc, dict):
+                raise ProposalError(f"{source}: constraints.discovery is not a mapping")
+            newly = [m for m in flags if disc.get(m) is not False]
+            if not newly:
+                return text, "the profile already forbids these discovery methods; nothing to change"
+            dnode = _value(cnode, "discovery")
+            for m in newly:
+                disc[m] = False
+                edits += _set_scalar(text, dnode, m, False)
+            edits += _merge_reason(text, root, dnode, disc, data["constraints"]["discovery"], change, source)
+            summary = "forbade discovery by " + ", ".join(newly)
+    elif change.kind == "safe_checks":
+        if constraints.get("safe_checks_only") is not None:
+            return text, "the profile already requires safe checks only; nothing to change"
+        constraints["safe_checks_only"] = {"reason": change.reason, "evidence": list(change.evidence)}
+        edits += _add_key(text, root, cnode, "safe_checks_only", constraints["safe_checks_only"], source)
+        summary = "required safe checks only"
+    elif change.kind == "fingerprint":
+        if not change.ports:
+            raise ProposalError(f"{source}: the fingerprint proposal names no port")
+        from .model.ports import PortSet
+
+        fp = expected.get("fingerprint")
+        if fp is None:
+            expected["fingerprint"] = {"open_ports": change.ports.text().split(", ")}
+            edits += _add_key(text, root, root, "fingerprint", expected["fingerprint"], source)
+        else:
+            if not isinstance(fp, dict):
+                raise ProposalError(f"{source}: fingerprint is not a mapping")
+            old = fp.get("open_ports")
+            try:
+                have = PortSet.parse(old) if old else PortSet()
+            except (TypeError, ValueError) as e:
+                raise ProposalError(f"{source}: fingerprint.open_ports: {e}") from None
+            missing = change.ports - have
+            if not missing:
+                return text, "the fingerprint already lists these ports; nothing to change"
+            fnode = _value(root, "fingerprint")
+            added = missing.text().split(", ")
+            if isinstance(old, str):
+                fp["open_ports"] = (have | missing).text()
+                edits += _set_scalar(text, fnode, "open_ports", fp["open_ports"])
+            else:
+                fp["open_ports"] = list(old or []) + added
+                edits += _append_to_list(text, root, fnode, "open_ports", added, source, extend=True)
+        summary = f"added open ports {change.ports.text()} to the fingerprint"
     else:  # pragma: no cover - the model allows no other kind
         raise ProposalError(f"unknown change kind {change.kind!r}")
+    if change.advisory and change.advisory not in (expected.get("advisories") or []):
+        if expected.get("advisories") is not None and not isinstance(expected["advisories"], list):
+            raise ProposalError(f"{source}: advisories is not a list")
+        expected["advisories"] = list(expected.get("advisories") or []) + [change.advisory]
+        # first in the list: where both land at the end of the file, the constraint (indented
+        # under constraints) must come before a new top-level advisories key
+        edits = _append_to_list(text, root, root, "advisories", [change.advisory], source, extend=True) + edits
+
+    if data.get("constraints") is None and expected["constraints"] == {}:
+        # a change outside constraints (the fingerprint) leaves a missing constraints key missing
+        if "constraints" in data:
+            expected["constraints"] = data["constraints"]
+        else:
+            del expected["constraints"]
 
     new_text = text
     for start, end, repl in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
@@ -240,8 +309,17 @@ def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profi
         got = e
     if got != expected:
         raise ProposalError(f"{source}: could not add the change without disturbing the rest of the file; "
-                            f"add it by hand:\n{yaml.safe_dump({'constraints': {k: v for k, v in expected['constraints'].items() if k in ('excluded_ports', 'excluded_checks', 'rate')}}, sort_keys=False)}")
+                            f"add it by hand:\n{yaml.safe_dump(_by_hand(expected), sort_keys=False)}")
     return new_text, summary
+
+
+def _by_hand(expected: dict[str, Any]) -> dict[str, Any]:
+    """What to add by hand when the text could not be edited in place."""
+    keys = ("excluded_ports", "excluded_checks", "rate", "discovery", "safe_checks_only")
+    out: dict[str, Any] = {"constraints": {k: v for k, v in (expected.get("constraints") or {}).items() if k in keys}}
+    if expected.get("fingerprint"):
+        out["fingerprint"] = expected["fingerprint"]
+    return out
 
 
 def _item(change: ProfileChange) -> dict[str, Any]:
@@ -250,11 +328,12 @@ def _item(change: ProfileChange) -> dict[str, Any]:
             raise ProposalError("an excluded_port proposal names no port")
         head: dict[str, Any] = {"ports": change.ports.text()}
     else:
-        if change.check is None and not change.category:
+        if change.check is None and not change.category and not change.categories:
             raise ProposalError("an excluded_check proposal names no check")
         head = {}
-        if change.category:
-            head["categories"] = [change.category]
+        categories = [*([change.category] if change.category else []), *change.categories]
+        if categories:
+            head["categories"] = categories
         if change.check is not None:
             c = change.check
             head["vendor"] = {c.vendor: {c.kind: [int(c.id) if c.id.isdigit() else c.id]}}
@@ -266,7 +345,23 @@ def _item_text(change: ProfileChange) -> str:
         return change.ports.text()
     if change.check is not None:
         return change.check.text()
-    return f"category {change.category}"
+    cats = [*([change.category] if change.category else []), *change.categories]
+    return f"categor{'y' if len(cats) == 1 else 'ies'} {', '.join(cats)}"
+
+
+def _merge_reason(text: str, root: yaml.MappingNode, node: yaml.Node | None, item: dict[str, Any],
+                  before: dict[str, Any], change: ProfileChange, source: str) -> list[tuple[int, int, str]]:
+    """Edits that append the change's reason to an existing item's reason and its new evidence
+    to the item's evidence (`item` is the expected data, updated here; `before` the item as read)."""
+    edits: list[tuple[int, int, str]] = []
+    reason = f"{item.get('reason', '')} {change.reason}".strip()
+    item["reason"] = reason
+    edits += _set_scalar(text, node, "reason", reason)
+    added = [e for e in change.evidence if e not in (before.get("evidence") or [])]
+    if added:
+        item["evidence"] = list(item.get("evidence") or []) + added
+        edits += _append_to_list(text, root, node, "evidence", added, source, extend=True)
+    return edits
 
 
 def _value(mapping: yaml.Node | None, key: str) -> yaml.Node | None:

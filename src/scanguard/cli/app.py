@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "trial",
     "scorecard",
+    "kb",
 )
 
 app = typer.Typer(

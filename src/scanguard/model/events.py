@@ -80,16 +80,22 @@ class HostResult(Model):
 
 
 class ProfileChange(Model):
-    """A proposed change to a profile: exclude a port or a check, or cap the rate."""
+    """A proposed change to a profile: exclude a port or a check, cap the rate, forbid discovery
+    methods (`forbid_discovery`: icmp, arp, tcp_ping, udp_ping, tcp_syn, udp), require safe checks
+    only, or add open ports to the fingerprint (`ports`). `advisory`, when set, is added to the
+    profile's advisories."""
 
     profile: str | None = None
-    kind: Literal["excluded_port", "excluded_check", "rate"]
+    kind: Literal["excluded_port", "excluded_check", "rate", "discovery", "safe_checks", "fingerprint"]
     ports: PortSet | None = None
     check: VendorCheck | None = None
     category: str | None = None
+    categories: tuple[str, ...] = ()
     packets_per_second: int | None = None
     parallel_checks_per_host: int | None = None
     probe_delay_ms: int | None = None
+    forbid_discovery: tuple[Literal["icmp", "arp", "tcp_ping", "udp_ping", "tcp_syn", "udp"], ...] = ()
+    advisory: str | None = None
     reason: str
     evidence: tuple[str, ...] = ()
 
