@@ -30,6 +30,7 @@ from .model.addresses import AddressSet
 from .model.base import Model
 from .model.constraints import Provenance
 from .model.events import CheckResult, Finding, HostResult, ResultItem
+from .model.ports import PortSet
 from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
 from .plugin.records import Vendor
@@ -110,8 +111,9 @@ class _Rule:
 class _Seen:
     rule: _Rule
     sample: str
-    count: int = 0
+    ports: PortSet = field(default_factory=PortSet)
     hosts: list[str] = field(default_factory=list)
+    total: int = 0
 
 
 def _rules(profiles: Iterable[DeviceProfile], vendor: str) -> list[_Rule]:
@@ -135,51 +137,64 @@ def _item_text(item: ResultItem) -> str:
     return what or (item.detail[:60] if item.detail else "a port state")
 
 
-def _matches(rule: _Rule, item: ResultItem) -> str | None:
-    """What of `item` breaks `rule` ("7100/tcp", "nessus:plugin:10180"), or None."""
-    if rule.check is None:
-        proto = (item.protocol or "").lower()
-        if item.port and proto in ("tcp", "udp") and rule.prov.ports is not None \
-                and rule.prov.ports.contains(item.port, proto):  # type: ignore[arg-type]
-            return f"{item.port}/{proto}"
-        return None
-    kind, ident = rule.check
+def _port_of(item: ResultItem) -> PortSet:
+    proto = (item.protocol or "").lower()
+    if not item.port or proto not in ("tcp", "udp"):
+        return PortSet()
+    return PortSet.parse(f"{item.port}/{proto}")
+
+
+def _ran(rule: _Rule, item: ResultItem) -> bool:
+    kind, ident = rule.check or ("", "")
     got = item.family if kind == "family" else item.check_id
-    return rule.prov.item if got is not None and str(got) == ident else None
+    return got is not None and str(got) == ident
 
 
 class _Evidence:
-    """What the results prove was probed against an exclusion, gathered host by host."""
+    """What the results prove was probed against an exclusion, gathered host by host: a finding
+    or port state on an excluded port, a port that answered a probe, a finding of an excluded
+    check."""
 
     def __init__(self, profiles: Iterable[DeviceProfile], vendor: str) -> None:
         self.rules = _rules(profiles, vendor)
         self.seen: dict[tuple[str, str, str, bool], _Seen] = {}
 
     def host(self, h: HostResult) -> None:
-        if not self.rules:
-            return
-        applicable = [r for r in self.rules if r.where is None or h.address in r.where]
-        for item in h.items:
-            for r in applicable:
-                what = _matches(r, item)
-                if what is None:
+        for r in self.rules:
+            if r.where is not None and h.address not in r.where:
+                continue
+            hit = PortSet()
+            if r.check is None:
+                excluded = r.prov.ports or PortSet()
+                items = [i for i in h.items if _port_of(i) & excluded]
+                for i in items:
+                    hit = hit | (_port_of(i) & excluded)
+                if h.probed_ports is not None:
+                    hit = hit | (h.probed_ports & excluded)
+                if not hit:
                     continue
-                own = r.where is not None or h.address in r.home
-                key = (r.profile.id, "probed_excluded_port" if r.check is None else "ran_excluded_check", what, own)
-                seen = self.seen.setdefault(key, _Seen(rule=r, sample=_item_text(item)))
-                seen.count += 1
-                if h.address not in seen.hosts and len(seen.hosts) < 5:
-                    seen.hosts.append(h.address)
+                sample, code = (_item_text(items[0]) if items else "the export lists it among the ports probed"), "probed_excluded_port"
+            else:
+                item = next((i for i in h.items if _ran(r, i)), None)
+                if item is None:
+                    continue
+                sample, code = _item_text(item), "ran_excluded_check"
+            own = r.where is not None or h.address in r.home
+            seen = self.seen.setdefault((r.profile.id, code, r.prov.item, own), _Seen(rule=r, sample=sample))
+            seen.ports = seen.ports | hit
+            seen.total += 1
+            if len(seen.hosts) < 5:
+                seen.hosts.append(h.address)
 
     def results(self) -> list[CheckResult]:
         out = []
-        for (pid, code, what, own), seen in sorted(self.seen.items()):
+        for (pid, code, item, own), seen in sorted(self.seen.items()):
             rule = seen.rule
-            p = rule.profile
-            where = ", ".join(seen.hosts) + (" and more" if seen.count > len(seen.hosts) else "")
+            what = seen.ports.text() if code == "probed_excluded_port" else item
+            where = ", ".join(seen.hosts) + (f" and {seen.total - len(seen.hosts)} more" if seen.total > len(seen.hosts) else "")
             verb = "probed" if code == "probed_excluded_port" else "ran"
             if own:
-                message = (f"{p.name} ({pid}): the scan's results show {what} {verb} on {where} "
+                message = (f"{rule.profile.name} ({pid}): the scan's results show {what} {verb} on {where} "
                            f"({seen.sample}), which its profile excludes: {rule.prov.text()}")
             else:
                 message = (f"{what} is excluded everywhere by {pid} ({rule.prov.text()}), but the scan's results "

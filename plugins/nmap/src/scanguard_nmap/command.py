@@ -85,8 +85,9 @@ _LONG = LONG_FLAGS | LONG_WITH_ARGUMENT
 
 
 @dataclass
-class _Command:
-    """What an nmap command line asks for, option by option (before nmap's defaults)."""
+class NmapCommand:
+    """What an nmap command line asks for, option by option (before nmap's defaults), and the
+    targets and exclusions it names."""
 
     tcp_scans: set[str] = field(default_factory=set)
     udp: bool = False
@@ -118,6 +119,9 @@ class _Command:
     max_hostgroup: int | None = None
     min_hostgroup: int | None = None
     max_rtt_ms: int | None = None
+    targets: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    targets_unknown: bool = False  # -iL, -iR: targets nmap reads from elsewhere
 
 
 def _duration_ms(text: str, option: str) -> int:
@@ -157,7 +161,7 @@ def _simple_ports(text: str, option: str) -> IntervalSet:
         raise ValueError(f"{option}: {e}") from None
 
 
-def _ping(cmd: _Command, arg: str) -> None:
+def _ping(cmd: NmapCommand, arg: str) -> None:
     kind, rest = (arg[:1], arg[1:]) if arg else ("E", "")
     if kind in ("E", "I", "P", "M"):
         cmd.pings.add("icmp")
@@ -183,7 +187,7 @@ def _ping(cmd: _Command, arg: str) -> None:
         raise ValueError(f"-P{arg}: nmap knows no such ping type")
 
 
-def _scan_letters(cmd: _Command, letters: str) -> None:
+def _scan_letters(cmd: NmapCommand, letters: str) -> None:
     if not letters:
         raise ValueError("-s needs a scan type (like -sS or -sT)")
     for ch in letters:
@@ -212,13 +216,16 @@ def _timing(arg: str) -> None:
     # as the defaults is the cautious reading
 
 
-def _long(cmd: _Command, name: str, arg: str | None) -> None:
+def _long(cmd: NmapCommand, name: str, arg: str | None) -> None:
     if name in NOT_JUDGED:
         raise ValueError(f"--{name} asks for {NOT_JUDGED[name]}, which scanguard cannot judge")
     if name in EXITS_BEFORE_SCANNING:
         cmd.exits = True
     handlers: dict[str, Callable[[str], None]] = {
         "script": lambda a: cmd.scripts.append(a),
+        "exclude": lambda a: cmd.excluded.extend(x.strip() for x in a.split(",") if x.strip()),
+        "iL": lambda a: setattr(cmd, "targets_unknown", True),
+        "iR": lambda a: setattr(cmd, "targets_unknown", True),
         "script-args": lambda a: setattr(cmd, "unsafe_script_args", cmd.unsafe_script_args
                                          or bool(re.search(r"(^|[,{\s])unsafe\s*=", a))),
         "script-args-file": lambda a: setattr(cmd, "unsafe_script_args", True),  # unread: may say unsafe=1
@@ -258,13 +265,13 @@ def _ratio(text: str) -> float:
     return value
 
 
-def _once(cmd: _Command, attr: str, value: str, option: str) -> None:
+def _once(cmd: NmapCommand, attr: str, value: str, option: str) -> None:
     if getattr(cmd, attr) is not None:
         raise ValueError(f"nmap refuses more than one {option}")
     setattr(cmd, attr, value)
 
 
-def _short(cmd: _Command, letter: str, arg: str | None) -> None:
+def _short(cmd: NmapCommand, letter: str, arg: str | None) -> None:
     if letter in REFUSED_SHORT:
         raise ValueError(f"-{letter} asks for {REFUSED_SHORT[letter]}, which scanguard cannot judge")
     if letter in "hV":
@@ -289,8 +296,10 @@ def _short(cmd: _Command, letter: str, arg: str | None) -> None:
         _timing(arg or "")
 
 
-def _read_command(args: list[str]) -> _Command:
-    cmd = _Command()
+def read_command(args: list[str]) -> NmapCommand:
+    """Every option of an nmap argument list (without "nmap"), read as nmap reads it; ValueError
+    for what cannot be judged."""
+    cmd = NmapCommand()
     rest = iter(args)
 
     def argument(option: str) -> str:
@@ -301,9 +310,11 @@ def _read_command(args: list[str]) -> _Command:
 
     for tok in rest:
         if tok == "--":
+            cmd.targets.extend(rest)
             break
         if not tok.startswith("-") or tok == "-":
-            continue  # a target: who is scanned is the check's and the audit's business, not the template's
+            cmd.targets.append(tok)
+            continue
         body = tok[2:] if tok.startswith("--") else tok[1:]
         name, eq, value = body.partition("=")
         canonical = name if name in _LONG else name.replace("_", "-")
@@ -405,7 +416,7 @@ def _spec_ports(spec: str, option: str, protocols: tuple[str, ...], services: Ca
     return PortSet(out["tcp"], out["udp"])
 
 
-def _scanned_ports(cmd: _Command, protocols: tuple[str, ...]) -> PortSet:
+def _scanned_ports(cmd: NmapCommand, protocols: tuple[str, ...]) -> PortSet:
     loaded: list[Services] = []
 
     def services() -> Services:
@@ -436,7 +447,7 @@ def _scanned_ports(cmd: _Command, protocols: tuple[str, ...]) -> PortSet:
 
 # --- the neutral template ---------------------------------------------------------------------
 
-def _checks(cmd: _Command) -> dict[str, Any]:
+def _checks(cmd: NmapCommand) -> dict[str, Any]:
     rules = []
     for s in cmd.scripts:
         rules += parse_rules(s)
@@ -467,7 +478,7 @@ def _checks(cmd: _Command) -> dict[str, Any]:
     return {"enabled": True, "safe_only": safe_only, "excluded_categories": cats, "excluded_vendor_checks": vendor}
 
 
-def _template(cmd: _Command, name: str, recorded: PortSet | None, privileged: bool | None) -> ScanTemplate:
+def _template(cmd: NmapCommand, name: str, recorded: PortSet | None, privileged: bool | None) -> ScanTemplate:
     if cmd.exits:  # nmap prints help, a version or a list and exits: nothing is sent
         return ScanTemplate(name=name, ports=PortSet(), checks={"enabled": False},
                             discovery={"icmp": False, "arp": False, "tcp_ping": False, "udp_ping": False,
@@ -551,6 +562,43 @@ def command_args(argv: list[str] | str) -> list[str]:
     return list(argv[1:] if argv and argv[0].rsplit("/", 1)[-1] == "nmap" else argv)
 
 
+def _script_commands(text: str) -> list[list[str]]:
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or line in ("set -e", "set -eu"):
+            continue
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as e:
+            raise ValueError(f"cannot split {line[:80]!r}: {e}") from None
+        if words and words[0] == "exec":
+            words = words[1:]
+        if words and words[-1] == "$@":
+            words = words[:-1]
+        if not words or (words[0].rsplit("/", 1)[-1] != "nmap" and not words[0].startswith("-")):
+            raise ValueError(f"{line[:80]!r} is not an nmap command; scanguard judges nmap command lines only")
+        out.append(command_args(words))
+    if not out:
+        raise ValueError("no nmap command found")
+    return out
+
+
+def commands_of(payload: Any) -> list[list[str]]:
+    """The argument lists (without "nmap") of a native document (its "argv" and "argv6" runs), an
+    argument vector, a command line, or a shell script of command lines (what `serialize`
+    writes). ValueError for anything else."""
+    if isinstance(payload, dict):
+        if "argv" not in payload:
+            raise ValueError('an nmap document has an "argv" (the argument vector)')
+        return [command_args(payload["argv"])] + ([command_args(payload["argv6"])] if "argv6" in payload else [])
+    if isinstance(payload, str):
+        return _script_commands(payload)
+    if isinstance(payload, list):
+        return [command_args(payload)]
+    raise ValueError(f"cannot read a {type(payload).__name__} as an nmap command")
+
+
 def parse_argv(argv: list[str] | str, name: str = "nmap", *, recorded_ports: PortSet | None = None,
                recorded_tcp_scan: str | None = None) -> ScanTemplate:
     """The neutral template an nmap command line amounts to (see the module docstring).
@@ -559,7 +607,7 @@ def parse_argv(argv: list[str] | str, name: str = "nmap", *, recorded_ports: Por
     used instead of working them out from nmap-services; `recorded_tcp_scan`: the TCP scan type
     it recorded ("syn", "connect", ...), which tells a root run from an unprivileged one when the
     command names no scan type. ValueError for what cannot be judged."""
-    cmd = _read_command(command_args(argv))
+    cmd = read_command(command_args(argv))
     privileged = None
     if recorded_tcp_scan == "connect" and not cmd.tcp_scans:
         privileged = False  # nmap's default scan is SYN as root: a connect scan means it was not root

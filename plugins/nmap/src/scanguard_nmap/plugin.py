@@ -10,9 +10,11 @@ from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Vendor, hookimpl
 
 from .activity import parse_activity
 from .argv import parse_argv, render_argvs
+from .command import commands_of
 from .export import read_recorded_command
 from .mapping import CHECK_KINDS
 from .results import parse_results
+from .targets import parse_targets
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -25,58 +27,22 @@ def render(ct: CompiledTemplate) -> dict[str, Any]:
     return doc
 
 
-def _commands_of_script(text: str) -> list[list[str]]:
-    """The nmap command lines of a shell script (what `serialize` writes) or of a bare command."""
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or line in ("set -e", "set -eu"):
-            continue
-        try:
-            words = shlex.split(line, comments=True)
-        except ValueError as e:
-            raise ValueError(f"cannot split {line[:80]!r}: {e}") from None
-        if words and words[0] == "exec":
-            words = words[1:]
-        if words and words[-1] == "$@":
-            words = words[:-1]
-        if not words or (words[0].rsplit("/", 1)[-1] != "nmap" and not words[0].startswith("-")):
-            raise ValueError(f"{line[:80]!r} is not an nmap command; scanguard judges nmap command lines only")
-        out.append(words)
-    if not out:
-        raise ValueError("no nmap command found")
-    return out
-
-
-def _one(commands: list[list[str]], name: str, parse_one: Callable[[list[str]], ScanTemplate]) -> ScanTemplate:
-    templates = [parse_one(c) for c in commands]
-    first = templates[0]
-    for other in templates[1:]:
-        if other.model_copy(update={"name": first.name}) != first:
-            raise ValueError(f"{name}: its nmap commands scan differently; judge each command on its own")
-    return first
-
-
 def parse(payload: Any) -> ScanTemplate:
     """A neutral template from a native document, an argument vector, a command line or a script
-    of command lines, or an nmap XML export (a Path: its recorded command line and ports)."""
+    of command lines, or an nmap XML export (a Path: its recorded command line and ports). Runs
+    of one document (IPv4 and IPv6) must scan alike."""
     if isinstance(payload, Path):
         with payload.open("rb") as f:
             head = f.read(4096)
         if head.lstrip().startswith(b"<"):
             return read_recorded_command(payload)
         payload = payload.read_text(encoding="utf-8", errors="replace")
-    if isinstance(payload, dict):
-        if "argv" not in payload:
-            raise ValueError('an nmap document has an "argv" (the argument vector)')
-        name = str(payload.get("name") or "nmap")
-        commands = [payload["argv"]] + ([payload["argv6"]] if "argv6" in payload else [])
-        return _one(commands, name, lambda c: parse_argv(c, name))
-    if isinstance(payload, str):
-        return _one(_commands_of_script(payload), "nmap", lambda c: parse_argv(c))
-    if isinstance(payload, list):
-        return parse_argv(payload)
-    raise ValueError(f"cannot read a {type(payload).__name__} as an nmap template")
+    name = str(payload.get("name") or "nmap") if isinstance(payload, dict) else "nmap"
+    templates = [parse_argv(args, name) for args in commands_of(payload)]
+    for other in templates[1:]:
+        if other != templates[0]:
+            raise ValueError(f"{name}: its nmap commands scan differently; judge each command on its own")
+    return templates[0]
 
 
 def serialize(payload: dict[str, Any]) -> str:
@@ -109,6 +75,7 @@ def scanguard_vendors() -> list[Vendor]:
     """Register nmap."""
     return [
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
-               parse_activity=parse_activity, parse_results=parse_results, run=run,
-               capabilities=frozenset({"render", "parse", "activity", "results", "run"}), check_kinds=CHECK_KINDS),
+               parse_activity=parse_activity, parse_results=parse_results, run=run, parse_targets=parse_targets,
+               capabilities=frozenset({"render", "parse", "activity", "results", "run", "targets"}),
+               check_kinds=CHECK_KINDS, result_roots=frozenset({"nmaprun"})),
     ]
