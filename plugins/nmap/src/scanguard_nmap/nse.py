@@ -61,6 +61,7 @@ class _Parser:
         self.tokens = [m.group(1) for m in _TOKEN.finditer(text)]
         if "".join(self.tokens) != re.sub(r"\s+", "", text):
             raise ValueError(f"cannot read the script rule {text!r}")
+        self.tokens = [t for t in self.tokens if t != "+"]  # "+(...)" forces a selection: it still selects it
         self.i = 0
 
     def peek(self) -> str | None:
