@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, Iterable
 
 from pydantic import GetCoreSchemaHandler
@@ -11,11 +12,34 @@ from pydantic_core import core_schema
 from .intervals import IntervalSet
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12]?[0-9]))?")
+
+
+def _plain_v4(item: str) -> tuple[int, int, int] | None:
+    """The common case, an IPv4 host or CIDR in canonical dotted form, without the ipaddress
+    module (ten times faster; a workspace holds tens of thousands). Anything else: None, and
+    ipaddress decides."""
+    m = _V4.fullmatch(item)
+    if m is None:
+        return None
+    a, b, c, d, prefix = m.groups()
+    value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    if prefix is None:
+        return 4, value, value
+    host_bits = 32 - int(prefix)
+    lo = value >> host_bits << host_bits
+    return 4, lo, lo | ((1 << host_bits) - 1)
+
+
 def parse_address_item(text: str) -> tuple[int, int, int]:
     """Parse one host, CIDR or range ("a-b") into (version, low, high); ValueError when bad."""
     item = str(text).strip()
     if not item:
         raise ValueError("empty address")
+    fast = _plain_v4(item)
+    if fast is not None:
+        return fast
     if "/" in item:
         try:
             net = ipaddress.ip_network(item, strict=False)
