@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 from .intervals import IntervalSet
+
+_EMPTY = IntervalSet()
 
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -34,7 +37,13 @@ def _plain_v4(item: str) -> tuple[int, int, int] | None:
 
 def parse_address_item(text: str) -> tuple[int, int, int]:
     """Parse one host, CIDR or range ("a-b") into (version, low, high); ValueError when bad."""
-    item = str(text).strip()
+    return _parse_item(str(text).strip())
+
+
+@lru_cache(maxsize=1 << 17)
+def _parse_item(item: str) -> tuple[int, int, int]:
+    # cached: validating a profile parses its addresses, and its address set is built later from
+    # the same items
     if not item:
         raise ValueError("empty address")
     fast = _plain_v4(item)
@@ -75,8 +84,8 @@ class AddressSet:
     __slots__ = ("v4", "v6", "_items")
 
     def __init__(self, v4: IntervalSet | None = None, v6: IntervalSet | None = None) -> None:
-        object.__setattr__(self, "v4", v4 or IntervalSet())
-        object.__setattr__(self, "v6", v6 or IntervalSet())
+        object.__setattr__(self, "v4", v4 or _EMPTY)
+        object.__setattr__(self, "v6", v6 or _EMPTY)
         object.__setattr__(self, "_items", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -157,7 +166,15 @@ class AddressSet:
         )
 
 
+def _v4_text(value: int) -> str:
+    return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+
+
 def _interval_text(ver: int, lo: int, hi: int) -> list[str]:
+    if ver == 4:  # hosts and CIDRs without ipaddress objects: check names thousands of them
+        size = hi - lo + 1
+        if size & (size - 1) == 0 and lo % size == 0:
+            return [_v4_text(lo) if size == 1 else f"{_v4_text(lo)}/{33 - size.bit_length()}"]
     mk = ipaddress.IPv4Address if ver == 4 else ipaddress.IPv6Address
     if lo == hi:
         return [str(mk(lo))]

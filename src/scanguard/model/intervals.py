@@ -95,6 +95,8 @@ class IntervalSet:
         far shorter (a device's hosts against a scan's 10,000 ranges), a bisection into the long
         one for each short interval."""
         a, b = self._iv, other._iv
+        if not a or not b:
+            return IntervalSet._raw(())
         if len(a) > len(b):
             a, b, other = b, a, self
         if len(a) * 16 < len(b):
@@ -158,6 +160,8 @@ class IntervalSet:
 
     def overlaps(self, other: "IntervalSet") -> bool:
         """True when the sets share at least one integer."""
+        if not self._iv or not other._iv:
+            return False
         a, b = (self, other) if len(self._iv) <= len(other._iv) else (other, self)
         if len(a._iv) * 16 < len(b._iv):  # each short interval meets the long list where it would go
             starts, long = b._start_list(), b._iv

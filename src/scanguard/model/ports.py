@@ -18,6 +18,7 @@ _EMPTY = IntervalSet()
 
 
 _NUMBER = re.compile(r"[0-9]+")
+_ONE_ITEM = re.compile(r"([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp))?", re.IGNORECASE)
 
 
 def _port_number(text: str, item: str) -> int:
@@ -95,6 +96,14 @@ class PortSet:
     @classmethod
     def parse(cls, text: "str | int | Iterable[str | int]", default: Protocol = "tcp") -> "PortSet":
         """Parse the text form (or a list of items); raises ValueError on bad input."""
+        if isinstance(text, str):  # the common case, one item ("7100/tcp"), without the general path
+            m = _ONE_ITEM.fullmatch(text.strip())
+            if m is not None:
+                lo = int(m.group(1))
+                hi = int(m.group(2)) if m.group(2) else lo
+                if MIN_PORT <= lo <= hi <= MAX_PORT:
+                    ivs = IntervalSet._raw(((lo, hi),))
+                    return cls(ivs, None) if (m.group(3) or default).lower() == "tcp" else cls(None, ivs)
         items: list[str] = []
         many = not isinstance(text, (str, int)) and isinstance(text, Iterable) and not isinstance(text, dict)
         for t in text if many else (text,):

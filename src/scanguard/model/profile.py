@@ -159,6 +159,11 @@ class Location(Input):
                 raise ValueError(f"item {i}: {e}") from None
         return v
 
+    @model_validator(mode="after")
+    def _known(self) -> "Location":
+        self.addresses()  # built once, while its items are fresh in the parser's cache; check asks again
+        return self
+
     def addresses(self) -> AddressSet:
         """Every address of the device, as intervals."""
         return _address_set((*self.hosts, *self.cidrs, *self.ranges))
