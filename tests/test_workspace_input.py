@@ -43,47 +43,32 @@ def _one_error(tmp_path, body: str):
 
 
 # -- ports ----------------------------------------------------------------------------------------
+def _excluded(ports: str) -> str:
+    """A profile body excluding `ports` (written as given), on line 7 of the file."""
+    return f"constraints:\n  excluded_ports:\n    - ports: {ports}\n      reason: crashes\n"
+
+
 @pytest.mark.parametrize("ports", ['{TCP: "7100"}', '{both: "502"}', '{tcp: "80", sctp: "7100"}'])
 def test_a_port_map_with_a_key_other_than_tcp_or_udp_is_refused_never_dropped(tmp_path, ports):
-    p = _one_error(tmp_path, f"""\
-        constraints:
-          excluded_ports:
-            - ports: {ports}
-              reason: crashes
-        """)
+    p = _one_error(tmp_path, _excluded(ports))
     assert p.line == 7 and p.field == "constraints.excluded_ports[0].ports"
     assert "the keys are tcp and udp" in p.message
 
 
 def test_a_port_map_that_puts_udp_ports_under_tcp_is_refused(tmp_path):
-    p = _one_error(tmp_path, """\
-        constraints:
-          excluded_ports:
-            - ports: {tcp: "53/udp"}
-              reason: crashes
-        """)
+    p = _one_error(tmp_path, _excluded('{tcp: "53/udp"}'))
     assert p.line == 7 and "udp ports" in p.message
 
 
 @pytest.mark.parametrize("ports", ["7100.0", "{tcp: 7100.5}", "[7100.0]", "true", "1_000", "'+80'"])
 def test_a_port_that_is_not_a_whole_number_is_refused_with_the_expected_form(tmp_path, ports):
-    p = _one_error(tmp_path, f"""\
-        constraints:
-          excluded_ports:
-            - ports: {ports}
-              reason: crashes
-        """)
+    p = _one_error(tmp_path, _excluded(ports))
     assert p.line == 7 and p.field == "constraints.excluded_ports[0].ports"
     assert "like 80 or 1-1024" in p.message or "7100/tcp, 53/udp, 1-1024" in p.message
 
 
 def test_a_leading_zero_port_is_the_decimal_port_as_written_not_octal(tmp_path):
-    ws, errors = _load(tmp_path, """\
-        constraints:
-          excluded_ports:
-            - ports: 0443
-              reason: the web console hangs
-        """)
+    ws, errors = _load(tmp_path, _excluded("0443"))
     assert not errors
     assert ws.profiles[0].constraints.excluded_ports[0].ports == PortSet.parse("443/tcp")
 
