@@ -90,6 +90,8 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
     targets: AddressSet = request.targets
     template = _template_of(request)
     compiled = request.template if isinstance(request.template, CompiledTemplate) else None
+    # a general template names thousands of devices: look each one up in a set, not the tuple
+    covered = frozenset(compiled.devices) if compiled else frozenset()
     today = today or request.when.date()
     if not targets:
         out.append(CheckResult(severity="error", code="no-targets", message="the scan has no targets",
@@ -112,7 +114,7 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
                     fix="renew the acceptance or change the device's policy",
                 ))
             continue
-        if p.policy == "restricted" and (compiled is None or p.id not in compiled.devices):
+        if p.policy == "restricted" and p.id not in covered:
             own = f"{compiled.base if compiled else '<base template>'}@{p.group_name()}"
             out.append(CheckResult(
                 severity="error", code="restricted-device", device=p.id,

@@ -90,6 +90,9 @@ def _root(
 
 def main() -> None:
     """Console entry point."""
+    from . import common
+
+    common.one_shot = True
     try:
         _app_for(sys.argv[1:])()
     except ScanguardError as e:  # last line of defence: a user error is a message, not a traceback
