@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any, Iterable, NoReturn
 
 import typer
 from rich.console import Console
@@ -48,6 +48,26 @@ def _json_text(body: dict[str, Any]) -> str:
             text = compact(value)
         parts.append(f"  {compact(key)}: {text}")
     return "{\n" + ",\n".join(parts) + "\n}" if parts else "{}"
+
+
+def print_results(results: Iterable[tuple[str, str, str | None]]) -> None:
+    """Lines "severity text" (and "    fix: ..." under it) on stderr, the severity coloured on a
+    terminal. Off a terminal (a log file, a pipe) they are written as they are: rich would
+    render each of the 30,000 results of a check of a /8 only to strip the colours again."""
+    if err.is_terminal:
+        for severity, text, fix in results:
+            colour = {"error": "red", "warning": "yellow"}.get(severity, "blue")
+            err.print(f"[{colour}]{severity}[/] {safe(text)}")
+            if fix:
+                err.print(f"    fix: {safe(fix)}")
+        return
+    lines = []
+    for severity, text, fix in results:
+        lines.append(f"{severity} {text}\n")
+        if fix:
+            lines.append(f"    fix: {fix}\n")
+    err.file.write("".join(lines))
+    err.file.flush()
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
