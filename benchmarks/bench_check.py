@@ -176,6 +176,8 @@ def bench_cli(root: Path, rounds: int) -> None:
         cold.append(_run(check, root))
         _cold(root)
         validate.append(_run(["validate"], root))
+    text = [_run(check[:-1], root) for _ in range(rounds)]
+    templated = _run([*check, "--template", "full-audit"], root)
     render = [_run(["render", "--json"], root) for _ in range(rounds)]
     load_s, render_s = _load_share(root, lambda ws: render_plan(compile_plan(ws, pm), vendors), rounds)
     print(f"command line on {root.relative_to(REPO)} ({os.cpu_count()} cores, load average "
@@ -183,6 +185,8 @@ def bench_cli(root: Path, rounds: int) -> None:
     print(f"  check --targets 10.0.0.0/8, warm cache:  {_best(warm)}   (goal: under 2 s)")
     print(f"  check --targets 10.0.0.0/8, cold cache:  {_best(cold)}   (goal: under 6 s)")
     print(f"  validate, cold cache:                    {_best(validate)}   (goal: under 6 s)")
+    print(f"  check, warm cache, text on stderr:       {_best(text)}")
+    print(f"  check --template full-audit, warm, once: {_best([templated])}   (compiles the whole plan)")
     print(f"  render --json:                           {_best(render)}")
     print(f"    in process: warm load {load_s:.2f} s, compile + render + verify {render_s:.2f} s: "
           f"loading is {load_s / (load_s + render_s):.0%}")
