@@ -25,8 +25,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "history",
     "correlate",
     "audit",
+    "misplaced",
     "trial",
     "scorecard",
+    "kb",
 )
 
 

@@ -8,6 +8,7 @@ from .events import (
     ActivityEvent,
     CheckRequest,
     CheckResult,
+    Evidence,
     Finding,
     HealthEvent,
     HostResult,
@@ -19,6 +20,7 @@ from .events import (
 from .intervals import IntervalSet
 from .plan import CompiledTemplate, Plan, Targets
 from .ports import PortSet
+from .fingerprint import Fingerprint
 from .profile import DeviceProfile, RiskAcceptance
 from .run import ScanRun
 from .template import DISCOVERY_METHODS, PING_METHODS, Checks, Discovery, Performance, ScanTemplate
@@ -26,7 +28,7 @@ from .windows import ScanWindow
 
 __all__ = [
     "ActivityEvent", "AddressSet", "CATEGORIES", "CheckRequest", "CheckResult", "Checks", "CompiledTemplate",
-    "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "Finding", "HealthEvent",
+    "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "Evidence", "Finding", "Fingerprint", "HealthEvent",
     "HostResult", "IntervalSet", "Outage", "PING_METHODS", "Performance", "Plan", "PortSet",
     "ProfileChange", "Provenance", "ResultItem", "RiskAcceptance", "ScanTemplate", "ScanWindow",
     "ScanRun", "ScannerConfig", "Suspect", "TLSSettings", "Targets", "VendorCheck", "WorkspaceConfig",

@@ -13,6 +13,7 @@ from .addresses import AddressSet, parse_address_item
 from .base import Input, describe, trusted
 from .checks import check_categories, parse_vendor_checks
 from .constraints import Constraints, Provenance
+from .fingerprint import Fingerprint
 from .ports import PortSet
 from .windows import ScanWindow
 
@@ -167,27 +168,6 @@ class Location(Input):
     def addresses(self) -> AddressSet:
         """Every address of the device, as intervals."""
         return _address_set((*self.hosts, *self.cidrs, *self.ranges))
-
-
-class Fingerprint(Input):
-    """How to recognise the device elsewhere."""
-
-    os: str | None = None
-    mac_ouis: list[str] = Field(default_factory=list)
-    open_ports: PortSet = Field(default_factory=PortSet)
-    banners: list[str] = Field(default_factory=list)
-    cpes: list[str] = Field(default_factory=list)
-
-    @field_validator("mac_ouis")
-    @classmethod
-    def _ouis(cls, v: list[str]) -> list[str]:
-        out = []
-        for oui in v:
-            norm = re.sub(r"[^0-9A-Fa-f]", "", oui).upper()
-            if len(norm) != 6:
-                raise ValueError(f"{oui!r} is not a MAC OUI (three bytes, like 00:0B:4F)")
-            out.append(":".join(norm[i : i + 2] for i in range(0, 6, 2)))
-        return out
 
 
 class RiskAcceptance(Input):

@@ -39,6 +39,7 @@ class Vendor(Model):
     - `client(scanner_config) -> ScannerClient`: talks to a live scanner;
     - `parse_activity(text stream) -> ActivityEvent...` and `parse_results(binary stream) ->
       HostResult...`: streaming parsers of the scanner's activity log and result exports;
+      `result_roots`: the root elements of those exports;
     - `run(compiled, targets, *, out_dir, name, stop_when, timeout_s) -> ScanRun`: run a scan
       now against live targets (capability "run"; what `scanguard trial` drives). `stop_when`
       is polled while the scan runs: True stops it (the device went down).
@@ -58,6 +59,9 @@ class Vendor(Model):
     capabilities: frozenset[str] = frozenset({"render", "parse"})
     check_kinds: frozenset[str] = frozenset()
     """The kinds of vendor-specific check ids this vendor can exclude (e.g. plugin, family)."""
+    result_roots: frozenset[str] = frozenset()
+    """The root elements of the vendor's XML result exports (e.g. nmaprun): how an export's
+    vendor is told from its content."""
 
     @field_validator("capabilities")
     @classmethod

@@ -29,6 +29,7 @@ VENDOR = Vendor(
     name="gvm", title="Greenbone (GVM / OpenVAS)", render=render, parse=parse, serialize=serialize, suffix=".gmp.xml",
     client=client, parse_activity=parse_activity, parse_results=parse_results,
     capabilities=frozenset({"render", "parse", "client", "activity", "results"}), check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"report", "get_reports_response"}),
 )
 
 

@@ -39,6 +39,7 @@ VENDOR = Vendor(
     parse_results=parse_results,
     capabilities=frozenset({"render", "parse", "client", "activity", "results"}),
     check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"NexposeReport"}),
 )
 """The InsightVM vendor record."""
 

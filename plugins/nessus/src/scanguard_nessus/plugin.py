@@ -76,6 +76,7 @@ NESSUS = Vendor(
     parse_results=parse_results,
     capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts"}),
     check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"NessusClientData_v2"}),
 )
 
 

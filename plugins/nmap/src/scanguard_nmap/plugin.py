@@ -50,5 +50,6 @@ def scanguard_vendors() -> list[Vendor]:
     return [
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
                parse_activity=parse_activity, parse_results=parse_results, run=run,
-               capabilities=frozenset({"render", "parse", "activity", "results", "run"}), check_kinds=CHECK_KINDS),
+               capabilities=frozenset({"render", "parse", "activity", "results", "run"}), check_kinds=CHECK_KINDS,
+               result_roots=frozenset({"nmaprun"})),
     ]
