@@ -171,6 +171,8 @@ class Fingerprint(Input):
 
     @model_validator(mode="after")
     def _reachable(self) -> "Fingerprint":
+        if self.min_score is None:  # nothing to check (and every profile without one comes here)
+            return self
         rules = self.rules()
         if self.min_score is not None and rules:
             total = sum(r.weight for r in rules)
