@@ -15,7 +15,7 @@ from ..health import read_csv
 from ..proposal import apply_proposals, proposals_from, read_proposals, write_proposals
 from ..workspace import Workspace
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, compile_and_render_check, plugins, run_guarded, workspace
-from .output import EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe
+from .output import EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe, warn
 
 
 def correlate(
@@ -69,6 +69,8 @@ def correlate(
         fail(f"--activity-tz {activity_tz!r} is not an IANA time zone (like UTC or Europe/Berlin)", EXIT_INVALID)
     report: CorrelationReport = run_guarded(run_correlation, runs, plugins=pm, workspace=ws, check_kinds=kinds,
                                             lookback_s=lookback, activity_tz=tz)
+    for w in pm.warnings:  # correlators fail open, but loudly
+        warn(w)
     proposals = proposals_from(report.findings)
     if propose is not None:
         write_proposals(proposals, propose)
@@ -79,12 +81,9 @@ def correlate(
         assert ws is not None
         applied = run_guarded(apply_proposals, proposals, ws.root, validate=compile_and_render_check())
     if format_:
-        formats = pm.report_formats()
-        if format_ not in formats:
-            fail(f"unknown format {format_!r}; known: {', '.join(formats)}", EXIT_INVALID)
         import sys
 
-        formats[format_].write(report.findings, sys.stdout)
+        run_guarded(pm.write_report, format_, report.findings, sys.stdout)
     elif json_:
         emit_json({
             "vendor": vendor,

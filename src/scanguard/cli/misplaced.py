@@ -54,7 +54,7 @@ def find_misplaced_cmd(
         info(f"wrote {len(proposals)} proposal(s) to {safe(propose)}; apply with "
              f"`scanguard apply-proposal {safe(propose)}`")
     if format_:
-        formats[format_].write(found, sys.stdout)
+        run_guarded(pm.write_report, format_, found, sys.stdout)  # a failing format names its plugin
     elif json_:
         emit_json({
             "exports": [e.model_dump(mode="json") for e in report.exports],

@@ -216,6 +216,21 @@ class DeviceProfile(Input):
     advisories: list[str] = Field(default_factory=list)
     notes: str = ""
 
+    @field_validator("policy")
+    @classmethod
+    def _policy_needs_an_address(cls, v: Policy, info: Any) -> Policy:
+        # a never-scan or restricted profile protects only by taking its addresses out of the
+        # other templates: without an address it would protect nothing, so it is refused
+        location = info.data.get("location")
+        if v in ("never", "restricted") and isinstance(location, Location) and not location.addresses():
+            tags = " (asset tags alone cannot be excluded from a scan)" if location.asset_tags else ""
+            raise ValueError(
+                f"policy {v!r} needs the device's addresses: give location.hosts, cidrs or ranges{tags}; "
+                "a profile whose location is unknown can only be policy 'scan', and then its constraints "
+                "narrow every template"
+            )
+        return v
+
     @model_validator(mode="after")
     def _never_needs_acceptance(self) -> "DeviceProfile":
         if self.policy == "never" and self.risk_acceptance is None:

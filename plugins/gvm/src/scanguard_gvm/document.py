@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scanguard import CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck
+from scanguard import AddressSet, CompiledTemplate, IntervalSet, PortSet, ScanTemplate, Targets, VendorCheck
 
 from .vocabulary import (
     ALIVE_TEST_METHODS,
@@ -237,3 +237,15 @@ def parse(doc: Any) -> ScanTemplate:
             "timeout_s": max(1, timeout),
         },
     )
+
+
+def parse_targets(doc: Any) -> Targets:
+    """Where a native document's target aims: its hosts (none: chosen on the scanner) less its
+    exclude_hosts. A host gvmd would resolve by name cannot be judged: the target then counts
+    as reaching anywhere, and a name among the excluded hosts excludes nothing."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("target"), dict):
+        raise ValueError(f"not a GVM document of format {FORMAT}")
+    target = doc["target"]
+    include, unknown = AddressSet.parse_known(target.get("hosts") or ())
+    exclude, _names = AddressSet.parse_known(target.get("exclude_hosts") or ())
+    return Targets(include=AddressSet.everything() if unknown else include, exclude=exclude)
