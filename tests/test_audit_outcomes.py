@@ -44,8 +44,9 @@ def vendors():
 
 
 @pytest.fixture(scope="module")
-def terminal_policy(example_workspace, vendors):
-    ct = compile_plan(load_workspace(example_workspace)).get("full-audit@payment-terminals")
+def rack_policy(example_workspace, vendors):
+    """The policy file scanguard renders for the infusion racks (10.20.61.0/25: 80 and 443 excluded)."""
+    ct = compile_plan(load_workspace(example_workspace)).get("full-audit@infusion")
     return vendors["nessus"].artifacts(ct)[f"{ct.name}.policy.nessus"]
 
 
@@ -63,38 +64,38 @@ def test_an_export_without_a_policy_on_the_payment_terminal_is_undetermined(tmp_
     assert doc["undetermined"] and "pos-terminal" in doc["undetermined"][0]
 
 
-def test_an_unreadable_port_range_is_undetermined(tmp_path, example_workspace, terminal_policy):
-    xml = terminal_policy.split("<name>port_range</name><value>")
+def test_an_unreadable_port_range_is_undetermined(tmp_path, example_workspace, rack_policy):
+    xml = rack_policy.split("<name>port_range</name><value>")
     unreadable = xml[0] + "<name>port_range</name><value>T:0-65535" + xml[1][xml[1].index("</value>"):]
     path = tmp_path / "range.nessus"
-    path.write_text(_nessus(unreadable, _host("10.20.50.7")))
+    path.write_text(_nessus(unreadable, _host("10.20.61.7", _item(22))))
     code, doc = _audit(example_workspace, path)
     assert code == 3 and doc["outcome"] == "undetermined", doc
 
 
-def test_a_result_on_an_excluded_port_is_a_violation_with_evidence(tmp_path, example_workspace, terminal_policy):
+def test_a_result_on_an_excluded_port_is_a_violation_with_evidence(tmp_path, example_workspace, rack_policy):
     path = tmp_path / "probed.nessus"
-    path.write_text(_nessus(terminal_policy, _host("10.20.50.7", _item(443), _item(7100, "22964", "Service Detection",
-                                                                                 "Service detection"))))
+    path.write_text(_nessus(rack_policy, _host("10.20.61.7", _item(22), _item(443, "22964", "Service Detection",
+                                                                             "Service detection"))))
     code, doc = _audit(example_workspace, path)
     assert code == 3 and doc["outcome"] == "violations"
     (hit,) = [r for r in doc["results"] if r["code"] == "probed_excluded_port"]
-    assert hit["device"] == "pos-terminal"
-    assert "7100/tcp" in hit["message"] and "10.20.50.7" in hit["message"] and "22964" in hit["message"]
-    assert "INC-2024-0113" in hit["message"]
+    assert hit["device"] == "infusion-rack-agilia"
+    assert "443/tcp" in hit["message"] and "10.20.61.7" in hit["message"] and "22964" in hit["message"]
+    assert "ICSMA-21-355-01" in hit["message"]
 
 
-def test_an_excluded_port_that_holds_everywhere_is_a_violation_on_any_host(tmp_path, example_workspace, terminal_policy):
+def test_an_excluded_port_that_holds_everywhere_is_a_violation_on_any_host(tmp_path, example_workspace, rack_policy):
     path = tmp_path / "stray.nessus"
-    path.write_text(_nessus(terminal_policy, _host("192.0.2.44", _item(7100))))
+    path.write_text(_nessus(rack_policy, _host("192.0.2.44", _item(7100))))
     report = audit_export(load_workspace(example_workspace), load_plugins().vendor("nessus"), path)
     assert [(r.code, r.device) for r in report.violations] == [("probed_excluded_port", "pos-terminal")]
     assert "excluded everywhere" in report.violations[0].message
 
 
-def test_the_rendered_policy_with_harmless_results_is_clean(tmp_path, example_workspace, terminal_policy):
+def test_the_rendered_policy_with_harmless_results_is_clean(tmp_path, example_workspace, rack_policy):
     path = tmp_path / "clean.nessus"
-    path.write_text(_nessus(terminal_policy, _host("10.20.50.7", _item(443), _item(22))))
+    path.write_text(_nessus(rack_policy, _host("10.20.61.7", _item(22), _item(502))))
     code, doc = _audit(example_workspace, path)
     assert code == 0 and doc["outcome"] == "clean" and not doc["undetermined"], doc
 
