@@ -51,7 +51,7 @@ from typing import Callable, Sequence
 from scanguard import CompiledTemplate, ScanguardError, ScanRun, ScanTemplate, Suspect, UsageError, VendorCheck
 
 from .activity import format_header, format_line, parse_activity
-from .argv import render_argv
+from .argv import render_argv, version_script_rule
 from .mapping import NAME_LOOKUP_SCRIPTS, VENDOR
 from .scriptdb import write_private_db
 from .services import find_data_file
@@ -136,25 +136,29 @@ def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str
     `template` is a CompiledTemplate or an argument vector without targets (from render_argv).
     A vector with version detection (``-sV``, ``-A``) and no ``--datadir`` gets a private data
     directory beside `xml` (``<stem>.nmap-data``, written here) whose script database holds only
-    the version scripts its ``--script`` selects (ScanguardError when nmap's own database cannot
-    be found: version detection could not be kept to the template)."""
+    the version scripts the template's checks allow (:func:`scanguard_nmap.argv.version_script_rule`;
+    for a command, those its own ``--script`` selects), never a confined one. ScanguardError when
+    nmap's own database cannot be found: version detection could not be kept to the template."""
     check_targets(targets, allow_non_loopback=allow_non_loopback)
+    terms = (*(() if allow_non_loopback else CONFINED_SCRIPT_TERMS), *NAME_LOOKUP_SCRIPTS)
     if isinstance(template, CompiledTemplate):
         base = render_argv(template, with_targets=False)
         if "-sV" not in base and version_detection_in_run(template.template):
             base.append("-sV")
+        version_rule: str | None = _confined(version_script_rule(template.template), terms)
     else:
         base = list(template)
+        version_rule = None
     if base and os.path.basename(base[0]) == "nmap":
         base = base[1:]
     if "-n" not in base:
         base.insert(0, "-n")  # never resolve names: no DNS traffic leaves the machine
-    terms = (*(() if allow_non_loopback else CONFINED_SCRIPT_TERMS), *NAME_LOOKUP_SCRIPTS)
     base = confine_scripts(base, terms)
     if {"-sV", "-A"} & set(base) and not any(a == "--datadir" or a.startswith("--datadir=") for a in base):
-        # without --script only -sV picks scripts: the confined terms still hold for them
+        # a command's own -sV: its own --script decides (without one, only the confined terms)
+        rule = version_rule or script_rules(base) or f"all and not ({' or '.join(terms)})"
         datadir = xml.parent / f"{xml.stem}.nmap-data"
-        write_private_db(datadir, script_rules(base) or f"all and not ({' or '.join(terms)})", nmap)
+        write_private_db(datadir, rule, nmap)
         base += ["--datadir", str(datadir)]
     argv = [nmap, *base, "--packet-trace"]
     if debug:

@@ -8,7 +8,7 @@ entries of the script database it reads, and it reads the first ``scripts/script
 ``--datadir`` first, while every other file (the scripts themselves, ``nmap-service-probes``,
 ``nmap-services``) is still found in the installed data directory. So a run that controls nmap's
 data directory gives it a private ``scripts/script.db``: the installed one, less each version
-script the run's own ``--script`` rules would not select. The service probes are sent as usual;
+script the template's checks leave out (:func:`scanguard_nmap.argv.version_script_rule`). The service probes are sent as usual;
 no version script runs that the template's checks leave out.
 
 This only works where scanguard starts nmap itself (:mod:`scanguard_nmap.run`): a rendered
@@ -67,21 +67,18 @@ def installed_script_db(nmap: str = "nmap") -> Path:
     return found
 
 
-def version_scripts_kept(entries: Sequence[Entry], script_rules: str | None) -> list[Entry]:
-    """The version scripts a run keeps: those its ``--script`` argument selects (every one when it
-    has none: then nothing but ``-sV`` picks scripts)."""
-    selection = Selection(parse_rules(script_rules)) if script_rules else None
-    return [e for e in entries if "version" in e.categories
-            and (selection is None or selection.selects(e.name, e.categories))]
+def version_scripts_kept(entries: Sequence[Entry], rules: str) -> list[Entry]:
+    """The version scripts that `rules` (an NSE ``--script`` argument) select."""
+    selection = Selection(parse_rules(rules))
+    return [e for e in entries if "version" in e.categories and selection.selects(e.name, e.categories)]
 
 
-def write_private_db(directory: Path, script_rules: str | None, nmap: str = "nmap") -> list[Entry]:
+def write_private_db(directory: Path, rules: str, nmap: str = "nmap") -> list[Entry]:
     """Write ``<directory>/scripts/script.db``: the installed database less every version script
-    that `script_rules` (the run's whole ``--script`` argument) does not select. Returns the
-    version scripts kept."""
+    that `rules` (an NSE ``--script`` argument) do not select. Returns the version scripts kept."""
     source = installed_script_db(nmap)
     entries = read_script_db(source.read_text(encoding="utf-8"), str(source))
-    kept = version_scripts_kept(entries, script_rules)
+    kept = version_scripts_kept(entries, rules)
     keep = {e.line for e in kept}
     lines = [e.line for e in entries if "version" not in e.categories or e.line in keep]
     target = directory / SCRIPT_DB
