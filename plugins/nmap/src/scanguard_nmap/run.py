@@ -21,9 +21,10 @@ Version detection (:func:`version_detection_in_run`): nmap started here reads a 
 scanguard controls, so a template whose checks are on gets ``-sV`` (nmap's service probes) even
 where rendering for another machine withholds it (safe checks only, intrusive excluded, an nmap
 script excluded), unless it excludes nmap's ``version`` category. Its ``--datadir`` holds a
-private ``scripts/script.db`` in which only the version scripts the run's own ``--script``
-selects remain (:mod:`scanguard_nmap.scriptdb`): under safe checks only, only ``safe`` ones, and
-never one that is excluded or confined. Every ``-sV`` run gets such a database.
+private ``scripts/script.db`` in which only the version scripts the template's checks allow
+remain (:mod:`scanguard_nmap.scriptdb`): under safe checks only, only ``safe`` ones, and never one
+that is excluded or confined. Every ``-sV`` run gets such a database (a command's own ``-sV``:
+the version scripts its ``--script`` selects).
 
 Replay (:func:`replay_argv`): one probe, script or connect of an earlier run, alone, on one port,
 to confirm what took a device down. A version-detection probe is replayed with a data directory
