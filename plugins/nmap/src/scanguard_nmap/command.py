@@ -385,7 +385,9 @@ def _range(item: str, option: str) -> IntervalSet:
 
 def _spec_ports(spec: str, option: str, protocols: tuple[str, ...], services: Callable[[], Services]) -> PortSet:
     """The ports of a -p or --exclude-ports argument, per protocol."""
-    out: dict[str, IntervalSet] = {p: IntervalSet() for p in ("tcp", "udp")}
+    # intervals are collected and normalised once: a port list of thousands of items (a rendered
+    # complement) must not rebuild the set item by item
+    out: dict[str, list[tuple[int, int]]] = {"tcp": [], "udp": []}
     for ctx, item in _port_items(spec, option):
         targets = [p for p in ("tcp", "udp") if ctx in ("all", p)]
         if not targets:
@@ -396,11 +398,11 @@ def _spec_ports(spec: str, option: str, protocols: tuple[str, ...], services: Ca
                 raise ValueError(f"{option}: empty brackets")
             within = IntervalSet([(1, 65535)]) if inner == "*" else _range(inner, option)
             for p in targets:
-                out[p] = out[p] | (services().ports(p) & within)
+                out[p].extend((services().ports(p) & within).intervals)
         elif item[0].isdigit() or item[0] == "-":
             got = _range(item, option)
             for p in targets:
-                out[p] = out[p] | got
+                out[p].extend(got.intervals)
         elif re.fullmatch(r"[A-Za-z0-9_.*?+/-]+", item):
             found = False
             for p in targets:
@@ -408,12 +410,12 @@ def _spec_ports(spec: str, option: str, protocols: tuple[str, ...], services: Ca
                     continue  # nmap matches names only for the protocols it scans
                 named = services().named(item, p)
                 found = found or bool(named)
-                out[p] = out[p] | named
+                out[p].extend(named.intervals)
             if not found:
                 raise ValueError(f"{option}: no service named {item!r} in nmap-services (nmap refuses it too)")
         else:
             raise ValueError(f"{option}: {item!r} is not a port, range, service name or [range]")
-    return PortSet(out["tcp"], out["udp"])
+    return PortSet(IntervalSet(out["tcp"]), IntervalSet(out["udp"]))
 
 
 def _scanned_ports(cmd: NmapCommand, protocols: tuple[str, ...]) -> PortSet:
