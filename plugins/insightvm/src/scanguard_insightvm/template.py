@@ -108,7 +108,9 @@ def render_template(ct: CompiledTemplate) -> dict[str, Any]:
             "asset": {
                 "sendIcmpPings": d.icmp,
                 "sendArpPings": d.arp,
-                "tcpPorts": expand_ports(d.ping_ports.tcp) if d.tcp_ping else [],
+                # asset discovery's TCP packets count as SYN (the API has no other method for
+                # them): sent only where SYN is allowed
+                "tcpPorts": expand_ports(d.ping_ports.tcp) if d.tcp_ping and d.port_scan == "syn" else [],
                 "udpPorts": expand_ports(d.ping_ports.udp) if d.udp_ping else [],
             },
             "service": {
@@ -212,7 +214,8 @@ def parse_template(doc: dict[str, Any]) -> ScanTemplate:
         "tcp_ping": bool(tcp_ping_ports),
         "udp_ping": bool(udp_ping_ports),
         "ping_ports": PortSet(tcp_ping_ports, udp_ping_ports),
-        "port_scan": "connect" if str(tcp.get("method", "SYN")).lower() == "full" else "syn",
+        # a TCP discovery ping counts as SYN whatever the service scan's method
+        "port_scan": "connect" if str(tcp.get("method", "SYN")).lower() == "full" and not tcp_ping_ports else "syn",
     }
 
     web = doc.get("webEnabled") is not False
@@ -265,7 +268,8 @@ def parse_template(doc: dict[str, Any]) -> ScanTemplate:
     return ScanTemplate(
         name=template_name(doc.get("name")),
         description=strip_marker(doc.get("description")),
-        ports=PortSet(_scanned(tcp), _scanned(udp)),
+        # a SYN ping is a SYN probe of its port, even where no port is scanned
+        ports=PortSet(_scanned(tcp) or tcp_ping_ports, _scanned(udp)),
         discovery=discovery,
         checks={
             "enabled": enabled,

@@ -74,16 +74,17 @@ def parse_document(doc: PolicyDocument, name: str | None = None) -> ScanTemplate
     ping = _flag(s, "ping_the_remote_host")
     tcp_ping = ping and _flag(s, "tcp_ping")
     udp_ping = ping and _flag(s, "udp_ping")
+    tcp_ping_ports = _ping_ports(s.get("tcp_ping_dest_ports", DEFAULTS["tcp_ping_dest_ports"])) if tcp_ping else None
+    if tcp_ping and not tcp:
+        tcp = tcp_ping_ports  # a SYN ping is a SYN probe of its port, even with no port scanned
     discovery = {
         "icmp": ping and _flag(s, "icmp_ping"),
         "arp": ping and _flag(s, "arp_ping"),
         "tcp_ping": tcp_ping,
         "udp_ping": udp_ping,
-        "ping_ports": PortSet(
-            _ping_ports(s.get("tcp_ping_dest_ports", DEFAULTS["tcp_ping_dest_ports"])) if tcp_ping else None,
-            ALL_PORTS if udp_ping else None,
-        ),
-        "port_scan": "syn" if syn or not connect else "connect",
+        "ping_ports": PortSet(tcp_ping_ports, ALL_PORTS if udp_ping else None),
+        # the TCP ping sends SYN (plugin 10180), whatever port scanner runs
+        "port_scan": "syn" if syn or not connect or tcp_ping else "connect",
     }
 
     def off(family: str) -> bool:

@@ -92,7 +92,8 @@ def render_document(ct: CompiledTemplate, template: str = "advanced") -> PolicyD
         return _yn(wanted and pid not in scanners_off)
 
     tcp_scan = bool(t.ports.tcp)
-    tcp_ping = d.tcp_ping and bool(d.ping_ports.tcp)
+    # the TCP ping of "Ping the remote host" (plugin 10180) sends SYN: only where SYN is allowed
+    tcp_ping = d.tcp_ping and bool(d.ping_ports.tcp) and d.port_scan == "syn"
     # the UDP ping probes built-in ports nobody can choose, so it is read back as pinging any UDP
     # port: on only when no constraint limits UDP ports or ping ports
     c = ct.constraints
