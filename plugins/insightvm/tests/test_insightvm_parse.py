@@ -1,5 +1,9 @@
 """Reading InsightVM ScanTemplate documents back: what render wrote, and what real consoles hold."""
 
+import json
+
+import pytest
+
 from scanguard import PortSet, VendorCheck, violations
 from scanguard_insightvm.template import UNKNOWN_LIMIT, parse_template, render_template
 from tests.fakes.insightvm import builtin_templates
@@ -107,3 +111,15 @@ def test_built_in_console_templates_parse():
 
 def test_denial_of_service_built_in_runs_unsafe_checks():
     assert parse_template(builtin_templates()["denial-of-service"]).checks.safe_only is False
+
+
+@pytest.mark.fixtures
+def test_discovery_settings_left_out_take_the_defaults_the_recorded_spec_states(fixtures_dir):
+    spec = json.loads((fixtures_dir / "insightvm" / "console-swagger.json").read_text())["definitions"]
+    asset, tcp = spec["ScanTemplateAssetDiscovery"]["properties"], spec["ScanTemplateServiceDiscoveryTcp"]["properties"]
+    assert "Defaults to no ports" in asset["tcpPorts"]["description"] and "Defaults to `SYN`" in tcp["method"]["description"]
+    t = parse_template({"name": "bare", "discovery": {"asset": {}, "service": {"tcp": {"ports": "none"}}}})
+    assert not t.discovery.tcp_ping and not t.discovery.udp_ping and t.discovery.port_scan == "syn"
+    # what the spec leaves to the console (the "well-known" list) is read as every port
+    assert parse_template({"name": "bare"}).ports.tcp == parse_template({"name": "all", "discovery": {
+        "service": {"tcp": {"ports": "all"}}}}).ports.tcp

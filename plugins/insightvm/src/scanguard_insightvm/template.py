@@ -206,6 +206,9 @@ def parse_template(doc: dict[str, Any]) -> ScanTemplate:
     perf = _get(doc, "discovery", "performance") or {}
     checks = doc.get("checks") if isinstance(doc.get("checks"), dict) else {}
 
+    # left out, tcpPorts and udpPorts are "no ports" and the TCP method is SYN: the defaults
+    # ../shared/fixtures/insightvm/console-swagger.json states (ScanTemplateAssetDiscovery,
+    # ScanTemplateServiceDiscoveryTcp); every other setting left out reads as the less safe possibility
     tcp_ping_ports = parse_port_list(asset.get("tcpPorts"))
     udp_ping_ports = parse_port_list(asset.get("udpPorts"))
     discovery = {

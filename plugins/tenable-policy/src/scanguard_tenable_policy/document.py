@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from scanguard import CannotEnforce
 
-from .vocabulary import DEFAULTS, DISCOVERY_FAMILIES, MANAGED_SETTINGS, PORT_SCANNER_FAMILY, PORT_SCANNERS
+from .vocabulary import DISCOVERY_FAMILIES, MANAGED_SETTINGS, PORT_SCANNER_FAMILY, PORT_SCANNERS, recorded_defaults
 
 FORMAT = "tenable-policy/1"
 HINT_PREFIX = "scanguard:plugins-off"
@@ -183,12 +183,19 @@ def live_document(*, template: str, settings: Mapping[str, Any], families: Mappi
       could not be read, and then every port scanner counts as running). A scanner that runs is
       written "yes" whatever its settings key says."""
     out: dict[str, str] = {}
+    # a key missing from a template whose defaults are not recorded stays missing: parse cannot judge it
+    defaults = recorded_defaults(template)
     for key in MANAGED_SETTINGS:
-        out[key] = _text(settings.get(key, DEFAULTS.get(key, "")))
+        value = settings.get(key, defaults.get(key))
+        if value is not None or key == "description":
+            out[key] = _text(value)
     out["description"] = "\n".join(description_lines(out["description"]))
     running = frozenset(PORT_SCANNERS) if port_scanners is None else frozenset(port_scanners)
-    for pid in running & set(PORT_SCANNERS):
-        out[PORT_SCANNERS[pid]] = "yes"
+    for pid, key in PORT_SCANNERS.items():
+        if pid in running:
+            out[key] = "yes"
+        elif not out.get(key):
+            out[key] = "no"  # the export shows it does not run: known without a default
     if families is None:
         return PolicyDocument(template=template, settings=out)
     states = {str(f): str(s or "enabled").strip().lower() for f, s in families.items() if f != PORT_SCANNER_FAMILY}

@@ -18,23 +18,58 @@ from .document import PolicyDocument, description_lines
 from .policy_file import read_policy
 from .portrange import parse_range
 from .render import SNMP, VENDOR
-from .vocabulary import CATEGORY_MAP, DEFAULTS, DISCOVERY_FAMILIES, PORT_SCANNER_FAMILY, PORT_SCANNERS
+from .vocabulary import (
+    CATEGORY_MAP,
+    DEFAULTS,
+    DISCOVERY_FAMILIES,
+    PORT_SCANNER_FAMILY,
+    PORT_SCANNERS,
+    recorded_defaults,
+)
 
 ALL_PORTS = IntervalSet([(1, 65535)])
 
 
-def _flag(settings: Mapping[str, Any], key: str) -> bool:
+JUDGED_KEYS: tuple[str, ...] = (
+    "portscan_range", "unscanned_closed", "safe_checks", *PORT_SCANNERS.values(),
+    "max_checks_per_host", "max_hosts_per_scan", "network_receive_timeout",
+)
+"""Settings keys whose value decides what parse reads, so that a policy leaving one out is read with
+its editor template's default, or not judged where that default is not recorded. Left out on
+purpose: the ping methods while pinging is off, "built-in" ping ports (read as any port whatever the
+default), and the keys that only credit a category exclusion (missing: no exclusion is credited)."""
+PING_KEYS = ("icmp_ping", "tcp_ping", "arp_ping", "udp_ping")
+
+
+def _missing(settings: Mapping[str, Any], key: str) -> bool:
+    value = settings.get(key)
+    # an empty port range is a value (no port); an empty flag or number reads as its default
+    return value is None or (key != "portscan_range" and str(value).strip() == "")
+
+
+def unknown_defaults(doc: PolicyDocument) -> list[str]:
+    """The keys parse needs that `doc` leaves out while the defaults of its editor template are not
+    recorded (empty: the document can be judged)."""
+    s, defaults = doc.settings, recorded_defaults(doc.template)
+    keys = list(JUDGED_KEYS)
+    ping = s.get("ping_the_remote_host") if not _missing(s, "ping_the_remote_host") else defaults.get("ping_the_remote_host")
+    if ping is None or str(ping).strip().lower() in ("yes", "true", "1", "on"):
+        keys += PING_KEYS
+    return [k for k in keys if _missing(s, k) and k not in defaults]
+
+
+def _flag(settings: Mapping[str, Any], key: str, defaults: Mapping[str, str] = DEFAULTS) -> bool:
     value = settings.get(key)
     if value is None or value == "":
-        value = DEFAULTS.get(key, "no")
+        value = defaults.get(key, "no")
     return str(value).strip().lower() in ("yes", "true", "1", "on")
 
 
-def _number(settings: Mapping[str, Any], key: str) -> int | None:
+def _number(settings: Mapping[str, Any], key: str, defaults: Mapping[str, str] = DEFAULTS) -> int | None:
     """An integer setting; None for "" / "unlimited"; the product's default when missing."""
     value = settings.get(key)
     if value is None:
-        value = DEFAULTS.get(key, "")
+        value = defaults.get(key, "")
     text = str(value).strip().lower()
     if text in ("", "unlimited", "none"):
         return None
@@ -59,27 +94,42 @@ def template_name(text: Any, fallback: str = "tenable-policy") -> str:
 
 def parse_document(doc: PolicyDocument, name: str | None = None) -> ScanTemplate:
     """The neutral template a policy document amounts to (see the module docstring). Raises
-    ValueError on a malformed setting."""
-    s = doc.settings
-    scanned = parse_range(s.get("portscan_range", DEFAULTS["portscan_range"]))
-    syn, connect, udp_scan = _flag(s, "syn_scanner"), _flag(s, "tcp_scanner"), _flag(s, "udp_scanner")
-    if _flag(s, "unscanned_closed"):
+    ValueError on a malformed setting, and on a key the document leaves out whose default is not
+    recorded (only the Advanced Network Scan's defaults are): what cannot be judged is never
+    read as a guess."""
+    unknown = unknown_defaults(doc)
+    if unknown:
+        raise ValueError(
+            f"the policy leaves {', '.join(unknown)} out, and the defaults of its editor template "
+            f"{doc.template or '(not named)'} are not recorded (only the Advanced Network Scan's are): "
+            "write every one of them in the policy")
+    s, defaults = doc.settings, recorded_defaults(doc.template)
+
+    def flag(key: str) -> bool:
+        return _flag(s, key, defaults)
+
+    def number(key: str) -> int | None:
+        return _number(s, key, defaults)
+
+    scanned = parse_range(s.get("portscan_range", defaults.get("portscan_range")))
+    syn, connect, udp_scan = flag("syn_scanner"), flag("tcp_scanner"), flag("udp_scanner")
+    if flag("unscanned_closed"):
         tcp = scanned.tcp if (syn or connect) else IntervalSet()
         udp = scanned.udp if udp_scan else IntervalSet()
-        if _flag(s, "snmp_scanner"):
+        if flag("snmp_scanner"):
             udp = udp | IntervalSet([(SNMP, SNMP)])
     else:
         # unscanned ports count as open: any plugin may probe any port
         tcp, udp = ALL_PORTS, ALL_PORTS
-    ping = _flag(s, "ping_the_remote_host")
-    tcp_ping = ping and _flag(s, "tcp_ping")
-    udp_ping = ping and _flag(s, "udp_ping")
-    tcp_ping_ports = _ping_ports(s.get("tcp_ping_dest_ports", DEFAULTS["tcp_ping_dest_ports"])) if tcp_ping else None
+    ping = flag("ping_the_remote_host")
+    tcp_ping = ping and flag("tcp_ping")
+    udp_ping = ping and flag("udp_ping")
+    tcp_ping_ports = _ping_ports(s.get("tcp_ping_dest_ports") or defaults.get("tcp_ping_dest_ports")) if tcp_ping else None
     if tcp_ping and not tcp:
         tcp = tcp_ping_ports  # a SYN ping is a SYN probe of its port, even with no port scanned
     discovery = {
-        "icmp": ping and _flag(s, "icmp_ping"),
-        "arp": ping and _flag(s, "arp_ping"),
+        "icmp": ping and flag("icmp_ping"),
+        "arp": ping and flag("arp_ping"),
         "tcp_ping": tcp_ping,
         "udp_ping": udp_ping,
         "ping_ports": PortSet(tcp_ping_ports, ALL_PORTS if udp_ping else None),
@@ -96,11 +146,11 @@ def parse_document(doc: PolicyDocument, name: str | None = None) -> ScanTemplate
         cat for cat in CATEGORIES
         if cat in CATEGORY_MAP
         and all(off(f) for f in CATEGORY_MAP[cat].families)
-        and all(str(s.get(k, DEFAULTS.get(k, ""))).strip().lower() == v for k, v in CATEGORY_MAP[cat].settings)
+        and all(str(s.get(k) or defaults.get(k, "")).strip().lower() == v for k, v in CATEGORY_MAP[cat].settings)
     }
     vendor = {VendorCheck(vendor=VENDOR, kind="family", id=f) for f in doc.disabled_families}
     vendor |= {VendorCheck(vendor=VENDOR, kind="plugin", id=pid) for pid in doc.disabled_plugins}
-    scanners_off = {pid for pid, key in PORT_SCANNERS.items() if not _flag(s, key)}
+    scanners_off = {pid for pid, key in PORT_SCANNERS.items() if not flag(key)}
     vendor |= {VendorCheck(vendor=VENDOR, kind="plugin", id=pid) for pid in scanners_off}
     if scanners_off == set(PORT_SCANNERS):
         vendor.add(VendorCheck(vendor=VENDOR, kind="family", id=PORT_SCANNER_FAMILY))
@@ -108,9 +158,9 @@ def parse_document(doc: PolicyDocument, name: str | None = None) -> ScanTemplate
         # no packet rate and no delay between probes: render refuses templates that need either
         "packets_per_second": None,
         "probe_delay_ms": 0,
-        "parallel_hosts": _number(s, "max_hosts_per_scan") or int(DEFAULTS["max_hosts_per_scan"]),
-        "parallel_checks_per_host": _number(s, "max_checks_per_host") or int(DEFAULTS["max_checks_per_host"]),
-        "timeout_s": _number(s, "network_receive_timeout") or int(DEFAULTS["network_receive_timeout"]),
+        "parallel_hosts": number("max_hosts_per_scan") or int(DEFAULTS["max_hosts_per_scan"]),
+        "parallel_checks_per_host": number("max_checks_per_host") or int(DEFAULTS["max_checks_per_host"]),
+        "timeout_s": number("network_receive_timeout") or int(DEFAULTS["network_receive_timeout"]),
     }
     return ScanTemplate(
         name=template_name(name or s.get("name") or ""),
@@ -119,7 +169,7 @@ def parse_document(doc: PolicyDocument, name: str | None = None) -> ScanTemplate
         discovery=discovery,
         checks={
             "enabled": not doc.all_check_families_off,
-            "safe_only": _flag(s, "safe_checks"),
+            "safe_only": flag("safe_checks"),
             "excluded_categories": frozenset(categories),
             "excluded_vendor_checks": frozenset(vendor),
         },

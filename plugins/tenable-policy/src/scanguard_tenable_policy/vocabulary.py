@@ -6,6 +6,7 @@ check categories to plugin families."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -39,6 +40,16 @@ DEFAULTS: dict[str, str] = {
 """What the product assumes for a key a policy leaves out (the Advanced Network Scan defaults of
 fixtures/nessus/editor-template-advanced.json; a recorded GET /policies/{id} after create leaves
 the ping keys out until they are written)."""
+DEFAULTS_TEMPLATES = frozenset({"advanced", "ad629e16-03b6-8c1d-cef6-ef8c9dd3c658d24bd260ef5f9e66"})
+"""The editor templates DEFAULTS are recorded for (the Advanced Network Scan, by name and uuid, as
+fixtures/nessus/editor-template-advanced.json shows it): no other template's defaults are recorded."""
+
+
+def recorded_defaults(template: str) -> Mapping[str, str]:
+    """The defaults of editor template `template` as recorded vendor material gives them; empty
+    when none are recorded (a key such a policy leaves out cannot be judged)."""
+    return DEFAULTS if template in DEFAULTS_TEMPLATES else {}
+
 
 MANAGED_SETTINGS: tuple[str, ...] = (
     "name", "description", "portscan_range", "unscanned_closed", "safe_checks", "scan_network_printers",
