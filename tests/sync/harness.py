@@ -41,9 +41,10 @@ constraints:
 FAST_RETRY = RetryPolicy(attempts=4, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=60)
 
 
-NO_PACKET_RATE = frozenset({"nessus", "tenableio", "tenablesc"})
-"""Scanner types that refuse a packet rate (CannotEnforce: Tenable has none). For them the example
-profiles are used without their `packets_per_second` (the refusal itself is tested apart)."""
+NO_PACKET_RATE = frozenset({"nessus", "tenableio", "tenablesc", "insightvm"})
+"""Scanner types that refuse a packet rate for a template with checks (CannotEnforce: Tenable has
+none, InsightVM's throttles discovery only). For them the example profiles are used without their
+`packets_per_second` (the refusal itself is tested apart)."""
 _TYPE = re.compile(r'^type\s*=\s*"([^"]+)"', re.MULTILINE)
 _PACKET_RATE = re.compile(r"^\s*packets_per_second:.*\n", re.MULTILINE)
 

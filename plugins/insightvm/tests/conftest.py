@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scanguard import ScannerConfig, compile_plan, load_workspace
+from scanguard import CannotEnforce, ScannerConfig, compile_plan, load_workspace
 from scanguard_insightvm.client import InsightVMClient
 from scanguard_insightvm.spec import SpecValidator, load_validator
+from scanguard_insightvm.template import render_template
 from tests.fakes.insightvm import FakeInsightVM
 
 USER_ENV, PASS_ENV = "SG_TEST_IVM_USER", "SG_TEST_IVM_PASSWORD"
@@ -60,3 +61,17 @@ def validator(fixtures_dir: Path) -> SpecValidator:
 def plan(example_workspace):
     """The example hospital workspace, compiled."""
     return compile_plan(load_workspace(example_workspace))
+
+
+@pytest.fixture(scope="session")
+def kept(plan):
+    """The example's compiled templates InsightVM can keep: all but those whose checks would break
+    a packet rate or a delay (render refuses them, CannotEnforce)."""
+    out = []
+    for ct in plan.templates:
+        try:
+            render_template(ct)
+        except CannotEnforce:
+            continue
+        out.append(ct)
+    return out

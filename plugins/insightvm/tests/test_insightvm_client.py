@@ -6,7 +6,7 @@ from scanguard import RemoteObject, ScannerClient, ScannerError, managed_marker,
 from scanguard_insightvm.client import InsightVMClient
 from scanguard_insightvm.template import parse_template, render_template
 
-NAME = "full-audit@payment-terminals"
+NAME = "full-audit"  # every port but the terminals' 7100/tcp (off everywhere)
 
 
 def _push(client, plan, name=NAME):
@@ -67,7 +67,7 @@ def test_unmanaged_template_with_a_managed_name_is_listed(client, plan, fake):
 
 def test_update_replaces_the_whole_object(client, plan, fake):
     rid, _, _ = _push(client, plan)
-    payload = dict(render_template(plan.get("full-audit@energy-plcs")), name=NAME)  # the workspace moved on
+    payload = dict(render_template(plan.get("discovery@energy-plcs")), name=NAME)  # the workspace moved on
     digest = payload_hash(payload)
     assert client.update(rid, NAME, payload, managed_marker(NAME, digest)) == rid
     back = client.read(rid)

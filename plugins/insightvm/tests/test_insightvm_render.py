@@ -2,7 +2,7 @@
 
 import pytest
 
-from scanguard import CompiledTemplate, ScanTemplate, VendorCheck
+from scanguard import CannotEnforce, CompiledTemplate, ScanTemplate, VendorCheck
 from scanguard_insightvm.template import normalise_document, render_template
 
 
@@ -12,7 +12,7 @@ def _ct(**template) -> CompiledTemplate:
 
 
 def test_profile_exclusion_lands_in_excluded_ports(plan):
-    doc = render_template(plan.get("full-audit@payment-terminals"))
+    doc = render_template(plan.get("full-audit"))  # the terminals' 7100/tcp is off everywhere
     tcp = doc["discovery"]["service"]["tcp"]
     assert tcp["ports"] == "all" and 7100 in tcp["excludedPorts"]
 
@@ -95,8 +95,9 @@ def test_an_exclusion_of_an_unknown_kind_fails_closed():
         render_template(_ct(checks={"excluded_vendor_checks": [vc]}))
 
 
-def test_rate_and_parallelism_fields():
-    doc = render_template(_ct(performance={"packets_per_second": 20, "parallel_hosts": 3,
+def test_rate_and_parallelism_fields_of_a_discovery_scan():
+    doc = render_template(_ct(checks={"enabled": False},
+                              performance={"packets_per_second": 20, "parallel_hosts": 3,
                                            "parallel_checks_per_host": 2, "probe_delay_ms": 250, "timeout_s": 4}))
     perf = doc["discovery"]["performance"]
     assert perf["packetRate"] == {"defeatRateLimit": False, "minimum": 0, "maximum": 20}
@@ -106,13 +107,14 @@ def test_rate_and_parallelism_fields():
 
 
 def test_rate_above_the_console_maximum_is_capped():
-    perf = render_template(_ct(performance={"packets_per_second": 50000}))["discovery"]["performance"]
+    perf = render_template(_ct(checks={"enabled": False},
+                               performance={"packets_per_second": 50000}))["discovery"]["performance"]
     assert perf["packetRate"]["maximum"] == 15000
 
 
 def test_a_delay_the_console_cannot_hold_is_refused():
     with pytest.raises(ValueError, match="30 s"):
-        render_template(_ct(performance={"probe_delay_ms": 31000}))
+        render_template(_ct(checks={"enabled": False}, performance={"probe_delay_ms": 31000}))
 
 
 def test_checks_off_is_discovery_only():
@@ -120,8 +122,8 @@ def test_checks_off_is_discovery_only():
     assert doc["discoveryOnly"] is True and doc["vulnerabilityEnabled"] is False and doc["webEnabled"] is False
 
 
-def test_render_is_already_canonical(plan):
-    for ct in plan.templates:
+def test_render_is_already_canonical(kept):
+    for ct in kept:
         doc = render_template(ct)
         assert normalise_document(doc) == doc, ct.name
 
@@ -131,5 +133,22 @@ def test_description_carries_no_marker_of_its_own(plan):
 
 
 def test_udp_ports_listed(plan):
-    udp = render_template(plan.get("full-audit@payment-terminals"))["discovery"]["service"]["udp"]
+    udp = render_template(plan.get("full-audit"))["discovery"]["service"]["udp"]
     assert udp["ports"] == "custom" and 53 in udp["additionalPorts"]
+
+
+@pytest.mark.parametrize("performance,why", [({"packets_per_second": 20}, "20 packets/s"),
+                                             ({"probe_delay_ms": 250}, "250 ms between probes")])
+def test_a_rate_or_delay_the_checks_would_break_is_refused(performance, why):
+    with pytest.raises(CannotEnforce, match=f"throttles discovery only: {why}"):
+        render_template(_ct(performance=performance))
+
+
+def test_the_refusal_names_the_profiles_that_need_the_rate(plan):
+    with pytest.raises(CannotEnforce, match="100 packets/s \\(required by pos-terminal\\)"):
+        render_template(plan.get("full-audit@payment-terminals"))
+
+
+def test_with_checks_off_the_rate_and_delay_are_kept(plan):
+    perf = render_template(plan.get("discovery@energy-plcs"))["discovery"]["performance"]
+    assert perf["packetRate"]["maximum"] == 20 and perf["scanDelay"]["maximum"] == "PT0.25S"

@@ -17,7 +17,7 @@ import math
 import re
 from typing import Any
 
-from scanguard import CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck
+from scanguard import CannotEnforce, CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck, briefly
 
 from .categories import CATEGORY_SWITCHES, CHECK_KINDS
 from .durations import format_duration_ms, parse_duration_ms
@@ -83,11 +83,39 @@ def _check_selection(t: ScanTemplate) -> tuple[bool, bool, dict[str, list[str]]]
     return unsafe_off, web_off, {k: sorted(v) for k, v in disabled.items()}
 
 
+def _who(ct: CompiledTemplate, item: str) -> str:
+    profiles = sorted({p.profile for p in ct.constraints.provenance if p.kind == "rate" and p.item == item})
+    return briefly(profiles) if profiles else f"the base template {ct.base}"
+
+
+def refuse_rates_checks_would_break(ct: CompiledTemplate) -> None:
+    """CannotEnforce for a template with vulnerability checks that needs a packet rate or a delay
+    between probes: discovery.performance throttles discovery only (the spec: "packets to send each
+    second during discovery attempts"), and nothing in a scan template throttles the checks' packets.
+    With checks off the whole scan is discovery, and the rate holds."""
+    t = ct.template
+    p = t.performance
+    if not t.checks.enabled:
+        return
+    if p.probe_delay_ms:
+        raise CannotEnforce(
+            f"InsightVM throttles discovery only: {p.probe_delay_ms} ms between probes (required by "
+            f"{_who(ct, 'probe_delay_ms')}) cannot be kept for the vulnerability checks; scan these devices with "
+            "checks off on InsightVM, or with a scanner that can (gvm, nmap), or leave them out of its targets")
+    if p.packets_per_second is not None:
+        raise CannotEnforce(
+            f"InsightVM throttles discovery only: {p.packets_per_second} packets/s (required by "
+            f"{_who(ct, 'packets_per_second')}) cannot be kept for the vulnerability checks; scan these devices "
+            "with checks off on InsightVM, or with a scanner that can (gvm, nmap), or leave them out of its targets")
+
+
 def render_template(ct: CompiledTemplate) -> dict[str, Any]:
     """The ScanTemplate body (POST/PUT /api/3/scan_templates) for a compiled template.
 
-    Raises ValueError for what InsightVM cannot express safely (a scan delay above 30 s, an
-    exclusion of an unknown kind)."""
+    Raises CannotEnforce for a packet rate or a delay the checks would not keep (see
+    `refuse_rates_checks_would_break`), ValueError for what InsightVM cannot express safely (a scan
+    delay above 30 s, an exclusion of an unknown kind)."""
+    refuse_rates_checks_would_break(ct)
     t = ct.template
     d, p, ch = t.discovery, t.performance, t.checks
     if p.probe_delay_ms > MAX_DELAY_MS:
