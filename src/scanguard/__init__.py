@@ -13,6 +13,7 @@ from .errors import (
     Problem,
     SafetyError,
     ScanguardError,
+    ScannerConfigError,
     ScannerError,
     UnsafeInput,
     UsageError,
@@ -29,7 +30,7 @@ from .secrets import Secret, resolve as resolve_secret
 from .workspace import Workspace, load_workspace
 
 __all__ = [
-    "__version__", "CannotEnforce", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError", "ScannerError",
+    "__version__", "CannotEnforce", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError", "ScannerConfigError", "ScannerError",
     "UnsafeInput", "UsageError", "WorkspaceError", "hookimpl", "hookspec", "Violation", "at_least_as_safe",
     "merge", "merge_all", "narrow", "safety_regressions", "violations", "exclusion_gaps", "HealthSource",
     "ReportFormat", "ExclusionSupport", "ExclusionClient", "TemplateRewrite", "Vendor", "RemoteObject",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from .errors import UsageError
 from .lattice import violations
 from .model.addresses import AddressSet
 from .model.base import Model
@@ -18,6 +19,7 @@ from .model.events import CheckRequest, CheckResult
 from .model.plan import CompiledTemplate
 from .model.template import ScanTemplate
 from .model.windows import allowed_at
+from .suggest import unknown
 
 if TYPE_CHECKING:
     from .plugin.manager import PluginManager
@@ -118,15 +120,17 @@ def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: st
 
     cfg = ws.config.scanners.get(scanner)
     if cfg is None:
-        return [CheckResult(severity="error", code="unknown-scanner",
-                            message=f"no scanner {scanner!r} in scanguard.toml", fix="name a configured scanner")]
+        raise UsageError(unknown("scanner", scanner, ws.config.scanners, listed="configured"))
     (diff,) = SyncEngine(ws, plugins, options=SyncOptions(scanners=(scanner,), dry_run=True, command="check")).diff()
     if diff.skipped:
         return [CheckResult(severity="warning", code="live-not-compared",
                             message=f"the live template on {scanner} was not compared: {diff.skipped}")]
+    if diff.invalid:  # the scanner's configuration cannot work: invalid input, not a no-go
+        raise UsageError(diff.error or f"scanner {scanner}: invalid configuration")
     if diff.error:
+        reason = diff.error.removeprefix(f"scanner {scanner}: ")
         return [CheckResult(severity="error", code="scanner-unreadable",
-                            message=f"cannot read the live template {template} from {scanner}: {diff.error}",
+                            message=f"cannot read the live template {template} from {scanner}: {reason}",
                             fix="fix the scanner connection, or check without --scanner to skip this comparison")]
     refused = [i.message for i in diff.refused if i.object == template]
     if refused:

@@ -82,3 +82,51 @@ def _left_out(ct: CompiledTemplate, ids: tuple[str, ...], ws: "Workspace | None"
         return f"{pid} ({', '.join(items[:3])}{', ...' if len(items) > 3 else ''})"
 
     return ", ".join(one(pid) for pid in ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+_DISCOVERY_KEYS = {"syn_scan": "tcp_syn", "udp_scan": "udp"}
+"""Provenance items of discovery limits whose key in a profile has another name."""
+
+
+def constraint_key(ws: "Workspace", prov: Provenance) -> tuple:
+    """The key path, in its profile's YAML, of the constraint a provenance names
+    (("constraints", "rate", "probe_delay_ms"), ("constraints", "excluded_ports", 0))."""
+    profile = ws.profile(prov.profile)
+    c = profile.constraints if profile is not None else None
+    if prov.kind == "excluded_ports" and c is not None:
+        for i, pe in enumerate(c.excluded_ports):
+            if pe.ports.text() == prov.item:
+                return ("constraints", "excluded_ports", i)
+        return ("constraints", "excluded_ports")
+    if prov.kind == "excluded_checks" and c is not None:
+        from .model.checks import parse_vendor_checks
+
+        for i, ce in enumerate(c.excluded_checks):
+            names = {f"category:{x}" for x in ce.categories} | {v.text() for v in parse_vendor_checks(ce.vendor)}
+            if prov.item in names:
+                return ("constraints", "excluded_checks", i)
+        return ("constraints", "excluded_checks")
+    if prov.kind == "discovery":
+        return ("constraints", "discovery", _DISCOVERY_KEYS.get(prov.item, prov.item))
+    if prov.kind == "rate":
+        return ("constraints", "rate", prov.item)
+    if prov.kind == "safe_checks":
+        return ("constraints", "safe_checks_only")
+    return ("constraints", "windows")
+
+
+def locate(ws: "Workspace", prov: Provenance) -> tuple[str, int | None, str]:
+    """(file, line, field) of the constraint a provenance names, as a Problem would carry them:
+    ("profiles/pump.yaml", 14, "constraints.rate.probe_delay_ms")."""
+    from .yamlsrc import YAMLSourceError, line_for, load_with_lines
+
+    file = prov.source or ws.source_of(f"profile:{prov.profile}")
+    key = constraint_key(ws, prov)
+    field = ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key).replace(".[", "[")
+    line = None
+    if file:
+        try:
+            line = line_for(load_with_lines((ws.root / file).read_text(encoding="utf-8"))[1], key)
+        except (OSError, UnicodeDecodeError, YAMLSourceError):
+            line = None
+    return file, line, field

@@ -9,6 +9,7 @@ import sys
 import typer
 
 from ..errors import ScanguardError
+from .common import CommandGroup
 from .output import fail
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -38,6 +39,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=CommandGroup,
 )
 
 for _name in COMMAND_MODULES:

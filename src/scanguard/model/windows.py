@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 
+from ..suggest import hint
 from .base import Model
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -29,7 +30,7 @@ class ScanWindow(Model):
         for d in items:
             key = str(d).strip().lower()[:3]
             if key not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {d!r} (use mon, tue, ... sun)")
+                raise ValueError(f"unknown weekday {d!r}{hint(str(d).strip().lower(), WEEKDAYS)} (use mon, tue, ... sun)")
             out.append(key)
         return tuple(sorted(set(out), key=WEEKDAYS.index))
 

@@ -88,7 +88,7 @@ def refuse_what_nessus_cannot_enforce(ct: CompiledTemplate) -> None:
         raise CannotEnforce(
             f"Nessus cannot keep {delay} ms between probes (required by {', '.join(who) or 'a profile'}); "
             "scan these devices with a scanner that can (gvm, insightvm, nmap), or leave this template off "
-            "the Nessus scanner (its targets decide which group templates it gets)"
+            "the Nessus scanner (its targets decide which group templates it gets)", items=("probe_delay_ms",)
         )
 
 
