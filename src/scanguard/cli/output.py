@@ -41,8 +41,8 @@ class _Console(Console):
         self._width, self._height = new_size
 
 
-out = _Console(soft_wrap=True, highlight=False)
-err = _Console(stderr=True, highlight=False, soft_wrap=True)
+out = _Console(soft_wrap=True, highlight=False, emoji=False)  # "nessus:family:SCADA" is not an emoji
+err = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 @dataclass

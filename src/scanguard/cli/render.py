@@ -57,8 +57,12 @@ def render(
         except ScanguardError as e:
             failures.append({"vendor": vname, "template": None, "error": str(e), "refused": isinstance(e, SafetyError)})
     written = write_rendered(results, vendors, out_dir, exclusions) if out_dir else []
+    code = EXIT_FAILURE if any(not f.get("refused") for f in failures) else EXIT_SAFETY if failures else 0
     if json_:
         emit_json({
+            "command": "render",
+            "status": {0: "ok", EXIT_FAILURE: "error", EXIT_SAFETY: "refused"}[code],
+            "exit_code": code,
             "templates": [
                 {"name": r.name, "vendor": r.vendor, "base": r.base, "group": r.group,
                  "targets": {"include": list(r.include), "exclude": list(r.exclude)}, "payload": r.payload}
@@ -84,10 +88,8 @@ def render(
             info(f"wrote {len(written)} file(s) under {safe(out_dir)}")
         for f in failures:
             err.print(f"[red]{'refused' if f.get('refused') else 'error'}[/] {safe(f['error'])}")
-    if any(not f.get("refused") for f in failures):
-        raise typer.Exit(EXIT_FAILURE)
-    if failures:  # every failure is a template that cannot be rendered safely: a safety finding
-        raise typer.Exit(EXIT_SAFETY)
+    # 3 when every failure is a template that cannot be rendered safely: a safety finding
+    raise typer.Exit(code)
 
 
 def _unknown_vendor(pm, name: str) -> UsageError | None:
