@@ -24,6 +24,7 @@ from .lattice import (Violation, at_least_as_safe, exclusion_gaps, merge, merge_
                       violations)
 from .model import *  # noqa: F403  (the domain vocabulary)
 from .model import __all__ as _model_all
+from .netfaults import Unreachable, describe as describe_unreachable
 from .plugin.records import ExclusionSupport, HealthSource, ReportFormat, TemplateRewrite, Vendor
 from .scanners import ExclusionClient, RemoteObject, ScannerClient, managed_marker, parse_marker, payload_hash
 from .secrets import Secret, resolve as resolve_secret
@@ -35,5 +36,6 @@ __all__ = [
     "merge", "merge_all", "narrow", "safety_regressions", "violations", "exclusion_gaps", "HealthSource",
     "ReportFormat", "ExclusionSupport", "ExclusionClient", "TemplateRewrite", "Vendor", "RemoteObject",
     "ScannerClient", "managed_marker", "parse_marker",
-    "payload_hash", "Secret", "resolve_secret", "Workspace", "load_workspace", *_model_all,
+    "payload_hash", "Secret", "resolve_secret", "Workspace", "load_workspace", "Unreachable", "describe_unreachable",
+    *_model_all,
 ]
