@@ -90,6 +90,7 @@ INVALID: dict[str, list[str] | None] = {
     "scorecard": ["scorecard", "pos-terminal", "-w", "{ws}"],
     "testbed list": None,
     "testbed run": ["testbed", "run", "payment-terminal", "--host", "10.0.0.1"],
+    "testbed check": ["testbed", "check", "{missing}"],
     "kb import": ["kb", "import", "{missing}", "-w", "{ws}"],
     "kb review": ["kb", "review", "--status", "pending", "-w", "{ws}"],
     "kb accept": ["kb", "accept", "no-such-draft", "-w", "{ws}"],

@@ -70,7 +70,10 @@ def check_command(
         except PersonalityError as e:
             problems.append(str(e))
     if json_:
-        emit_json({"valid": [p.id for p in found], "problems": problems})
+        emit_json({"command": "testbed check", "status": "invalid" if problems else "ok",
+                   "exit_code": EXIT_INVALID if problems else 0,
+                   **({"error": f"{len(problems)} personality file(s) invalid"} if problems else {}),
+                   "valid": [p.id for p in found], "problems": problems})
     else:
         for p in found:
             out.print(f"[green]ok[/] {safe(p.id)}: tcp {','.join(map(str, p.tcp_ports)) or '-'}, "
