@@ -177,6 +177,9 @@ class CommandGroup(TyperGroup):
         except typer.Exit as e:
             output.failed(e.exit_code)
             raise
+        except typer.Abort:
+            output.failed(EXIT_FAILURE, "aborted")
+            raise
         except typer.TyperException as e:  # a usage error: bad or missing options, an unknown command
             output.failed(getattr(e, "exit_code", EXIT_INVALID), e.format_message())
             raise

@@ -87,12 +87,14 @@ def emit_json(doc: dict[str, Any]) -> None:
 
 
 def status_of(code: int) -> str:
-    """The `status` of a failure document: "invalid" for exit 2 (nothing was done), else "error"."""
-    return "invalid" if code == EXIT_INVALID else "error"
+    """The `status` of a failure document: "invalid" for exit 2 (nothing was done), "refused" for
+    exit 3 (the command stopped on a safety finding: a change no vendor can render safely was
+    rolled back), else "error"."""
+    return {EXIT_INVALID: "invalid", EXIT_SAFETY: "refused"}.get(code, "error")
 
 
 def failure_document(code: int, message: str | None = None) -> dict[str, Any]:
-    """The document every command prints with `--json` when it ends with exit 1 or 2."""
+    """The document every command prints with `--json` when it ends without doing its work."""
     doc: dict[str, Any] = {"command": current.command, "status": status_of(code), "exit_code": code,
                            "error": message or current.error or f"exit {code}",
                            **_failure_fields.get(current.command, {})}
