@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..testbed import Personality, PersonalityError, load_personality, run_device, shipped_personalities
 from .common import JsonOpt
+from .fake_scanners import register as register_scanners
 from .output import EXIT_FAILURE, EXIT_INVALID, emit_json, fail, info, out, safe
 
 
@@ -134,4 +135,5 @@ def register(app: typer.Typer) -> None:
     group.command("list")(list_command)
     group.command("run")(run_command)
     group.command("check")(check_command)
+    register_scanners(group)
     app.add_typer(group, name="testbed")

@@ -22,7 +22,7 @@ from .. import hookspecs
 from ..errors import PluginError, UsageError
 from ..suggest import unknown
 from ..model.events import ActivityEvent, CheckRequest, CheckResult, HealthEvent, Outage, Suspect
-from .records import HealthSource, ReportFormat, TemplateRewrite, Vendor
+from .records import FakeScanner, HealthSource, ReportFormat, TemplateRewrite, Vendor
 
 if TYPE_CHECKING:
     from ..model.plan import CompiledTemplate
@@ -235,6 +235,18 @@ class PluginManager:
                 out[rec.name] = rec
                 self._record_owner[("health", rec.name)] = plugin
         return dict(sorted(out.items()))
+
+    def fake_scanners(self) -> dict[str, FakeScanner]:
+        """Every registered fake scanner by the vendor it fakes. PluginError when two plugins
+        register a fake of the same vendor."""
+        found: dict[str, FakeScanner] = {}
+        owner: dict[str, str] = {}
+        for plugin, rec in self._registered("scanguard_fake_scanners", FakeScanner):
+            if rec.vendor in found:
+                raise PluginError(f"a fake {rec.vendor} scanner is registered twice: by {owner[rec.vendor]} and by {plugin}")
+            found[rec.vendor] = rec
+            owner[rec.vendor] = plugin
+        return dict(sorted(found.items()))
 
     def report_formats(self) -> dict[str, ReportFormat]:
         """Every registered report format by name (a plugin whose registration fails is named
