@@ -53,7 +53,7 @@ def tls_server(tmp_path):
 def test_nothing_listening_is_connection_refused_at_the_url():
     d = describe_unreachable(failure("https://127.0.0.1:1/"), "https://127.0.0.1:1/")
     assert (d.kind, d.setting, d.transient) == ("refused", "url", True)
-    assert d.text == "connection refused: nothing listens on 127.0.0.1:1"
+    assert d.text == "connection refused (nothing listens on 127.0.0.1:1)"
 
 
 def test_a_host_name_nobody_knows_is_name_resolution():
@@ -69,7 +69,7 @@ def test_a_scanner_that_never_answers_is_a_timeout():
         d = describe_unreachable(failure(url, timeout=0.3), url, 0.3)
     finally:
         silent.close()
-    assert (d.kind, d.transient) == ("timeout", True) and d.text.startswith("timed out after 0.3s")
+    assert (d.kind, d.transient) == ("timeout", True) and d.text.startswith("timed out after 0.3s (")
 
 
 def test_a_certificate_from_an_unknown_ca_points_at_the_ca_bundle(tls_server):
@@ -77,7 +77,7 @@ def test_a_certificate_from_an_unknown_ca_points_at_the_ca_bundle(tls_server):
     url = f"https://localhost:{port}/"
     d = describe_unreachable(failure(url), url)
     assert (d.kind, d.setting, d.transient) == ("tls-verify", "tls.ca_bundle", False)
-    assert "certificate did not verify (unable to get local issuer certificate)" in d.text
+    assert f"certificate of localhost:{port} did not verify (unable to get local issuer certificate)" in d.text
 
 
 def test_a_certificate_for_another_name_is_a_hostname_mismatch_at_the_url(tls_server):
@@ -85,4 +85,4 @@ def test_a_certificate_for_another_name_is_a_hostname_mismatch_at_the_url(tls_se
     url = f"https://127.0.0.1:{port}/"
     d = describe_unreachable(failure(url, verify=ca), url)
     assert (d.kind, d.setting) == ("tls-hostname", "url")
-    assert "not valid for 127.0.0.1 (hostname mismatch)" in d.text
+    assert f"certificate of 127.0.0.1:{port} is not valid for 127.0.0.1 (hostname mismatch)" in d.text

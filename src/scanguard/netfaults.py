@@ -59,26 +59,27 @@ def describe(e: BaseException, url: str | None = None, timeout_s: float | None =
     for x in chain:
         if isinstance(x, ssl.SSLCertVerificationError):
             if getattr(x, "verify_code", None) in NAME_MISMATCH:
-                return Unreachable("tls-hostname", f"TLS: the scanner's certificate is not valid for {host} (hostname "
-                                   "mismatch): use the name the certificate was issued for in url", "url")
+                return Unreachable("tls-hostname", f"TLS: the certificate of {where} is not valid for {host} (hostname "
+                                   "mismatch): write the name it was issued for in url", "url")
             said = getattr(x, "verify_message", "") or str(x)
-            return Unreachable("tls-verify", f"TLS: the scanner's certificate did not verify ({said}): set "
+            return Unreachable("tls-verify", f"TLS: the certificate of {where} did not verify ({said}): set "
                                "tls.ca_bundle to the CA that signed it", "tls.ca_bundle")
+    for x in chain:  # a handshake that failed will fail again: before resets, which a retry may fix
+        if isinstance(x, ssl.SSLError):
+            return Unreachable("tls", f"TLS handshake with {where} failed ({x.reason or x}): check tls.ca_bundle, and "
+                               "tls.client_cert if the scanner asks for one", "tls")
     for x in chain:
         if isinstance(x, socket.gaierror):
-            return Unreachable("name-resolution", f"name resolution failed: {host} is not a known host name", "url")
+            return Unreachable("name-resolution", f"name resolution failed ({host} is not a known host name)", "url")
     for x in chain:
         if isinstance(x, ConnectionRefusedError) or getattr(x, "errno", None) == errno.ECONNREFUSED:
-            return Unreachable("refused", f"connection refused: nothing listens on {where}", "url")
+            return Unreachable("refused", f"connection refused (nothing listens on {where})", "url")
         if isinstance(x, (TimeoutError, socket.timeout)) or type(x).__name__ in (
                 "ConnectTimeout", "ReadTimeout", "Timeout", "ConnectTimeoutError", "ReadTimeoutError"):
             after = f" after {timeout_s:g}s" if timeout_s else ""
-            return Unreachable("timeout", f"timed out{after}: {where} did not answer", "url")
+            return Unreachable("timeout", f"timed out{after} ({where} did not answer)", "url")
         if getattr(x, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return Unreachable("unreachable", f"no route to {where} (network unreachable)", "url")
         if isinstance(x, ConnectionResetError) or getattr(x, "errno", None) == errno.ECONNRESET:
             return Unreachable("reset", f"the connection to {where} was reset", "url")
-    for x in chain:
-        if isinstance(x, ssl.SSLError):
-            return Unreachable("tls", f"TLS handshake with {where} failed ({x.reason or x})", "url")
-    return Unreachable("other", f"cannot reach {where} ({type(e).__name__})", "url")
+    return Unreachable("other", f"{type(e).__name__}", "url")

@@ -195,3 +195,42 @@ def test_an_unknown_scanner_named_on_the_command_line_gets_a_did_you_mean(cli, w
     for command in ("sync", "diff"):
         r = cli(command, "-w", str(ws), "--scanner", "mema")
         assert r.exit_code == 2 and "unknown scanner 'mema' (did you mean 'mem-a'?)" in r.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scanner_says_refused_and_points_at_its_url_line(cli, tmp_path, with_nessus, monkeypatch):
+    monkeypatch.setenv("SG_TEST_UNSET_ACCESS", "a" * 32)
+    monkeypatch.setenv("SG_TEST_UNSET_SECRET", "s" * 32)
+    port = _free_port()  # nobody listens there
+    root = write_workspace(tmp_path / "ws", {"nessus-main": NESSUS_NO_KEYS.replace("127.0.0.1:1", f"127.0.0.1:{port}")})
+    r = cli("diff", "-w", str(root), "--json")
+    assert r.exit_code == 1
+    (scanner,) = json.loads(r.stdout)["scanners"]
+    line = 1 + (root / "scanguard.toml").read_text().splitlines().index(f'url = "https://127.0.0.1:{port}"')
+    assert scanner["error"].endswith(f"cannot reach https://127.0.0.1:{port}: connection refused (nothing listens on "
+                                     f"127.0.0.1:{port}) (scanguard.toml:{line} scanners.nessus-main.url)")
+
+
+def test_a_certificate_that_does_not_verify_points_at_the_ca_bundle(cli, tmp_path, with_nessus, monkeypatch):
+    from tests.fakes.nessus import FakeNessus
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    with FakeNessus(tls=True) as fake:
+        monkeypatch.setenv("SG_TEST_UNSET_ACCESS", fake.access_key)
+        monkeypatch.setenv("SG_TEST_UNSET_SECRET", fake.secret_key)
+        body = NESSUS_NO_KEYS.replace("https://127.0.0.1:1", fake.url)
+        root = write_workspace(tmp_path / "ws", {"nessus-main": body})
+        r = cli("sync", "-w", str(root), "--json")
+    assert r.exit_code == 1
+    (err,) = json.loads(r.stdout)["scanners"][0]["errors"]
+    assert "did not verify (unable to get local issuer certificate): set tls.ca_bundle" in err["message"]
+    table = 1 + (root / "scanguard.toml").read_text().splitlines().index("[scanners.nessus-main]")
+    assert err["message"].endswith(f"(scanguard.toml:{table} scanners.nessus-main.tls.ca_bundle)")  # tls not written
+    assert fake.requests == []  # nothing was sent to a scanner that could not be verified
