@@ -172,21 +172,26 @@ class PluginManager:
             out.extend((plugin, r) for r in recs)
         return out
 
+    def _unique(self, hook: str, kind: type, key: str, what: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """The records of a registration hook by their `key`, sorted, and the plugin of each;
+        PluginError naming both plugins when two register the same key."""
+        found: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        for plugin, rec in self._registered(hook, kind):
+            name = getattr(rec, key)
+            if name in found:
+                raise PluginError(f"{what} {name!r} is registered twice: by {owner[name]} and by {plugin}")
+            found[name] = rec
+            owner[name] = plugin
+        return dict(sorted(found.items())), owner
+
     # -- registration hooks ----------------------------------------------------------------------
     def vendors(self) -> dict[str, Vendor]:
         """Every registered vendor by name. Raises PluginError when two plugins register the
         same name or a plugin registers something that is not a Vendor."""
         if self._vendors is not None:
             return self._vendors
-        found: dict[str, Vendor] = {}
-        owner: dict[str, str] = {}
-        for plugin, rec in self._registered("scanguard_vendors", Vendor):
-            if rec.name in found:
-                raise PluginError(f"vendor {rec.name!r} is registered twice: by {owner[rec.name]} and by {plugin}")
-            found[rec.name] = rec
-            owner[rec.name] = plugin
-        self._vendors = dict(sorted(found.items()))
-        self._vendor_owner = owner
+        self._vendors, self._vendor_owner = self._unique("scanguard_vendors", Vendor, "name", "vendor")
         return self._vendors
 
     def vendor(self, name: str) -> Vendor:
@@ -239,14 +244,7 @@ class PluginManager:
     def fake_scanners(self) -> dict[str, FakeScanner]:
         """Every registered fake scanner by the vendor it fakes. PluginError when two plugins
         register a fake of the same vendor."""
-        found: dict[str, FakeScanner] = {}
-        owner: dict[str, str] = {}
-        for plugin, rec in self._registered("scanguard_fake_scanners", FakeScanner):
-            if rec.vendor in found:
-                raise PluginError(f"a fake {rec.vendor} scanner is registered twice: by {owner[rec.vendor]} and by {plugin}")
-            found[rec.vendor] = rec
-            owner[rec.vendor] = plugin
-        return dict(sorted(found.items()))
+        return self._unique("scanguard_fake_scanners", FakeScanner, "vendor", "fake scanner")[0]
 
     def report_formats(self) -> dict[str, ReportFormat]:
         """Every registered report format by name (a plugin whose registration fails is named
