@@ -146,18 +146,10 @@ def constraint_key(ws: "Workspace", prov: Provenance) -> tuple:
 def locate(ws: "Workspace", prov: Provenance) -> tuple[str, int | None, str]:
     """(file, line, field) of the constraint a provenance names, as a Problem would carry them:
     ("profiles/pump.yaml", 14, "constraints.rate.probe_delay_ms")."""
-    from .yamlsrc import YAMLSourceError, line_for, load_with_lines
-
     file = prov.source or ws.source_of(f"profile:{prov.profile}")
     key = constraint_key(ws, prov)
     field = ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key).replace(".[", "[")
-    line = None
-    if file:
-        try:
-            line = line_for(load_with_lines((ws.root / file).read_text(encoding="utf-8"))[1], key)
-        except (OSError, UnicodeDecodeError, YAMLSourceError):
-            line = None
-    return file, line, field
+    return file, ws.line_of(file, key) if file else None, field
 
 
 RATE_WORDS = {"packets_per_second": "at most {} packets/s", "parallel_hosts": "at most {} hosts at once",
