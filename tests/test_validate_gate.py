@@ -142,6 +142,8 @@ def test_names_on_the_command_line_get_did_you_mean(example_workspace, tmp_path)
          "(did you mean 'insightvm'?)"),
         (["render", "--vendor", "nesus"], "(did you mean 'nessus'?)"),
         (["explain", "full-audit", "--vendor", "openvas"], "(did you mean 'gvm'?)"),
+        (["trial", "--profile", "pos-termnal", "--target", "127.0.0.1"], "(did you mean 'pos-terminal'?)"),
+        (["scorecard", "pos-termnal"], "(did you mean 'pos-terminal'?)"),
         (["audit", str(example_workspace / "scanguard.toml"), "--vendor", "nexpose"], "(did you mean 'insightvm'?)"),
     ]
     for args, hint in cases:
