@@ -159,7 +159,8 @@ def check_scan(request: CheckRequest, ws: "Workspace", plugins: "PluginManager")
     return Verdict(go=not any(r.severity == "error" for r in results), results=results)
 
 
-def scan_reach(request: CheckRequest, ws: "Workspace", plugins: "PluginManager") -> tuple[CheckRequest, list[CheckResult]]:
+def scan_reach(request: CheckRequest, ws: "Workspace",
+               plugins: "PluginManager") -> tuple[CheckRequest, list[CheckResult]]:
     """The request as the checks see it: its targets less its own `exclude` and less the compiled
     template's `targets.exclude` (never-scan devices, restricted devices of other templates),
     with a note saying which. The template's exclusions count only where the scanner that runs

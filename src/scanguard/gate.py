@@ -80,8 +80,8 @@ def vendor_problems(ws: Workspace, plugins: "PluginManager") -> list[Problem]:
                 line, key = setting_line(ws, sname, "type")
                 problems.append(Problem(CONFIG_FILE, line, key, f"scanner-side exclusions for {vendor.name}: {e}"))
     for (file, line, field, sname, vname, reason), templates in refused.items():
-        problems.append(Problem(file, line, field, f"scanner {sname} ({vname}) cannot use {', '.join(sorted(templates))}: "
-                                                   f"{reason}"))
+        names = ", ".join(sorted(templates))
+        problems.append(Problem(file, line, field, f"scanner {sname} ({vname}) cannot use {names}: {reason}"))
     return problems
 
 

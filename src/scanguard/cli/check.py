@@ -20,8 +20,9 @@ from .output import EXIT_INVALID, EXIT_SAFETY, emit_json, fail, info, out, print
 def check(
     targets: Annotated[str, typer.Option("--targets", help="Hosts, CIDRs and ranges, comma-separated "
                                                             "(a /8 is fine: nothing is expanded).")],
-    exclude: Annotated[Optional[str], typer.Option("--exclude", help="Hosts, CIDRs and ranges the scan leaves "
-                                                    "out of its targets, comma-separated (as nmap's --exclude).")] = None,
+    exclude: Annotated[Optional[str], typer.Option(
+        "--exclude", help="Hosts, CIDRs and ranges the scan leaves out of its targets, comma-separated (as nmap's "
+                          "--exclude).")] = None,
     template: Annotated[Optional[str], typer.Option("--template", help="A compiled template name.")] = None,
     payload: Annotated[Optional[Path], typer.Option("--payload", help="A vendor's native template file "
                                                      "(what the scanner will run), read with --vendor.")] = None,

@@ -135,7 +135,8 @@ def _control(path: str, control: str | None, method: str = "GET") -> dict:
              EXIT_FAILURE)
 
 
-ControlOpt = Annotated[Optional[str], typer.Option("--control", help=f"The control interface (default: ${CONTROL_ENV}).")]
+ControlOpt = Annotated[Optional[str], typer.Option("--control",
+                                                  help=f"The control interface (default: ${CONTROL_ENV}).")]
 
 
 @scanner_app.command("edit")

@@ -20,7 +20,8 @@ from ..sync.engine import SyncEngine, SyncOptions, tls_warnings
 from ..sync.models import RunSummary, ScannerResult
 from ..sync.state import StateDB, SyncLock
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, workspace
-from .output import EXIT_FAILURE, EXIT_INVALID, emit_json, err, fail, failure_fields, info, out, safe, scanner_error, warn
+from .output import (EXIT_FAILURE, EXIT_INVALID, emit_json, err, fail, failure_fields, info, out, safe, scanner_error,
+                     warn)
 
 ScannerOpt = Annotated[Optional[list[str]], typer.Option("--scanner", "-s", help="Only this scanner (repeatable).")]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Log to stderr (-v info, -vv debug).")]

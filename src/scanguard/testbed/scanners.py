@@ -158,7 +158,8 @@ class Session:
                     session.stopped.set()
                 elif parts.path == "/edit":
                     try:
-                        self._answer(200, {"changed": session.edit(query.get("scanner", ""), query.get("template", ""))})
+                        changed = session.edit(query.get("scanner", ""), query.get("template", ""))
+                        self._answer(200, {"changed": changed})
                     except ScanguardError as e:
                         self._answer(404, {"error": str(e)})
                 else:
