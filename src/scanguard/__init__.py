@@ -29,6 +29,7 @@ from .plugin.records import (ExclusionSupport, FakeScanner, HealthSource, Report
                              Vendor)
 from .scanners import ExclusionClient, RemoteObject, ScannerClient, managed_marker, parse_marker, payload_hash
 from .secrets import Secret, resolve as resolve_secret
+from .text import briefly
 from .workspace import Workspace, load_workspace
 
 __all__ = [
@@ -37,6 +38,6 @@ __all__ = [
     "Violation", "at_least_as_safe", "merge", "merge_all", "narrow", "safety_regressions", "violations",
     "exclusion_gaps", "HealthSource", "ReportFormat", "ExclusionSupport", "FakeScanner", "RunningFake",
     "ExclusionClient", "TemplateRewrite", "Vendor", "RemoteObject", "ScannerClient", "managed_marker",
-    "parse_marker", "payload_hash", "Secret", "resolve_secret", "Workspace", "load_workspace", "Unreachable",
-    "describe_unreachable", *_model_all,
+    "parse_marker", "payload_hash", "briefly", "Secret", "resolve_secret", "Workspace", "load_workspace",
+    "Unreachable", "describe_unreachable", *_model_all,
 ]
