@@ -81,7 +81,7 @@ def _tls(ca: str | None) -> str:
 
 # -- Nessus ------------------------------------------------------------------------------------------
 def _nessus_start(tls: bool = True):
-    from tests.fakes.nessus import FakeNessus
+    from scanguard_testbed_scanners.nessus import FakeNessus
 
     fake = FakeNessus(tls=tls)
     fake.hang_s = 2.0
@@ -107,7 +107,7 @@ def _nessus_stored(fake: Any) -> dict[str, list[RemoteObject]]:
     from scanguard_tenable_policy import hinted_plugins, live_document
 
     out: dict[str, list[RemoteObject]] = {}
-    from tests.fakes.nessus import _recorded
+    from scanguard_testbed_scanners.nessus import _recorded
 
     names = {t["uuid"]: t["name"] for t in _recorded()["templates"]}
     with fake._lock:
@@ -132,7 +132,7 @@ def _nessus_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 
 # -- InsightVM ---------------------------------------------------------------------------------------
 def _insightvm_start(tls: bool = True):
-    from tests.fakes.insightvm import FakeInsightVM
+    from scanguard_testbed_scanners.insightvm import FakeInsightVM
 
     fake = FakeInsightVM(tls=tls)
     fake.hang_s = 2.0
@@ -239,9 +239,9 @@ def _gvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 
 
 BACKENDS: dict[str, Backend] = {
-    "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
+    "nessus": Backend("nessus", "scanguard_testbed_scanners.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
                       stored=_nessus_stored),
-    "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
+    "insightvm": Backend("insightvm", "scanguard_testbed_scanners.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
                    stored=_gvm_stored, faults=("500", "503", "reset", "timeout")),  # GMP has no 429

@@ -219,7 +219,7 @@ def test_an_unreachable_scanner_says_refused_and_points_at_its_url_line(cli, tmp
 
 
 def test_a_certificate_that_does_not_verify_points_at_the_ca_bundle(cli, tmp_path, with_nessus, monkeypatch):
-    from tests.fakes.nessus import FakeNessus
+    from scanguard_testbed_scanners.nessus import FakeNessus
 
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     with FakeNessus(tls=True) as fake:

@@ -54,9 +54,9 @@ from lxml import etree
 
 from scanguard_tenable_policy import PORT_SCANNER_FAMILY, PORT_SCANNERS, recorded_families
 
-from .common import FaultPlan, LoopbackTLS, serve_in_background, stop_serving
+from .common import FaultPlan, LoopbackTLS, serve_in_background, shared_fixtures, stop_serving
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+SHARED = shared_fixtures()
 FIXTURES = SHARED / "nessus"
 
 ADVANCED_UUID = "ad629e16-03b6-8c1d-cef6-ef8c9dd3c658d24bd260ef5f9e66"
@@ -201,6 +201,10 @@ def _strings(settings: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _netloc(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -208,7 +212,8 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, fake: "FakeNessus") -> None:
         self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
+        self.address_family = socket.AF_INET6 if ":" in fake.host else socket.AF_INET
+        super().__init__((fake.host, fake.port), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that refuses our certificate or drops the connection is part of the tests
@@ -326,7 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeNessus:
-    """A fake Nessus on 127.0.0.1 (random free port) in a background thread.
+    """A fake Nessus on 127.0.0.1 (random free port; `host` and `port` choose another loopback
+    address or a fixed port) in a background thread.
 
     Attributes for tests: `url`, `ca_bundle` (CA PEM path, TLS only), `access_key`, `secret_key`,
     `policies` (id -> raw stored policy: "uuid", "settings", "families" {name: status},
@@ -339,8 +345,9 @@ class FakeNessus:
     """
 
     def __init__(self, tls: bool = True, *, access_key: str | None = None, secret_key: str | None = None,
-                 professional: bool = False) -> None:
+                 professional: bool = False, host: str = "127.0.0.1", port: int = 0) -> None:
         self.tls = tls
+        self.host, self.port = host, port
         self.access_key = access_key or secrets.token_hex(32)
         self.secret_key = secret_key or secrets.token_hex(32)
         self.professional = professional
@@ -369,13 +376,13 @@ class FakeNessus:
     def start(self) -> "FakeNessus":
         """Start serving; returns self."""
         if self.tls:
-            self._tls = LoopbackTLS("fake-nessus-")
+            self._tls = LoopbackTLS("fake-nessus-", self.host)
             self._ssl_context = self._tls.context
             self.ca_bundle = self._tls.ca_bundle
         self._stop.clear()
         self._server = _Server(self)
         port = self._server.server_address[1]
-        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
+        self.url = f"{'https' if self.tls else 'http'}://{_netloc(self.host)}:{port}"
         self._thread = serve_in_background(self._server, "fake-nessus")
         return self
 

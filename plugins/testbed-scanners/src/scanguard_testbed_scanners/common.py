@@ -8,6 +8,7 @@ import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 FAULT_KINDS = ("500", "502", "503", "504", "429", "reset", "timeout")
@@ -79,15 +80,29 @@ class FaultPlan:
         return None
 
 
-class LoopbackTLS:
-    """A CA and a server certificate for 127.0.0.1 and localhost (trustme), the CA written to a
-    temporary file for the client's `ca_bundle`; `cleanup()` removes it."""
+@lru_cache(maxsize=1)
+def shared_fixtures() -> Path:
+    """The recorded real responses: `shared/fixtures` in the nearest ancestor of this file (an
+    editable install in a checkout) or of the working directory that has one (the project keeps
+    ../shared beside the repository). A path that does not exist when neither has one: each
+    fake then says what it falls back to."""
+    for base in (Path(__file__).resolve(), Path.cwd().resolve()):
+        for parent in base.parents:
+            if (parent / "shared" / "fixtures").is_dir():
+                return parent / "shared" / "fixtures"
+    return Path(__file__).resolve().parent / "shared-fixtures-not-found"
 
-    def __init__(self, prefix: str) -> None:
+
+class LoopbackTLS:
+    """A CA and a server certificate for 127.0.0.1, localhost and the loopback address served
+    (trustme), the CA written to a temporary file for the client's `ca_bundle`; `cleanup()`
+    removes it."""
+
+    def __init__(self, prefix: str, host: str = "127.0.0.1") -> None:
         import trustme
 
         ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cert = ca.issue_cert(*dict.fromkeys(("127.0.0.1", "localhost", host)))
         self._tmp = tempfile.TemporaryDirectory(prefix=prefix)
         self.ca_bundle = str(Path(self._tmp.name) / "ca.pem")
         ca.cert_pem.write_to_path(self.ca_bundle)

@@ -1,0 +1,159 @@
+"""The fake scanners `scanguard testbed scanner start` serves (the `scanguard_fake_scanners`
+hook): Nessus and InsightVM from this package; GVM from the checkout's tests/fakes/gvm.py when
+scanguard runs from a checkout that has it (served through a relay, since that fake chooses its
+own port). Each console edit is what the sync tests call drift: less safe than the plan."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterable, Mapping
+
+from scanguard import FakeScanner, hookimpl, parse_marker
+
+CHECKOUT_FAKES = "_scanguard_checkout_fakes"
+"""The name the checkout's tests/fakes folder is imported under (not `tests`, which would shadow
+or be shadowed by any other project's tests package)."""
+
+
+@dataclass
+class Running:
+    """One served fake (a `scanguard.RunningFake`)."""
+
+    url: str
+    ca_bundle: str | None
+    credentials: Mapping[str, str]
+    edit: Callable[[str], str] = field(repr=False)
+    halt: Callable[[], None] = field(repr=False)
+
+    def console_edit(self, template: str) -> str:
+        """Change the managed template `template` as in the console; KeyError when none."""
+        return self.edit(template)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.halt()
+
+
+def _managed_name(description: str | None, name: str) -> str:
+    marker = parse_marker(description)
+    return (marker[0] if marker and marker[0] else None) or name
+
+
+# -- Nessus ------------------------------------------------------------------------------------
+def start_nessus(host: str, port: int) -> Running:
+    """A fake Nessus on host:port over TLS."""
+    from .nessus import FakeNessus
+
+    fake = FakeNessus(tls=True, host=host, port=port).start()
+
+    def edit(template: str) -> str:
+        with fake._lock:
+            ids = [pid for pid, p in fake.policies.items()
+                   if _managed_name(p["settings"].get("description"), p["settings"].get("name", "")) == template]
+        if not ids:
+            raise KeyError(template)
+        for pid in ids:
+            # what someone "just trying something" in the console does: every port, safe checks off
+            fake.edit_policy(pid, settings={"portscan_range": "1-65535", "safe_checks": "no"})
+        return "policy settings: port range 1-65535, safe checks off"
+
+    return Running(fake.url, fake.ca_bundle, {"access_key": fake.access_key, "secret_key": fake.secret_key},
+                   edit, fake.stop)
+
+
+# -- InsightVM ---------------------------------------------------------------------------------
+def start_insightvm(host: str, port: int) -> Running:
+    """A fake InsightVM console on host:port over TLS."""
+    from .insightvm import FakeInsightVM
+
+    fake = FakeInsightVM(tls=True, host=host, port=port).start()
+
+    def edit(template: str) -> str:
+        ids = [rid for rid, doc in fake.managed_templates().items()
+               if _managed_name(doc.get("description"), str(doc.get("name", ""))) == template]
+        if not ids:
+            raise KeyError(template)
+
+        def less_safe(doc: dict[str, Any]) -> None:
+            doc.setdefault("checks", {})["unsafe"] = True
+            tcp = doc.setdefault("discovery", {}).setdefault("service", {}).setdefault("tcp", {})
+            tcp["excludedPorts"] = [] if isinstance(tcp.get("excludedPorts"), list) else ""
+
+        for rid in ids:
+            fake.edit_template(rid, less_safe)
+        return "scan template: unsafe checks on, no excluded TCP ports"
+
+    return Running(fake.url, fake.ca_bundle, {"username": fake.username, "password": fake.password}, edit, fake.stop)
+
+
+# -- GVM (from the checkout) -------------------------------------------------------------------
+def checkout_fakes() -> Path | None:
+    """tests/fakes of the checkout scanguard runs from, when it has the fake gvmd: searched above
+    this file (an editable install) and above the working directory."""
+    for base in (Path(__file__).resolve(), Path.cwd().resolve()):
+        for parent in base.parents:
+            folder = parent / "tests" / "fakes"
+            if (folder / "gvm.py").is_file():
+                return folder
+    return None
+
+
+def _gvm_module(folder: Path) -> ModuleType:
+    # the folder as a package of its own, so its relative imports (helpers beside gvm.py) resolve
+    if CHECKOUT_FAKES not in sys.modules:
+        spec = importlib.util.spec_from_file_location(CHECKOUT_FAKES, folder / "__init__.py",
+                                                      submodule_search_locations=[str(folder)])
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[CHECKOUT_FAKES] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"{CHECKOUT_FAKES}.gvm")
+
+
+def start_gvm(host: str, port: int) -> Running:
+    """The checkout's fake gvmd (GMP over TLS), reached through a relay on host:port."""
+    from .relay import Relay
+
+    folder = checkout_fakes()
+    if folder is None:  # registered only when found; the checkout may have changed since
+        raise OSError(f"no tests/fakes/gvm.py above {Path(__file__).parent} or {Path.cwd()}")
+    fake = _gvm_module(folder).FakeGvmd().start()
+    try:
+        relay = Relay(host, port, (fake.host, fake.port))
+    except OSError:
+        fake.stop()
+        raise
+
+    def edit(template: str) -> str:
+        with fake._lock:
+            ids = [cid for cid, cfg in fake.state.configs.items()
+                   if parse_marker(cfg.comment) and _managed_name(cfg.comment, cfg.name) == template]
+        if not ids:
+            raise KeyError(template)
+        for cid in ids:
+            fake.edit("config", cid, scanner_preferences={"safe_checks": "no"}, families_on=["Denial of Service"])
+        return "scan config: safe checks off, Denial of Service family on"
+
+    def halt() -> None:
+        relay.stop()
+        fake.stop()
+
+    netloc = f"[{host}]" if ":" in host else host
+    return Running(f"https://{netloc}:{relay.port}", fake.ca_bundle,
+                   {"username": fake.username, "password": fake.password}, edit, halt)
+
+
+@hookimpl
+def scanguard_fake_scanners() -> Iterable[FakeScanner]:
+    """Nessus and InsightVM; GVM when the checkout's fake gvmd is there."""
+    yield FakeScanner(vendor="nessus", title="Tenable Nessus (fake, REST over TLS)", start=start_nessus,
+                      default_port=8834, credentials=("access_key", "secret_key"))
+    yield FakeScanner(vendor="insightvm", title="Rapid7 InsightVM console (fake, REST over TLS)",
+                      start=start_insightvm, default_port=3780, credentials=("username", "password"))
+    if checkout_fakes() is not None:
+        yield FakeScanner(vendor="gvm", title="Greenbone gvmd (the checkout's fake, GMP over TLS)",
+                          start=start_gvm, default_port=9390, credentials=("username", "password"))
