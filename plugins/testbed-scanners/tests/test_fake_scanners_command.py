@@ -36,7 +36,7 @@ def workspace(root: Path, scanners: str) -> Path:
 
 def test_the_installed_plugin_registers_the_fakes():
     fakes = load_plugins().fake_scanners()
-    assert {"nessus", "insightvm"} <= set(fakes)
+    assert {"nessus", "tenableio", "tenablesc", "insightvm"} <= set(fakes)
     assert fakes["nessus"].credentials == ("access_key", "secret_key") and fakes["nessus"].default_port == 8834
     assert fakes["insightvm"].credentials == ("username", "password") and fakes["insightvm"].default_port == 3780
     # shipped in the package, not found in the tests folder
@@ -45,7 +45,7 @@ def test_the_installed_plugin_registers_the_fakes():
     assert checkout_fakes() is not None and "gvm" in fakes
 
 
-@pytest.mark.parametrize("vendor", ["nessus", "insightvm", "gvm"])
+@pytest.mark.parametrize("vendor", ["nessus", "tenableio", "tenablesc", "insightvm", "gvm"])
 def test_each_fake_serves_tls_at_the_loopback_address_and_port_asked(vendor):
     fake = load_plugins().fake_scanners()[vendor]
     port = free_port("127.0.0.2")
@@ -77,6 +77,17 @@ def test_the_gvm_relay_carries_the_fakes_tls_and_gmp():
             assert b"<get_version_response" in tls.recv(65536)
     finally:
         running.stop()
+
+
+def test_a_url_without_a_port_is_served_at_its_schemes_port_where_the_client_goes(tmp_path):
+    from scanguard.testbed.scanners import bindings
+    from scanguard.workspace import load_workspace
+
+    ws = workspace(tmp_path / "ws", '[scanners.sc]\ntype = "tenablesc"\nurl = "https://127.0.0.3"\n'
+                                    'credentials = { access_key = "A", secret_key = "S" }\n')
+    [b] = bindings(["tenablesc"], load_plugins().fake_scanners(), load_workspace(ws))
+    assert (b.scanner, b.host, b.port, dict(b.env_names)) == ("sc", "127.0.0.3", 443,
+                                                              {"access_key": "A", "secret_key": "S"})
 
 
 def test_start_refuses_a_scanner_whose_url_is_not_loopback(tmp_path):

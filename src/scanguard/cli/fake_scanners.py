@@ -30,8 +30,8 @@ from .output import EXIT_FAILURE, EXIT_INVALID, emit_json, fail, info, safe
 READY_WAIT_S = 60.0
 """How long `start --detach` waits for the fakes to listen."""
 
-scanner_app = typer.Typer(help="Fake scanners (Nessus, GVM, InsightVM) on loopback, to watch diff and sync work "
-                               "without the product.", no_args_is_help=True, rich_markup_mode=None)
+scanner_app = typer.Typer(help="Fake scanners (Nessus, Tenable VM, Security Center, GVM, InsightVM) on loopback, "
+                               "to watch diff and sync work without the product.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _exports(env: dict[str, str]) -> str:
@@ -40,8 +40,8 @@ def _exports(env: dict[str, str]) -> str:
 
 @scanner_app.command("start")
 def start_command(
-    vendors: Annotated[list[str], typer.Argument(help="The vendors to fake: nessus, gvm, insightvm (see "
-                                                 "`scanguard plugins`).")],
+    vendors: Annotated[list[str], typer.Argument(help="The vendors to fake: nessus, tenableio, tenablesc, gvm, "
+                                                 "insightvm (see `scanguard plugins`).")],
     detach: Annotated[bool, typer.Option("--detach", help="Serve in the background and return once they listen; "
                                          "stop them with `scanguard testbed scanner stop`.")] = False,
     ready_file: Annotated[Optional[Path], typer.Option("--ready-file", hidden=True,

@@ -71,7 +71,9 @@ def bindings(vendors: list[str], fakes: Mapping[str, FakeScanner], ws: Workspace
             if not is_loopback(host):
                 raise UsageError(f"scanner {name}: url {sc.url} is not a loopback address; fake scanners listen on "
                                  "loopback only (127.0.0.0/8, ::1): point url at 127.0.0.1 to try sync against one")
-            out.append(Binding(name, vendor, host, parts.port or fake.default_port, dict(sc.credentials)))
+            # a url without a port is where its client goes: the scheme's port, not the product's
+            port = parts.port or {"https": 443, "http": 80}.get(parts.scheme, fake.default_port)
+            out.append(Binding(name, vendor, host, port, dict(sc.credentials)))
         if not configured:
             default = {f: f"{vendor}_{f}".upper().replace("-", "_") for f in fake.credentials}
             out.append(Binding(vendor, vendor, "127.0.0.1", fake.default_port, default))

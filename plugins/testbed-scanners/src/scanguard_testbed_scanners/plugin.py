@@ -1,7 +1,8 @@
 """The fake scanners `scanguard testbed scanner start` serves (the `scanguard_fake_scanners`
-hook): Nessus and InsightVM from this package; GVM from the checkout's tests/fakes/gvm.py when
-scanguard runs from a checkout that has it (served through a relay, since that fake chooses its
-own port). Each console edit is what the sync tests call drift: less safe than the plan."""
+hook): Nessus, Tenable VM, Security Center and InsightVM from this package; GVM from the
+checkout's tests/fakes/gvm.py when scanguard runs from a checkout that has it (served through a
+relay, since that fake chooses its own port). Each console edit is what the sync tests call
+drift: less safe than the plan."""
 
 from __future__ import annotations
 
@@ -21,17 +22,26 @@ or be shadowed by any other project's tests package)."""
 
 @dataclass
 class Running:
-    """One served fake (a `scanguard.RunningFake`)."""
+    """One served fake (a `scanguard.RunningFake`). Its console edit finds the managed objects of
+    a template (`managed`: remote id -> (description, name)) and makes each less safe (`change`),
+    as `said`."""
 
     url: str
     ca_bundle: str | None
     credentials: Mapping[str, str]
-    edit: Callable[[str], str] = field(repr=False)
+    managed: Callable[[], Mapping[Any, tuple[str | None, str]]] = field(repr=False)
+    change: Callable[[Any], None] = field(repr=False)
+    said: str
     halt: Callable[[], None] = field(repr=False)
 
     def console_edit(self, template: str) -> str:
         """Change the managed template `template` as in the console; KeyError when none."""
-        return self.edit(template)
+        ids = [i for i, (description, name) in self.managed().items() if _managed_name(description, name) == template]
+        if not ids:
+            raise KeyError(template)
+        for i in ids:
+            self.change(i)
+        return self.said
 
     def stop(self) -> None:
         """Stop serving."""
@@ -43,26 +53,54 @@ def _managed_name(description: str | None, name: str) -> str:
     return (marker[0] if marker and marker[0] else None) or name
 
 
-# -- Nessus ------------------------------------------------------------------------------------
+def _keys(fake: Any) -> dict[str, str]:
+    return {"access_key": fake.access_key, "secret_key": fake.secret_key}
+
+
+# what someone "just trying something" in a console does: every port, safe checks off
+EVERY_PORT_UNSAFE = {"portscan_range": "1-65535", "safe_checks": "no"}
+
+
+# -- Nessus and Tenable VM (Nessus's policies) -------------------------------------------------
 def start_nessus(host: str, port: int) -> Running:
     """A fake Nessus on host:port over TLS."""
     from .nessus import FakeNessus
 
-    fake = FakeNessus(tls=True, host=host, port=port).start()
+    return _nessus_policies(FakeNessus(tls=True, host=host, port=port).start())
 
-    def edit(template: str) -> str:
+
+def start_tenableio(host: str, port: int) -> Running:
+    """A fake Tenable Vulnerability Management on host:port over TLS."""
+    from .tenableio import FakeTenableIO
+
+    return _nessus_policies(FakeTenableIO(tls=True, host=host, port=port).start())
+
+
+def _nessus_policies(fake: Any) -> Running:
+    def managed() -> dict[Any, tuple[str | None, str]]:
         with fake._lock:
-            ids = [pid for pid, p in fake.policies.items()
-                   if _managed_name(p["settings"].get("description"), p["settings"].get("name", "")) == template]
-        if not ids:
-            raise KeyError(template)
-        for pid in ids:
-            # what someone "just trying something" in the console does: every port, safe checks off
-            fake.edit_policy(pid, settings={"portscan_range": "1-65535", "safe_checks": "no"})
-        return "policy settings: port range 1-65535, safe checks off"
+            return {pid: (p["settings"].get("description"), p["settings"].get("name", ""))
+                    for pid, p in fake.policies.items()}
 
-    return Running(fake.url, fake.ca_bundle, {"access_key": fake.access_key, "secret_key": fake.secret_key},
-                   edit, fake.stop)
+    return Running(fake.url, fake.ca_bundle, _keys(fake), managed,
+                   lambda pid: fake.edit_policy(pid, settings=EVERY_PORT_UNSAFE),
+                   "policy settings: port range 1-65535, safe checks off", fake.stop)
+
+
+# -- Security Center ---------------------------------------------------------------------------
+def start_tenablesc(host: str, port: int) -> Running:
+    """A fake Tenable Security Center on host:port over TLS."""
+    from .tenablesc import FakeTenableSC
+
+    fake = FakeTenableSC(tls=True, host=host, port=port).start()
+
+    def managed() -> dict[Any, tuple[str | None, str]]:
+        with fake._lock:
+            return {pid: (p["description"], p["name"]) for pid, p in fake.policies.items()}
+
+    return Running(fake.url, fake.ca_bundle, _keys(fake), managed,
+                   lambda pid: fake.edit_policy(pid, preferences=EVERY_PORT_UNSAFE),
+                   "policy preferences: port range 1-65535, safe checks off", fake.stop)
 
 
 # -- InsightVM ---------------------------------------------------------------------------------
@@ -72,22 +110,16 @@ def start_insightvm(host: str, port: int) -> Running:
 
     fake = FakeInsightVM(tls=True, host=host, port=port).start()
 
-    def edit(template: str) -> str:
-        ids = [rid for rid, doc in fake.managed_templates().items()
-               if _managed_name(doc.get("description"), str(doc.get("name", ""))) == template]
-        if not ids:
-            raise KeyError(template)
+    def less_safe(doc: dict[str, Any]) -> None:
+        doc.setdefault("checks", {})["unsafe"] = True
+        tcp = doc.setdefault("discovery", {}).setdefault("service", {}).setdefault("tcp", {})
+        tcp["excludedPorts"] = [] if isinstance(tcp.get("excludedPorts"), list) else ""
 
-        def less_safe(doc: dict[str, Any]) -> None:
-            doc.setdefault("checks", {})["unsafe"] = True
-            tcp = doc.setdefault("discovery", {}).setdefault("service", {}).setdefault("tcp", {})
-            tcp["excludedPorts"] = [] if isinstance(tcp.get("excludedPorts"), list) else ""
-
-        for rid in ids:
-            fake.edit_template(rid, less_safe)
-        return "scan template: unsafe checks on, no excluded TCP ports"
-
-    return Running(fake.url, fake.ca_bundle, {"username": fake.username, "password": fake.password}, edit, fake.stop)
+    return Running(fake.url, fake.ca_bundle, {"username": fake.username, "password": fake.password},
+                   lambda: {rid: (doc.get("description"), str(doc.get("name", "")))
+                            for rid, doc in fake.managed_templates().items()},
+                   lambda rid: fake.edit_template(rid, less_safe),
+                   "scan template: unsafe checks on, no excluded TCP ports", fake.stop)
 
 
 # -- GVM (from the checkout) -------------------------------------------------------------------
@@ -128,15 +160,10 @@ def start_gvm(host: str, port: int) -> Running:
         fake.stop()
         raise
 
-    def edit(template: str) -> str:
-        with fake._lock:
-            ids = [cid for cid, cfg in fake.state.configs.items()
-                   if parse_marker(cfg.comment) and _managed_name(cfg.comment, cfg.name) == template]
-        if not ids:
-            raise KeyError(template)
-        for cid in ids:
-            fake.edit("config", cid, scanner_preferences={"safe_checks": "no"}, families_on=["Denial of Service"])
-        return "scan config: safe checks off, Denial of Service family on"
+    def managed() -> dict[Any, tuple[str | None, str]]:
+        with fake._lock:  # only configs scanguard marked: the feed's own are never "edited" here
+            return {cid: (cfg.comment, cfg.name) for cid, cfg in fake.state.configs.items()
+                    if parse_marker(cfg.comment)}
 
     def halt() -> None:
         relay.stop()
@@ -144,14 +171,22 @@ def start_gvm(host: str, port: int) -> Running:
 
     netloc = f"[{host}]" if ":" in host else host
     return Running(f"https://{netloc}:{relay.port}", fake.ca_bundle,
-                   {"username": fake.username, "password": fake.password}, edit, halt)
+                   {"username": fake.username, "password": fake.password}, managed,
+                   lambda cid: fake.edit("config", cid, scanner_preferences={"safe_checks": "no"},
+                                         families_on=["Denial of Service"]),
+                   "scan config: safe checks off, Denial of Service family on", halt)
 
 
 @hookimpl
 def scanguard_fake_scanners() -> Iterable[FakeScanner]:
-    """Nessus and InsightVM; GVM when the checkout's fake gvmd is there."""
+    """Nessus, Tenable VM, Security Center and InsightVM; GVM when the checkout's fake gvmd is there."""
+    keys = ("access_key", "secret_key")
     yield FakeScanner(vendor="nessus", title="Tenable Nessus (fake, REST over TLS)", start=start_nessus,
-                      default_port=8834, credentials=("access_key", "secret_key"))
+                      default_port=8834, credentials=keys)
+    yield FakeScanner(vendor="tenableio", title="Tenable Vulnerability Management (fake, REST over TLS)",
+                      start=start_tenableio, default_port=443, credentials=keys)
+    yield FakeScanner(vendor="tenablesc", title="Tenable Security Center (fake, REST over TLS)",
+                      start=start_tenablesc, default_port=443, credentials=keys)
     yield FakeScanner(vendor="insightvm", title="Rapid7 InsightVM console (fake, REST over TLS)",
                       start=start_insightvm, default_port=3780, credentials=("username", "password"))
     if checkout_fakes() is not None:
