@@ -1,8 +1,8 @@
-"""The vendor fakes (scanguard_testbed_scanners, and tests/fakes/gvm.py), behind one small interface for the sync acceptance tests:
-start a fake, the scanguard.toml entry (and environment) that reaches it, a console edit that
-makes a managed object less safe, fault injection, and what the fake holds read straight from
-its stored state (`stored`), never through the client under test: a client that misreads the
-scanner would otherwise agree with itself.
+"""The vendor fakes (scanguard_testbed_scanners, and tests/fakes/gvm.py), behind one small
+interface for the sync acceptance tests: start a fake, the scanguard.toml entry (and
+environment) that reaches it, a console edit that makes a managed object less safe, fault
+injection, and what the fake holds read straight from its stored state (`stored`), never through
+the client under test: a client that misreads the scanner would otherwise agree with itself.
 
 `available()` lists the vendors whose fake can be imported; nothing else is guessed."""
 
