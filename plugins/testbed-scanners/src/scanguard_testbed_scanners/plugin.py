@@ -124,13 +124,13 @@ def start_insightvm(host: str, port: int) -> Running:
 
 # -- GVM (from the checkout) -------------------------------------------------------------------
 def checkout_fakes() -> Path | None:
-    """tests/fakes of the checkout scanguard runs from, when it has the fake gvmd: searched above
-    this file (an editable install) and above the working directory."""
-    for base in (Path(__file__).resolve(), Path.cwd().resolve()):
-        for parent in base.parents:
-            folder = parent / "tests" / "fakes"
-            if (folder / "gvm.py").is_file():
-                return folder
+    """tests/fakes of the checkout this package is installed from (editable, as `make setup`
+    does), when it has the fake gvmd; None for any other install. Only that checkout: code found
+    anywhere else (above the working directory, say) is never imported."""
+    repo = Path(__file__).resolve().parents[4]  # <repo>/plugins/testbed-scanners/src/<package>/plugin.py
+    folder = repo / "tests" / "fakes"
+    if (repo / "plugins" / "testbed-scanners" / "pyproject.toml").is_file() and (folder / "gvm.py").is_file():
+        return folder
     return None
 
 
@@ -152,7 +152,7 @@ def start_gvm(host: str, port: int) -> Running:
 
     folder = checkout_fakes()
     if folder is None:  # registered only when found; the checkout may have changed since
-        raise OSError(f"no tests/fakes/gvm.py above {Path(__file__).parent} or {Path.cwd()}")
+        raise OSError(f"no tests/fakes/gvm.py in the checkout of {Path(__file__).parent}")
     fake = _gvm_module(folder).FakeGvmd().start()
     try:
         relay = Relay(host, port, (fake.host, fake.port))
