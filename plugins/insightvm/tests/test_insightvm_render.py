@@ -140,7 +140,7 @@ def test_udp_ports_listed(plan):
 @pytest.mark.parametrize("performance,why", [({"packets_per_second": 20}, "20 packets/s"),
                                              ({"probe_delay_ms": 250}, "250 ms between probes")])
 def test_a_rate_or_delay_the_checks_would_break_is_refused(performance, why):
-    with pytest.raises(CannotEnforce, match=f"throttles discovery only: {why}"):
+    with pytest.raises(CannotEnforce, match=f"throttles discovery only, and cannot keep {why}"):
         render_template(_ct(performance=performance))
 
 

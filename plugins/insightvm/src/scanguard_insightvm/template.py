@@ -99,13 +99,13 @@ def refuse_rates_checks_would_break(ct: CompiledTemplate) -> None:
         return
     if p.probe_delay_ms:
         raise CannotEnforce(
-            f"InsightVM throttles discovery only: {p.probe_delay_ms} ms between probes (required by "
-            f"{_who(ct, 'probe_delay_ms')}) cannot be kept for the vulnerability checks; scan these devices with "
+            f"InsightVM throttles discovery only, and cannot keep {p.probe_delay_ms} ms between probes (required by "
+            f"{_who(ct, 'probe_delay_ms')}) for the vulnerability checks; scan these devices with "
             "checks off on InsightVM, or with a scanner that can (gvm, nmap), or leave them out of its targets")
     if p.packets_per_second is not None:
         raise CannotEnforce(
-            f"InsightVM throttles discovery only: {p.packets_per_second} packets/s (required by "
-            f"{_who(ct, 'packets_per_second')}) cannot be kept for the vulnerability checks; scan these devices "
+            f"InsightVM throttles discovery only, and cannot keep {p.packets_per_second} packets/s (required by "
+            f"{_who(ct, 'packets_per_second')}) for the vulnerability checks; scan these devices "
             "with checks off on InsightVM, or with a scanner that can (gvm, nmap), or leave them out of its targets")
 
 
