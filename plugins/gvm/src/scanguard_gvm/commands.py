@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from .vocabulary import KNOWN_FAMILIES, OPENVAS_DEFAULT_SCANNER
+from .vocabulary import KNOWN_FAMILIES, OPENVAS_DEFAULT_SCANNER, PORT_SCANNERS
 
 
 def placeholder_id(name: str, kind: str) -> str:
@@ -81,11 +81,20 @@ def gmp_commands(doc: dict[str, Any], *, comment: str | None = None) -> list[etr
     _el(fs, "growing", "1" if sel["mode"] == "all-except" else "0")
     keep = [f for f in KNOWN_FAMILIES if f not in sel["families"]] if sel["mode"] == "all-except" else sel["families"]
     for family in keep:
+        if family == PORT_SCANNERS:  # selected NVT by NVT, below
+            continue
         fam = _el(fs, "family")
         _el(fam, "name", family)
         _el(fam, "all", "1")
         _el(fam, "growing", "1")
     out.append(cmd)
+    if sc.get("port_scanners"):
+        cmd = _el(None, "modify_config", config_id=cfg_id)
+        ns = _el(cmd, "nvt_selection")
+        _el(ns, "family", PORT_SCANNERS)
+        for oid in sc["port_scanners"]:
+            _el(ns, "nvt", oid=oid)
+        out.append(cmd)
 
     tgt = doc["target"]
     cmd = _el(None, "create_target")
