@@ -407,3 +407,35 @@ def normalise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             rec["show"] = json.loads(text)
         out.append(rec)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Replay the recording against a real gvmd without a feed and print what differs:
+
+        python plugins/gvm/tests/gmp_scenario.py --socket /tmp/gvmbuild/gvmd.sock --password ...
+
+    (a fresh gvmd database: build.sh and start.sh, without stub-feed.sh or NVTs)."""
+    import argparse
+
+    from gvm.connections import UnixSocketConnection
+    from gvm.protocols.gmp import Gmp
+    from gvm.transforms import EtreeTransform
+
+    ap = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--username", default="admin")
+    ap.add_argument("--password", required=True)
+    ap.add_argument("--fixtures", default=str(Path(__file__).resolve().parents[4] / "shared" / "fixtures"))
+    args = ap.parse_args(argv)
+    records = load_records(Path(args.fixtures))
+    with Gmp(UnixSocketConnection(path=args.socket, timeout=60), transform=EtreeTransform()) as gmp:
+        observed = replay(gmp, args.username, args.password)
+    differ = [(r, o) for r, o in zip(normalise(records), normalise(observed)) if r != o]
+    for r, o in differ:
+        print(f"recorded: {r}\nobserved: {o}\n")
+    print(f"{len(records) - len(differ)} of {len(records)} answers as recorded")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

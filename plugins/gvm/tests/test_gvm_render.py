@@ -234,3 +234,8 @@ def test_serialize_writes_base64_preference_values():
 def test_serialize_says_how_an_excluded_nvt_is_resolved():
     text = serialize(render(_ct(checks={"excluded_vendor_checks": ["gvm:oid:1.3.6.1.4.1.25623.1.0.10330"]})))
     assert "leave out NVT 1.3.6.1.4.1.25623.1.0.10330: select every other NVT of its family" in text
+
+
+def test_serialize_says_a_large_target_is_cut_into_parts_at_push(plan):
+    text = serialize(render(plan.get("fragile-safe")))
+    assert "a push cuts it into parts" in text

@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from .hosts import DEFAULT_MAX_IPS_PER_TARGET, read_gvm_hosts
 from .vocabulary import KNOWN_FAMILIES, OPENVAS_DEFAULT_SCANNER, PORT_SCANNERS
 
 
@@ -137,6 +138,11 @@ def serialize(doc: dict[str, Any]) -> str:
     ]
     if not doc["target"]["hosts"]:
         lines.append("<!-- The template has no targets of its own: the push uses the scanner's targets. -->")
+    size = read_gvm_hosts(",".join(doc["target"]["hosts"]))[0].size()
+    if size > DEFAULT_MAX_IPS_PER_TARGET:
+        lines.append(f"<!-- The target names {size} addresses; gvmd takes at most {DEFAULT_MAX_IPS_PER_TARGET} per "
+                     "target by default (--max-ips-per-target): a push cuts it into parts, each a target and a task "
+                     "of its own. -->")
     for cmd in gmp_commands(doc):
         lines.append(etree.tostring(cmd, encoding="unicode"))
         if cmd.tag == "modify_config" and cmd.find("family_selection") is not None:
