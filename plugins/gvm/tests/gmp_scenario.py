@@ -102,10 +102,11 @@ def _call(fn: Callable[[], Any]) -> Any:
 
 
 def _until_settled(run: Run, task: str) -> Any:
-    """get_task once the start has been dealt with (gvmd answers Requested for a moment)."""
+    """get_task once the start has been dealt with: with no scanner to run it, gvmd goes from
+    Requested through a moment of Done to Interrupted."""
     for _ in range(100):
         resp = run.gmp.get_task(run.ids[task])
-        if resp.findtext("task/status") not in ("Requested", "Queued", "Running"):
+        if resp.findtext("task/status") not in ("Requested", "Queued", "Running", "Done"):
             return resp
         time.sleep(0.1)
     return resp

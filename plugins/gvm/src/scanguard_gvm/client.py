@@ -245,10 +245,11 @@ class GvmClient:
     # -- ScannerClient ---------------------------------------------------------------------------
     def list_managed(self) -> list[RemoteObject]:
         """Every managed template, each read as a whole bundle. Of the versions of one name, the
-        one its own tasks use is the template (the newest, when none is); a version an admin's
-        task still uses is listed too (a duplicate the sync will be refused to delete, so it is
-        reported every run); other leftovers of interrupted runs are hidden here and removed by
-        the next create or update of that name."""
+        one its own tasks use is the template (for a template without targets, which has no task,
+        the newest); a version an admin's task still uses is listed too (a duplicate the sync will
+        be refused to delete, so it is reported every run); other versions are leftovers of
+        interrupted runs, possibly half-made: hidden here, and removed by the next create or
+        update of that name."""
         with self._session() as gmp:
             inv = self._inventory(gmp)
             versions: dict[str, list[Any]] = {}
@@ -259,8 +260,11 @@ class GvmClient:
             listed: list[str] = []
             for found in versions.values():
                 ours = [c.get("id") for c in found if any(t.managed for t in inv.tasks_of_config(c.get("id")))]
-                if not ours:
-                    ours = [max(found, key=lambda c: (c.findtext("creation_time") or "", c.get("id"))).get("id")]
+                # a version with targets but no task of its own is what an interrupted run left
+                # half-made, never a template in force; a template without targets has no task
+                config_only = [c for c in found if "target" in _intent(c.findtext("comment") or "")]
+                if not ours and config_only:
+                    ours = [max(config_only, key=lambda c: (c.findtext("creation_time") or "", c.get("id"))).get("id")]
                 others = [c.get("id") for c in found if c.get("id") not in ours and inv.tasks_of_config(c.get("id"))]
                 listed += ours + others
             return [self._read(gmp, cid, inv) for cid in listed]
