@@ -64,7 +64,7 @@ def test_unknown_time_zone_is_named(tmp_path):
 
 
 def test_never_without_risk_acceptance_is_an_error(tmp_path):
-    _, problems = _problems(tmp_path, {"m.yaml": "id: m\nname: Monitor\npolicy: never\n"})
+    _, problems = _problems(tmp_path, {"m.yaml": "id: m\nname: Monitor\nlocation: {hosts: [10.0.0.9]}\npolicy: never\n"})
     assert any("risk_acceptance" in p.message for p in problems)
 
 
@@ -72,6 +72,7 @@ def test_expired_risk_acceptance_is_a_warning_not_an_error(tmp_path):
     ws, problems = _problems(tmp_path, {"m.yaml": """
         id: m
         name: Monitor
+        location: {hosts: [10.0.0.9]}
         policy: never
         risk_acceptance:
           accepted_by: CMIO
@@ -164,3 +165,32 @@ def test_a_relative_ca_bundle_is_read_from_the_workspace_and_a_missing_one_is_a_
     (p,) = problems
     assert p.severity == "warning" and p.line == 5 and str(tmp_path / "certs" / "ca.pem") in p.message
     assert ws.config.scanners["n"].tls.ca_bundle == tmp_path.resolve() / "certs" / "ca.pem"
+
+
+@pytest.mark.parametrize("policy", ["never", "restricted"])
+def test_a_never_or_restricted_profile_without_an_address_is_refused_with_its_line(tmp_path, policy):
+    _, problems = _problems(tmp_path, {"m.yaml": f"""
+        id: m
+        name: Monitor
+        location:
+          asset_tags: [icu-monitors]
+        policy: {policy}
+        risk_acceptance: {{accepted_by: CMIO, accepted_on: 2026-01-01, expires: 2030-01-01, reason: r,
+                           compensating_controls: [ACL-1]}}
+        """})
+    (p,) = [p for p in problems if p.severity == "error"]
+    assert (p.file, p.line, p.field) == ("profiles/m.yaml", 5, "policy")
+    assert "needs the device's addresses" in p.message and "asset tags" in p.message
+
+
+def test_a_scan_profile_without_an_address_is_accepted(tmp_path):
+    ws, problems = _problems(tmp_path, {"m.yaml": "id: m\nname: Monitor\nlocation: {asset_tags: [icu]}\n"})
+    assert ws is not None and not problems
+
+
+def test_validate_refuses_an_addressless_never_profile_with_exit_2_and_no_traceback(tmp_path):
+    make_workspace(tmp_path, {"m.yaml": "id: m\nname: M\npolicy: restricted\n"})
+    proc = subprocess.run([sys.executable, "-m", "scanguard", "validate", "--workspace", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "profiles/m.yaml:3: policy:" in proc.stderr

@@ -19,18 +19,20 @@ from .errors import (
     WorkspaceError,
 )
 from .hookspecs import hookimpl, hookspec
-from .lattice import Violation, at_least_as_safe, merge, merge_all, narrow, safety_regressions, violations
+from .lattice import (Violation, at_least_as_safe, exclusion_gaps, merge, merge_all, narrow, safety_regressions,
+                      violations)
 from .model import *  # noqa: F403  (the domain vocabulary)
 from .model import __all__ as _model_all
-from .plugin.records import HealthSource, ReportFormat, TemplateRewrite, Vendor
-from .scanners import RemoteObject, ScannerClient, managed_marker, parse_marker, payload_hash
+from .plugin.records import ExclusionSupport, HealthSource, ReportFormat, TemplateRewrite, Vendor
+from .scanners import ExclusionClient, RemoteObject, ScannerClient, managed_marker, parse_marker, payload_hash
 from .secrets import Secret, resolve as resolve_secret
 from .workspace import Workspace, load_workspace
 
 __all__ = [
     "__version__", "CannotEnforce", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError", "ScannerError",
     "UnsafeInput", "UsageError", "WorkspaceError", "hookimpl", "hookspec", "Violation", "at_least_as_safe",
-    "merge", "merge_all", "narrow", "safety_regressions", "violations", "HealthSource", "ReportFormat",
-    "TemplateRewrite", "Vendor", "RemoteObject", "ScannerClient", "managed_marker", "parse_marker",
+    "merge", "merge_all", "narrow", "safety_regressions", "violations", "exclusion_gaps", "HealthSource",
+    "ReportFormat", "ExclusionSupport", "ExclusionClient", "TemplateRewrite", "Vendor", "RemoteObject",
+    "ScannerClient", "managed_marker", "parse_marker",
     "payload_hash", "Secret", "resolve_secret", "Workspace", "load_workspace", *_model_all,
 ]

@@ -128,6 +128,11 @@ def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: st
         return [CheckResult(severity="error", code="scanner-unreadable",
                             message=f"cannot read the live template {template} from {scanner}: {diff.error}",
                             fix="fix the scanner connection, or check without --scanner to skip this comparison")]
+    refused = [i.message for i in diff.refused if i.object == template]
+    if refused:
+        return [CheckResult(severity="error", code="live-refused",
+                            message=f"template {template} cannot be rendered safely for {scanner}: {refused[0]}",
+                            fix="scan these devices with a scanner that can keep their constraints")]
     action = next((a for a in diff.actions if a.name == template), None)
     if action is None:
         return [CheckResult(severity="error", code="not-planned",
@@ -140,6 +145,7 @@ def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: st
                  + (f" and is less safe: {'; '.join(action.weaker)}" if action.weaker else ""),
         "create": f"template {template} has never been pushed to {scanner}",
         "update": f"template {template} on {scanner} is older than the plan (profiles changed since the last sync)",
+        "retire": f"template {template} on {scanner} can no longer be vouched for: {'; '.join(action.weaker)}",
     }.get(action.kind, f"template {template} on {scanner}: {action.kind}")
     return [CheckResult(severity="error", code=f"live-{action.kind}", message=text,
                         fix="run `scanguard sync` (it restores or pushes the template), then check again")]

@@ -8,6 +8,7 @@
 - `violations(template, constraints)`: every way a template breaks constraints. Compile
   verification, vendor conformance, pre-scan checks and post-scan audits all call it.
 - `at_least_as_safe(a, b)` / `safety_regressions(a, b)`: is template `a` no less safe than `b`?
+- `exclusion_gaps(required, held)`: what scanner-side exclusions a scanner holds fall short of.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from functools import reduce
 from typing import Iterable, TypeVar
 
 from .model.base import Model, trusted
+from .model.addresses import AddressSet
 from .model.constraints import Constraints, Provenance
+from .model.exclusion import ScannerExclusion
+from .model.intervals import IntervalSet
 from .model.ports import PROTOCOLS, PortSet
 from .model.template import ScanTemplate
 
@@ -28,6 +32,7 @@ __all__ = [
     "violations",
     "at_least_as_safe",
     "safety_regressions",
+    "exclusion_gaps",
 ]
 
 T = TypeVar("T", int, float)
@@ -333,8 +338,17 @@ def _le(a: int | None, b: int | None) -> bool:
     return a is not None and a <= b
 
 
-def safety_regressions(a: ScanTemplate, b: ScanTemplate) -> list[str]:
-    """Every way template `a` is less safe than template `b` (empty: a is at least as safe)."""
+def safety_regressions(a: ScanTemplate, b: ScanTemplate, *, vendor: str | None = None) -> list[str]:
+    """Every way template `a` is less safe than template `b` (empty: a is at least as safe).
+
+    The order is the lattice's: fewer ports, discovery methods and ping ports, lower rates and
+    parallelism, longer delays, more windows are safer. Switching vulnerability checks off is
+    safer (fewer probes), but safe-checks-only, the excluded categories and the excluded vendor
+    checks are compared whether checks are on or off: with checks off every vendor still runs
+    discovery plugins under them (Nessus service detection, GVM's discovery NVTs, nmap version
+    probes), so clearing them is a weakening even then. With `vendor`, `a` was read back from
+    that vendor: only that vendor's check ids can be lost.
+    """
     out: list[str] = []
     extra = a.ports - b.ports
     if extra:
@@ -355,15 +369,16 @@ def safety_regressions(a: ScanTemplate, b: ScanTemplate) -> list[str]:
             out.append(f"pings more ports {ap - bp}")
     if a.checks.enabled and not b.checks.enabled:
         out.append("enables vulnerability checks")
-    if a.checks.enabled:
-        if b.checks.safe_only and not a.checks.safe_only:
-            out.append("turns safe checks off")
-        lost = b.checks.excluded_categories - a.checks.excluded_categories
-        if lost:
-            out.append(f"re-enables check categories {', '.join(sorted(lost))}")
-        lost_v = b.checks.excluded_vendor_checks - a.checks.excluded_vendor_checks
-        if lost_v:
-            out.append(f"re-enables checks {', '.join(sorted(v.text() for v in lost_v))}")
+    if b.checks.safe_only and not a.checks.safe_only:
+        out.append("turns safe checks off")
+    lost = b.checks.excluded_categories - a.checks.excluded_categories
+    if lost:
+        out.append(f"re-enables check categories {', '.join(sorted(lost))}")
+    lost_v = b.checks.excluded_vendor_checks - a.checks.excluded_vendor_checks
+    if vendor is not None:
+        lost_v = frozenset(v for v in lost_v if v.vendor == vendor)
+    if lost_v:
+        out.append(f"re-enables checks {', '.join(sorted(v.text() for v in lost_v))}")
     pa, pb = a.performance, b.performance
     if not _le(pa.packets_per_second, pb.packets_per_second):
         out.append(f"raises packets_per_second {pb.packets_per_second} -> {pa.packets_per_second or 'unlimited'}")
@@ -380,3 +395,54 @@ def safety_regressions(a: ScanTemplate, b: ScanTemplate) -> list[str]:
 def at_least_as_safe(a: ScanTemplate, b: ScanTemplate) -> bool:
     """True when template `a` is no less safe than template `b` in every respect."""
     return not safety_regressions(a, b)
+
+
+def exclusion_gaps(required: Iterable[ScannerExclusion], held: Iterable[ScannerExclusion]) -> list[str]:
+    """Every way the exclusions a scanner `held` fall short of the `required` ones: an address
+    (or a port of an address) a required exclusion blocks that none held blocks, at least
+    whenever the required one is in force. Empty: what is held covers what is required (it may
+    block more: that is safe). A held exclusion counts for a scheduled one only when it is
+    always in force or keeps the very same schedule."""
+    held = list(held)
+    out: list[str] = []
+    for r in required:
+        usable = [h for h in held if not h.schedule or h.schedule == r.schedule]
+        whole = AddressSet.union_all(h.addresses for h in usable if h.ports is None)
+        rest = r.addresses - whole
+        if not rest:
+            continue
+        if r.ports is None:
+            out.append(f"{r.name}: {', '.join(rest.items()[:5])} not excluded")
+            continue
+        partial = [h for h in usable if h.ports is not None and h.addresses.overlaps(rest)]
+        for addrs, missing in _port_gaps(rest, r.ports, partial):
+            out.append(f"{r.name}: ports {missing} on {', '.join(addrs.items()[:5])} not excluded")
+    return out
+
+
+def _port_gaps(where: AddressSet, ports: PortSet, held: list[ScannerExclusion]) -> list[tuple[AddressSet, PortSet]]:
+    """(addresses, ports of `ports` that no held exclusion blocks there), address segment by segment."""
+    gaps: list[tuple[AddressSet, PortSet]] = []
+    for family in ("v4", "v6"):
+        mine: IntervalSet = getattr(where, family)
+        if not mine:
+            continue
+        cuts = set()
+        for lo, hi in mine.intervals:
+            cuts.update((lo, hi + 1))
+        for h in held:
+            for lo, hi in getattr(h.addresses, family).intervals:
+                cuts.update((lo, hi + 1))
+        points = sorted(cuts)
+        for lo, nxt in zip(points, points[1:]):
+            if lo not in mine:
+                continue
+            blocked = PortSet()
+            for h in held:
+                if lo in getattr(h.addresses, family):
+                    blocked = blocked | h.ports  # type: ignore[operator]
+            missing = ports - blocked
+            if missing:
+                seg = IntervalSet([(lo, nxt - 1)])
+                gaps.append((AddressSet(seg, None) if family == "v4" else AddressSet(None, seg), missing))
+    return gaps

@@ -16,6 +16,13 @@ The proposal file::
       title: Port 7100/tcp takes down 127.0.0.23
       confidence: 0.75
       change: {kind: excluded_port, ports: 7100/tcp, reason: ..., evidence: [...]}
+    - host: 10.99.1.5                   # from `scanguard find-misplaced --propose FILE`
+      title: 10.99.1.5 looks like pos-terminal outside its location
+      change: {profile: pos-terminal, kind: location, hosts: [10.99.1.5], reason: ..., evidence: [...]}
+
+A location change adds the addresses to the profile's `location.hosts` with its reason and
+evidence as comment lines just above them (only ever adding: a location is never narrowed by a
+proposal).
 """
 
 from __future__ import annotations
@@ -134,17 +141,24 @@ def apply_proposals(proposals: Sequence[Proposal], workspace_root: str | Path, *
             file.write_text(new_text, encoding="utf-8")
             applied.append(AppliedChange(profile=pid, file=str(file), kind=p.change.kind, summary=summary))
         if originals:
-            after, problems = check_workspace(root)
-            if after is None:
-                raise ProposalError("the workspace would no longer validate; nothing was changed:\n"
-                                    + "\n".join(x.text() for x in problems.errors))
-            if validate is not None:
-                validate(after)
+            verify_workspace(root, validate)
     except BaseException:
         for file, text in originals.items():
             file.write_text(text, encoding="utf-8")
         raise
     return applied
+
+
+def verify_workspace(root: Path, validate: Callable[[Workspace], None] | None = None) -> Workspace:
+    """After profiles were written: the workspace must still load (ProposalError listing every
+    problem otherwise), and pass `validate` (e.g. compile and render) when given."""
+    after, problems = check_workspace(root)
+    if after is None:
+        raise ProposalError("the workspace would no longer validate; nothing was changed:\n"
+                            + "\n".join(x.text() for x in problems.errors))
+    if validate is not None:
+        validate(after)
+    return after
 
 
 def _target_profile(ws: Workspace, p: Proposal) -> str:
@@ -218,18 +232,102 @@ def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profi
             for k, v in tighter.items():
                 rate[k] = v
                 edits += _set_scalar(text, rnode, k, v)
-            reason = f"{rate.get('reason', '')} {change.reason}".strip()
-            rate["reason"] = reason
-            edits += _set_scalar(text, rnode, "reason", reason)
-            if change.evidence:
-                rate["evidence"] = list(rate.get("evidence") or []) + [e for e in change.evidence
-                                                                         if e not in (rate.get("evidence") or [])]
-                added = [e for e in change.evidence if e not in (data["constraints"]["rate"].get("evidence") or [])]
-                if added:
-                    edits += _append_to_list(text, root, rnode, "evidence", added, source, extend=True)
+            edits += _merge_reason(text, root, rnode, rate, data["constraints"]["rate"], change, source)
             summary = "lowered rate limit " + ", ".join(f"{k}={v}" for k, v in tighter.items())
+    elif change.kind == "discovery":
+        if not change.forbid_discovery:
+            raise ProposalError(f"{source}: the discovery proposal forbids no method")
+        disc = constraints.get("discovery")
+        flags = {m: False for m in change.forbid_discovery}
+        if disc is None:
+            constraints["discovery"] = {**flags, "reason": change.reason, "evidence": list(change.evidence)}
+            edits += _add_key(text, root, cnode, "discovery", constraints["discovery"], source)
+            summary = "forbade discovery by " + ", ".join(flags)
+        else:
+            if not isinstance(disc, dict):
+                raise ProposalError(f"{source}: constraints.discovery is not a mapping")
+            newly = [m for m in flags if disc.get(m) is not False]
+            if not newly:
+                return text, "the profile already forbids these discovery methods; nothing to change"
+            dnode = _value(cnode, "discovery")
+            for m in newly:
+                disc[m] = False
+                edits += _set_scalar(text, dnode, m, False)
+            edits += _merge_reason(text, root, dnode, disc, data["constraints"]["discovery"], change, source)
+            summary = "forbade discovery by " + ", ".join(newly)
+    elif change.kind == "safe_checks":
+        if constraints.get("safe_checks_only") is not None:
+            return text, "the profile already requires safe checks only; nothing to change"
+        constraints["safe_checks_only"] = {"reason": change.reason, "evidence": list(change.evidence)}
+        edits += _add_key(text, root, cnode, "safe_checks_only", constraints["safe_checks_only"], source)
+        summary = "required safe checks only"
+    elif change.kind == "fingerprint":
+        if not change.ports:
+            raise ProposalError(f"{source}: the fingerprint proposal names no port")
+        from .model.ports import PortSet
+
+        fp = expected.get("fingerprint")
+        if fp is None:
+            expected["fingerprint"] = {"open_ports": change.ports.text().split(", ")}
+            edits += _add_key(text, root, root, "fingerprint", expected["fingerprint"], source)
+        else:
+            if not isinstance(fp, dict):
+                raise ProposalError(f"{source}: fingerprint is not a mapping")
+            old = fp.get("open_ports")
+            try:
+                have = PortSet.parse(old) if old else PortSet()
+            except (TypeError, ValueError) as e:
+                raise ProposalError(f"{source}: fingerprint.open_ports: {e}") from None
+            missing = change.ports - have
+            if not missing:
+                return text, "the fingerprint already lists these ports; nothing to change"
+            fnode = _value(root, "fingerprint")
+            added = missing.text().split(", ")
+            if isinstance(old, str):
+                fp["open_ports"] = (have | missing).text()
+                edits += _set_scalar(text, fnode, "open_ports", fp["open_ports"])
+            else:
+                fp["open_ports"] = list(old or []) + added
+                edits += _append_to_list(text, root, fnode, "open_ports", added, source, extend=True)
+        summary = f"added open ports {change.ports.text()} to the fingerprint"
+    elif change.kind == "location":
+        # a location change touches no constraint: leave that part of the expectation as read
+        if "constraints" in data:
+            expected["constraints"] = copy.deepcopy(data["constraints"])
+        else:
+            del expected["constraints"]
+        present = _location_of(data, source)
+        hosts = [h for h in dict.fromkeys(change.hosts) if not _covers(present, h)]
+        if not change.hosts:
+            raise ProposalError(f"{source}: the location proposal names no host")
+        if not hosts:
+            return text, f"{', '.join(change.hosts)} already in its location; nothing to change"
+        if expected.get("location") is None:
+            expected["location"] = {}
+        if not isinstance(expected["location"], dict):
+            raise ProposalError(f"{source}: location is not a mapping")
+        expected["location"].setdefault("hosts", [])
+        if not isinstance(expected["location"]["hosts"], list):
+            raise ProposalError(f"{source}: location.hosts is not a list")
+        expected["location"]["hosts"].extend(hosts)
+        edits += _add_hosts(text, root, hosts, _comment(change), source)
+        summary = f"added host{'s' if len(hosts) > 1 else ''} {', '.join(hosts)} to its location"
     else:  # pragma: no cover - the model allows no other kind
         raise ProposalError(f"unknown change kind {change.kind!r}")
+    if change.advisory and change.advisory not in (expected.get("advisories") or []):
+        if expected.get("advisories") is not None and not isinstance(expected["advisories"], list):
+            raise ProposalError(f"{source}: advisories is not a list")
+        expected["advisories"] = list(expected.get("advisories") or []) + [change.advisory]
+        # first in the list: where both land at the end of the file, the constraint (indented
+        # under constraints) must come before a new top-level advisories key
+        edits = _append_to_list(text, root, root, "advisories", [change.advisory], source, extend=True) + edits
+
+    if data.get("constraints") is None and expected.get("constraints") == {}:
+        # a change outside constraints (the fingerprint) leaves a missing constraints key missing
+        if "constraints" in data:
+            expected["constraints"] = data["constraints"]
+        else:
+            del expected["constraints"]
 
     new_text = text
     for start, end, repl in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
@@ -240,8 +338,98 @@ def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profi
         got = e
     if got != expected:
         raise ProposalError(f"{source}: could not add the change without disturbing the rest of the file; "
-                            f"add it by hand:\n{yaml.safe_dump({'constraints': {k: v for k, v in expected['constraints'].items() if k in ('excluded_ports', 'excluded_checks', 'rate')}}, sort_keys=False)}")
+                            f"add it by hand:\n{yaml.safe_dump(_by_hand(expected, change.kind), sort_keys=False)}")
     return new_text, summary
+
+
+def _by_hand(expected: dict[str, Any], kind: str) -> dict[str, Any]:
+    """What to add by hand when the text could not be edited in place."""
+    if kind == "location":
+        return {"location": expected["location"]}
+    keys = ("excluded_ports", "excluded_checks", "rate", "discovery", "safe_checks_only")
+    out: dict[str, Any] = {"constraints": {k: v for k, v in (expected.get("constraints") or {}).items() if k in keys}}
+    if expected.get("fingerprint"):
+        out["fingerprint"] = expected["fingerprint"]
+    return out
+
+
+def _location_of(data: dict, source: str):
+    from .model.profile import Location
+
+    try:
+        return Location.model_validate(data.get("location") or {}).addresses()
+    except ValidationError as e:
+        raise ProposalError(f"{source}: its location does not validate: {e.errors(include_url=False)[0]['msg']}") from None
+
+
+def _covers(addresses, host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ProposalError(f"{host!r} is not an IP address") from None
+    return host in addresses
+
+
+def _comment(change: ProfileChange, width: int = 96) -> list[str]:
+    """The reason and evidence of a change as comment lines (kept in the profile beside the
+    address they justify)."""
+    import textwrap
+
+    text = change.reason + (": " + "; ".join(change.evidence) if change.evidence else "")
+    return ["# " + line for line in textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)]
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _commented(lines: list[str], indent: int) -> str:
+    return "".join(" " * indent + line + "\n" for line in lines)
+
+
+def _add_hosts(text: str, root: yaml.MappingNode, hosts: list[str], comment: list[str],
+               source: str) -> list[tuple[int, int, str]]:
+    """Edits that add `hosts` to location.hosts, with the comment lines just above them (or above
+    the key that holds them, for a list written in flow style)."""
+    lnode = _value(root, "location")
+    if lnode is None:
+        at = len(text)
+        block = "location:\n" + _commented(comment, 2) + _indent_block(_dump({"hosts": hosts}), 2)
+        return [(at, at, _newline_prefix(text, at) + block)]
+    if not isinstance(lnode, yaml.MappingNode):
+        raise ProposalError(f"{source}: location is not a mapping")
+    lkey = next(k for k, v in root.value if v is lnode)
+    hnode = _value(lnode, "hosts")
+    if hnode is None:
+        if lnode.flow_style or not lnode.value:
+            close = lnode.end_mark.index - 1  # the "}"
+            if not lnode.flow_style or text[close] != "}":
+                raise ProposalError(f"{source}: cannot add hosts to an empty location; add them by hand")
+            body = f"hosts: [{', '.join(json.dumps(h) for h in hosts)}]"
+            at = _line_start(text, lkey.start_mark.index)
+            return [(at, at, _commented(comment, lkey.start_mark.column)),
+                    (close, close, (", " if lnode.value else "") + body)]
+        indent = lnode.value[0][0].start_mark.column
+        at = _line_end(text, _tail(lnode))
+        return [(at, at, _newline_prefix(text, at) + _commented(comment, indent)
+                 + _indent_block(_dump({"hosts": hosts}), indent))]
+    if not isinstance(hnode, yaml.SequenceNode):
+        raise ProposalError(f"{source}: location.hosts is not a list")
+    if hnode.flow_style or not hnode.value:
+        hkey = next(k for k, v in lnode.value if v is hnode)
+        close = hnode.end_mark.index - 1  # the "]"
+        if text[close] != "]":
+            raise ProposalError(f"{source}: cannot add to location.hosts as written; add the hosts by hand")
+        at = _line_start(text, hkey.start_mark.index)
+        return [(at, at, _commented(comment, hkey.start_mark.column)),
+                (close, close, (", " if hnode.value else "") + ", ".join(json.dumps(h) for h in hosts))]
+    first = hnode.value[0]
+    line = text[_line_start(text, first.start_mark.index):first.start_mark.index]
+    dash = len(line) - len(line.lstrip())
+    at = _line_end(text, _tail(hnode))
+    return [(at, at, _newline_prefix(text, at) + _commented(comment, dash) + _indent_block(_dump(hosts), dash))]
 
 
 def _item(change: ProfileChange) -> dict[str, Any]:
@@ -250,11 +438,12 @@ def _item(change: ProfileChange) -> dict[str, Any]:
             raise ProposalError("an excluded_port proposal names no port")
         head: dict[str, Any] = {"ports": change.ports.text()}
     else:
-        if change.check is None and not change.category:
+        if change.check is None and not change.category and not change.categories:
             raise ProposalError("an excluded_check proposal names no check")
         head = {}
-        if change.category:
-            head["categories"] = [change.category]
+        categories = [*([change.category] if change.category else []), *change.categories]
+        if categories:
+            head["categories"] = categories
         if change.check is not None:
             c = change.check
             head["vendor"] = {c.vendor: {c.kind: [int(c.id) if c.id.isdigit() else c.id]}}
@@ -266,7 +455,23 @@ def _item_text(change: ProfileChange) -> str:
         return change.ports.text()
     if change.check is not None:
         return change.check.text()
-    return f"category {change.category}"
+    cats = [*([change.category] if change.category else []), *change.categories]
+    return f"categor{'y' if len(cats) == 1 else 'ies'} {', '.join(cats)}"
+
+
+def _merge_reason(text: str, root: yaml.MappingNode, node: yaml.Node | None, item: dict[str, Any],
+                  before: dict[str, Any], change: ProfileChange, source: str) -> list[tuple[int, int, str]]:
+    """Edits that append the change's reason to an existing item's reason and its new evidence
+    to the item's evidence (`item` is the expected data, updated here; `before` the item as read)."""
+    edits: list[tuple[int, int, str]] = []
+    reason = f"{item.get('reason', '')} {change.reason}".strip()
+    item["reason"] = reason
+    edits += _set_scalar(text, node, "reason", reason)
+    added = [e for e in change.evidence if e not in (before.get("evidence") or [])]
+    if added:
+        item["evidence"] = list(item.get("evidence") or []) + added
+        edits += _append_to_list(text, root, node, "evidence", added, source, extend=True)
+    return edits
 
 
 def _value(mapping: yaml.Node | None, key: str) -> yaml.Node | None:

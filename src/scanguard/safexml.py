@@ -73,19 +73,55 @@ def guard(stream: IO[bytes], source: str) -> IO[bytes]:
     return _Prefixed(head, stream)  # type: ignore[return-value]
 
 
+class _Tail:
+    """A binary stream that remembers whether it reached its end and where its last line is, so
+    that a syntax error can be told to be the end of a file cut short."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+        self.eof = False
+        self.lines = 1
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._inner.read(n)
+        if not data:
+            self.eof = True
+        self.lines += data.count(b"\n")
+        return data
+
+
+def _cut_short(e: etree.XMLSyntaxError, tail: _Tail, root_closed: bool) -> bool:
+    # input cut mid-document: the whole file was read, the root never closed, and the parser
+    # stumbled on its last line (garbage elsewhere, or content after the root, is still refused)
+    line = e.position[0] if e.position else e.lineno
+    return tail.eof and not root_closed and line is not None and line >= tail.lines and e.code != 5
+
+
 def iterparse(stream: IO[bytes], source: str, *, tag: str | tuple[str, ...] | None = None,
-              events: tuple[str, ...] = ("end",)) -> Iterator[tuple[str, etree._Element]]:
+              events: tuple[str, ...] = ("end",), allow_truncated: bool = False
+              ) -> Iterator[tuple[str, etree._Element]]:
     """lxml iterparse over a guarded stream with every dangerous feature off; a syntax error
-    becomes UnsafeInput naming `source`."""
+    becomes UnsafeInput naming `source`.
+
+    `allow_truncated`: a document that simply stops (a file cut by a scan stopped early) ends
+    the iteration quietly after the last complete element instead of raising; malformed XML
+    anywhere else is still refused."""
+    guarded = guard(stream, source)
+    tail = _Tail(guarded) if allow_truncated else None  # counting lines costs: only when it is needed
     parser = etree.iterparse(
-        guard(stream, source), events=events, tag=tag, resolve_entities=False, no_network=True,
+        tail or guarded, events=events, tag=tag, resolve_entities=False, no_network=True,
         huge_tree=False, load_dtd=False, dtd_validation=False, remove_comments=True,
         remove_pis=True,
     )
+    root_closed = False
     try:
         for event, el in parser:
+            if event == "end" and el.getparent() is None:
+                root_closed = True
             yield event, el
     except etree.XMLSyntaxError as e:
+        if tail is not None and _cut_short(e, tail, root_closed):
+            return
         raise UnsafeInput(source, f"not well-formed XML: {e}") from None
 
 

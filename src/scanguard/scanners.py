@@ -79,3 +79,32 @@ class ScannerClient(Protocol):
 
     def delete(self, remote_id: str) -> None:
         """Delete the object."""
+
+
+@runtime_checkable
+class ExclusionClient(Protocol):
+    """What the sync engine needs from a client whose vendor keeps scanner-side exclusions
+    (`Vendor.exclusions`, not an artifact). Objects are named by the exclusion document they
+    hold; methods raise scanguard.errors.ScannerError (transient=True for what a retry may fix).
+
+    A vendor whose exclusions live in objects the scanner already has (InsightVM sites) lists
+    each of them under the document's name, with `managed` True and no marker (the engine then
+    judges by coverage, and tells drift from a planned change by the state database)."""
+
+    scanner: str
+
+    def list_exclusions(self) -> list[RemoteObject]:
+        """Every object holding (or meant to hold) a scanguard exclusion document, payloads included."""
+
+    def read_exclusion(self, remote_id: str) -> RemoteObject:
+        """One such object as it is now (read back after a write)."""
+
+    def create_exclusion(self, name: str, payload: Any, marker: str) -> str:
+        """Make a new exclusion object (only vendors whose support `creates`); returns its id."""
+
+    def update_exclusion(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
+        """Bring the object to block at least what `payload` blocks (a vendor whose objects
+        people also edit keeps what they added); returns the id now in force."""
+
+    def delete_exclusion(self, remote_id: str) -> None:
+        """Delete an exclusion object."""

@@ -15,7 +15,7 @@
 
 The fault API is the same as tests/fakes/nessus.py (FakeNessus), so one fault matrix drives both.
 
-Endpoints: GET /api/3/scan_templates (paged with ?page=&size=, `page_size` by default; the
+Endpoints (sites and their excluded targets: tests/fakes/insightvm_sites.py): GET /api/3/scan_templates (paged with ?page=&size=, `page_size` by default; the
 response carries resources, page and links, with a "next" link while pages remain), POST
 /api/3/scan_templates (returns {"id", "links"}), GET/PUT/DELETE /api/3/scan_templates/{id}.
 PUT replaces the whole object. Built-in templates (BUILTIN_IDS) are present and read-only: PUT
@@ -55,6 +55,7 @@ from urllib.parse import parse_qs, urlsplit
 from scanguard_insightvm.spec import SpecValidator, find_spec, load_validator
 
 from .common import FaultPlan, LoopbackTLS, serve_in_background, stop_serving
+from .insightvm_sites import SITES, SitesMixin
 
 BASE = "/api/3/scan_templates"
 BUILTIN_IDS = (
@@ -186,9 +187,9 @@ class _NoResponse(Exception):
     """The fault sends nothing back."""
 
 
-class FakeInsightVM:
+class FakeInsightVM(SitesMixin):
     """A fake InsightVM console on 127.0.0.1 (random free port), in a background thread.
-    See the module docstring for its API."""
+    See the module docstring for its API (and tests/fakes/insightvm_sites.py for sites)."""
 
     def __init__(self, tls: bool = True, *, page_size: int = 10, validate: bool = True,
                  spec_path: str | Path | None = None) -> None:
@@ -211,6 +212,7 @@ class FakeInsightVM:
         self._conns: set[Any] = set()
         spec = spec_path or find_spec()
         self.validator: SpecValidator | None = load_validator(str(spec)) if (validate and spec) else None
+        self._init_sites()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tls: LoopbackTLS | None = None
@@ -422,6 +424,8 @@ class FakeInsightVM:
             return 400, self._error_body(400, str(e))
 
     def _route_inner(self, method: str, path: str, query: dict[str, list[str]], raw: bytes) -> tuple[int, Any]:
+        if path.rstrip("/") == SITES or path.startswith(SITES + "/"):
+            return self._sites_route(method, path, query, raw)
         if path.rstrip("/") == BASE:
             if method == "GET":
                 return 200, self._list(query)

@@ -9,5 +9,5 @@ test_round_trip_never_less_safe = vendor_conformance_test(VENDOR, max_examples=5
 
 def test_registered_through_the_entry_point_with_every_capability():
     vendor = load_plugins().vendor("gvm")
-    assert vendor.capabilities == {"render", "parse", "client", "activity", "results"}
+    assert vendor.capabilities == {"render", "parse", "client", "activity", "results", "targets"}
     assert vendor.check_kinds == {"oid", "family"}

@@ -40,16 +40,21 @@ def test_written_text_is_exact_ranges_that_read_back_unchanged():
     assert read_gvm_hosts(", ".join(text))[0] == addresses
 
 
-def test_a_template_within_the_limit_stays_one_target_with_its_exclusions():
-    (part,) = split(v4((0, 4094)), v4((7, 7), (9000, 9001)), 4095)
-    assert (part.hosts, part.exclude) == (v4((0, 4094)), v4((7, 7)))
+def test_a_template_within_the_limit_stays_one_target_with_all_its_exclusions():
+    (part,), exact = split(v4((0, 4094)), v4((7, 7), (9000, 9001)), 4095)
+    assert (part.hosts, part.exclude, exact) == (v4((0, 4094)), v4((7, 7), (9000, 9001)), True)
+
+
+def test_exclusions_beyond_the_limit_are_cut_to_those_inside_the_hosts():
+    (part,), exact = split(v4((0, 99)), v4((7, 7), (10000, 19999)), 4095)
+    assert (part.exclude, exact) == (v4((7, 7)), False)
 
 
 def test_a_template_whose_every_address_is_excluded_gets_no_target():
-    assert split(v4((0, 15)), v4((0, 15)), 4095) == []
+    assert split(v4((0, 15)), v4((0, 15)), 4095) == ([], False)
 
 
-def test_more_exclusions_than_a_target_takes_are_refused():
+def test_more_exclusions_inside_the_hosts_than_a_target_takes_are_refused():
     with pytest.raises(ValueError, match="exclude 4096 addresses"):
         split(v4((0, 9999)), v4((0, 4095)), 4095)
 
@@ -64,7 +69,7 @@ def test_the_parts_name_exactly_the_template_and_each_fits_the_limit(include, ex
     inc = v4(*((a, a + n) for a, n in include))
     exc = v4(*((a, a + n) for a, n in exclude))
     try:
-        parts = split(inc, exc, limit)
+        parts, _exact = split(inc, exc, limit)
     except ValueError:
         assert (exc & inc).size() > limit or (inc - exc).size() > 256 * limit
         return

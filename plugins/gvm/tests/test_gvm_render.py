@@ -5,7 +5,7 @@ import json
 import pytest
 from scanguard import AddressSet, CompiledTemplate, PortSet, ScanTemplate, Targets, compile_plan, load_workspace
 from scanguard_gvm.commands import serialize
-from scanguard_gvm.document import parse, render
+from scanguard_gvm.document import parse, parse_targets, render
 from scanguard_gvm.vocabulary import FULL_AND_FAST, NMAP_WRAPPER, OPENVAS_TCP_SCANNER, PING_HOST
 
 
@@ -170,9 +170,15 @@ def test_addresses_are_exact_ranges_never_cidr_blocks():
     assert not any("/" in h for h in doc["target"]["hosts"] + doc["target"]["exclude_hosts"])
 
 
-def test_exclusions_outside_the_targets_are_left_out():
+def test_every_exclusion_is_written_those_outside_the_targets_too():
     ct = _ct(targets=Targets(include=AddressSet.parse("10.40.10.0/24"), exclude=AddressSet.parse("10.20.60.0/24")))
-    assert render(ct)["target"]["exclude_hosts"] == []
+    assert render(ct)["target"]["exclude_hosts"] == ["10.20.60.0-10.20.60.255"]
+
+
+def test_parse_targets_reads_a_cidr_as_gvmd_does():
+    doc = render(_ct(targets=Targets(include=AddressSet.parse("10.40.0.0/24"))))
+    doc["target"]["exclude_hosts"] = ["10.40.0.0/28"]  # gvmd excludes .1 to .14 only
+    assert "10.40.0.15" not in parse_targets(doc).exclude and "10.40.0.1" in parse_targets(doc).exclude
 
 
 def test_task_preferences_carry_parallelism():

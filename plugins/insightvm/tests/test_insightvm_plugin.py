@@ -12,7 +12,7 @@ def _vendor():
 def test_the_entry_point_registers_insightvm():
     vendor = _vendor()
     assert vendor.name == "insightvm"
-    assert vendor.capabilities == {"render", "parse", "client", "activity", "results"}
+    assert vendor.capabilities == {"render", "parse", "client", "activity", "results", "exclusions"}
 
 
 def test_check_kinds_are_check_category_and_type():

@@ -98,3 +98,82 @@ def test_a_scan_stopped_early_yields_the_hosts_it_finished():
     hosts = list(parse_results(io.BytesIO(cut), allow_truncated=True))
 
     assert [h.address for h in hosts] == ["127.0.0.23"]
+
+
+@pytest.mark.fixtures
+def test_probed_ports_are_the_scanned_ports_nmap_could_tell(fixtures_dir):
+    with (fixtures_dir / "results" / "nmap" / "version-scan.xml").open("rb") as f:
+        by_addr = {h.address: h for h in parse_results(f)}
+
+    closed_behind = by_addr["54.239.28.85"]  # 995 closed, 135/139/445 filtered
+    assert closed_behind.probed_ports.contains(7100) and not closed_behind.probed_ports.contains(445)
+    assert by_addr["172.217.18.238"].probed_ports == PortSet.parse("80/tcp, 443/tcp")  # the rest filtered
+
+
+@pytest.mark.fixtures
+def test_an_old_nmap_that_groups_ports_without_naming_them_probes_only_the_listed_ones(fixtures_dir):
+    with (fixtures_dir / "results" / "nmap" / "multiple-port.xml").open("rb") as f:
+        (h,) = parse_results(f)
+
+    assert h.probed_ports == h.open_ports
+
+
+@pytest.mark.fixtures
+def test_service_names_nmap_only_looked_up_in_its_port_table_are_no_evidence(fixtures_dir):
+    with (fixtures_dir / "results" / "nmap" / "multiple-port.xml").open("rb") as f:
+        (h,) = parse_results(f)
+
+    assert h.open_ports.contains(443) and h.evidence == ()
+
+
+def test_service_detection_os_detection_and_scripts_become_evidence():
+    xml = b"""<?xml version="1.0"?><nmaprun><scaninfo type="syn" protocol="tcp" numservices="2" services="443,7100"/>
+<host><status state="up"/><address addr="10.99.1.5" addrtype="ipv4"/><ports>
+<port protocol="tcp" portid="7100"><state state="open"/><service name="tms" product="Ingenico TMS" version="3.2"
+ extrainfo="lane 7" devicetype="terminal" method="probed" conf="10"><cpe>cpe:/h:ingenico:lane_5000</cpe></service>
+<script id="banner" output="Ingenico TMS ready"/></port>
+<port protocol="tcp" portid="443"><state state="open"/><service name="https" tunnel="ssl" method="probed" conf="10"/>
+<script id="http-title" output="Lane 7"><elem key="title">Lane 7</elem></script>
+<script id="ssl-cert" output="Subject: commonName=lane7/organizationName=Ingenico&#xa;Not valid before: 2024"/></port>
+</ports><os><osmatch name="Ingenico Telium OS" accuracy="90"><osclass type="specialized" vendor="Ingenico"
+ osfamily="Telium"><cpe>cpe:/o:ingenico:telium</cpe></osclass></osmatch></os></host></nmaprun>"""
+
+    (h,) = parse_results(io.BytesIO(xml))
+    found = {(e.kind, e.value, e.port) for e in h.evidence}
+
+    assert {("service", "tms", 7100), ("product", "Ingenico TMS", 7100), ("banner", "Ingenico TMS 3.2 (lane 7)", 7100),
+            ("device_type", "terminal", 7100), ("cpe", "cpe:/h:ingenico:lane_5000", 7100),
+            ("banner", "Ingenico TMS ready", 7100), ("service", "https/ssl", 443), ("http_title", "Lane 7", 443),
+            ("tls_subject", "commonName=lane7/organizationName=Ingenico", 443), ("os", "Ingenico Telium OS", None),
+            ("os", "Ingenico Telium", None), ("device_type", "specialized", None),
+            ("cpe", "cpe:/o:ingenico:telium", None)} <= found
+
+
+@pytest.mark.fixtures
+def test_a_real_export_cut_anywhere_yields_the_hosts_it_completed(fixtures_dir):
+    data = (fixtures_dir / "results" / "nmap" / "version-scan.xml").read_bytes()
+    first = data.index(b"</host>") + len(b"</host>")
+    second = data.index(b"</host>", first) + len(b"</host>")
+    expected = {first - 40: [], first + 3: ["172.217.18.238"], first + 200: ["172.217.18.238"],
+                len(data) - 30: ["172.217.18.238", "54.239.28.85"]}
+
+    for cut, addresses in expected.items():
+        hosts = list(parse_results(io.BytesIO(data[:cut]), allow_truncated=True))
+        assert [h.address for h in hosts] == addresses, cut
+    assert second < len(data) - 30
+
+
+@pytest.mark.fixtures
+def test_malformed_xml_before_the_cut_is_still_refused(fixtures_dir):
+    data = (fixtures_dir / "results" / "nmap" / "version-scan.xml").read_bytes()
+    broken = data.replace(b'<port protocol="tcp" portid="80">', b'<port protocol="tcp" portid="80"><<', 1)
+
+    with pytest.raises(UnsafeInput, match="not well-formed"):
+        list(parse_results(io.BytesIO(broken[: len(broken) - 30]), allow_truncated=True))
+
+
+def test_a_cut_file_is_refused_unless_truncation_is_allowed():
+    cut = b'<?xml version="1.0"?><nmaprun><host><address addr="127.0.0.23" addrtype="ipv4"/></host><host><addr'
+
+    with pytest.raises(UnsafeInput):
+        list(parse_results(io.BytesIO(cut)))

@@ -23,8 +23,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "history",
     "correlate",
     "audit",
+    "misplaced",
     "trial",
     "scorecard",
+    "kb",
 )
 
 app = typer.Typer(

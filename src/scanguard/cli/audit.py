@@ -43,10 +43,7 @@ def audit(
         fail(f"vendor {name} cannot read result exports (its plugin does not provide parse_results)", EXIT_INVALID)
     report: AuditReport = run_guarded(audit_export, ws, v, export)
     if format_:
-        formats = pm.report_formats()
-        if format_ not in formats:
-            fail(f"unknown format {format_!r}; known: {', '.join(formats)}", EXIT_INVALID)
-        formats[format_].write(findings(report), sys.stdout)
+        run_guarded(pm.write_report, format_, findings(report), sys.stdout)
     elif json_:
         emit_json({
             "export": report.export,

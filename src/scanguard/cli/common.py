@@ -69,3 +69,21 @@ def run_guarded(fn, *args, **kwargs):
     except ScanguardError as e:
         fail(str(e), e.exit_code)
 
+
+def compile_and_render_check():
+    """A check to run after a profile was changed (apply-proposal, kb accept): compile the
+    workspace and render each scanner's templates with its vendor, so that a change a vendor
+    cannot express is rolled back now, not at sync."""
+    from ..compile import compile_plan
+    from ..render import render_one
+
+    def check(ws: Workspace) -> None:
+        pm = plugins()
+        plan = compile_plan(ws, pm)
+        loaded = pm.vendors()
+        for sname, sc in sorted(ws.config.scanners.items()):
+            if sc.type in loaded:
+                for ct in plan.for_scanner(sname):
+                    render_one(ct, loaded[sc.type])
+
+    return check

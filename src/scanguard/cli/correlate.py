@@ -14,8 +14,8 @@ from ..errors import ScanguardError, UsageError
 from ..health import read_csv
 from ..proposal import apply_proposals, proposals_from, read_proposals, write_proposals
 from ..workspace import Workspace
-from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
-from .output import EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe
+from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, compile_and_render_check, plugins, run_guarded, workspace
+from .output import EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe, warn
 
 
 def correlate(
@@ -69,6 +69,8 @@ def correlate(
         fail(f"--activity-tz {activity_tz!r} is not an IANA time zone (like UTC or Europe/Berlin)", EXIT_INVALID)
     report: CorrelationReport = run_guarded(run_correlation, runs, plugins=pm, workspace=ws, check_kinds=kinds,
                                             lookback_s=lookback, activity_tz=tz)
+    for w in pm.warnings:  # correlators fail open, but loudly
+        warn(w)
     proposals = proposals_from(report.findings)
     if propose is not None:
         write_proposals(proposals, propose)
@@ -77,14 +79,11 @@ def correlate(
     applied = []
     if apply and proposals:
         assert ws is not None
-        applied = run_guarded(apply_proposals, proposals, ws.root, validate=_validator())
+        applied = run_guarded(apply_proposals, proposals, ws.root, validate=compile_and_render_check())
     if format_:
-        formats = pm.report_formats()
-        if format_ not in formats:
-            fail(f"unknown format {format_!r}; known: {', '.join(formats)}", EXIT_INVALID)
         import sys
 
-        formats[format_].write(report.findings, sys.stdout)
+        run_guarded(pm.write_report, format_, report.findings, sys.stdout)
     elif json_:
         emit_json({
             "vendor": vendor,
@@ -132,39 +131,23 @@ def _print(report: CorrelationReport, runs: list[CorrelationRun]) -> None:
             out.print(f"  proposal: {safe(f.proposal.kind)} for {safe(f.proposal.profile or f.device or f.host)}")
 
 
-def _validator():
-    """After applying: compile the workspace and render each scanner's templates with its vendor,
-    so that a change a vendor cannot express is rolled back now, not at sync."""
-    from ..compile import compile_plan
-    from ..render import render_one
-
-    def check(ws: Workspace) -> None:
-        pm = plugins()
-        plan = compile_plan(ws, pm)
-        loaded = pm.vendors()
-        for sname, sc in sorted(ws.config.scanners.items()):
-            if sc.type in loaded:
-                for ct in plan.for_scanner(sname):
-                    render_one(ct, loaded[sc.type])
-
-    return check
-
-
 def apply_proposal(
-    file: Annotated[Path, typer.Argument(help="A proposal file written by `scanguard correlate --propose`.")],
+    file: Annotated[Path, typer.Argument(help="A proposal file written by `scanguard correlate --propose` or "
+                                         "`scanguard find-misplaced --propose`.")],
     workspace_: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
 ) -> None:
     """Apply a proposal to the profile of the device that owns its host: the new excluded port,
     excluded check or rate limit is added to the profile's constraints with its reason and
-    evidence; the rest of the file is kept as written. The workspace is validated (and
+    evidence, a misplaced device's address to its location with the evidence as a comment; the
+    rest of the file is kept as written. The workspace is validated (and
     compiled and rendered) afterwards; on any problem nothing is changed."""
     ws = workspace(workspace_, quiet=True)
     proposals = run_guarded(read_proposals, file)
     if not proposals:
         fail(f"{file}: no proposal to apply", EXIT_INVALID)
     try:
-        applied = apply_proposals(proposals, ws.root, validate=_validator())
+        applied = apply_proposals(proposals, ws.root, validate=compile_and_render_check())
     except ScanguardError as e:
         fail(f"{e}", e.exit_code)
     if json_:

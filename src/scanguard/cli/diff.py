@@ -12,23 +12,26 @@ import typer
 from ..errors import ScanguardError
 from ..sync.engine import SyncEngine, SyncOptions, tls_warnings
 from ..sync.models import Action, ScannerDiff
+from ..sync.state import StateDB
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, workspace
 from .output import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, err, fail, info, out, safe, warn
 from .sync import ScannerOpt, VerboseOpt, setup_logging
 
 SIGNS = {"create": ("+", "green"), "update": ("~", "yellow"), "drift": ("!", "bold red"), "unchanged": ("=", "dim"),
-         "conflict": ("?", "red"), "duplicate": ("-", "red"), "orphan": ("·", "dim")}
+         "conflict": ("?", "red"), "duplicate": ("-", "red"), "orphan": ("·", "dim"), "retire": ("x", "bold red")}
 WORDS = {"create": "create", "update": "update (planned change)", "drift": "DRIFT: edited on the scanner; restore",
          "unchanged": "unchanged", "conflict": "CONFLICT: exists, not managed by scanguard; left alone",
          "duplicate": "duplicate of a managed object; delete once the kept copy is verified",
-         "orphan": "no template asks for it any more; left in place"}
+         "orphan": "nothing asks for it any more, and it is still safe; left in place",
+         "retire": "RETIRE: the plan can no longer vouch for it; to be made unusable on the scanner"}
 
 
 def diff_exit_code(diffs: list[ScannerDiff]) -> int:
-    """1 when a scanner could not be compared, else 3 when drift was found, else 0."""
+    """1 when a scanner could not be compared, else 3 when drift was found, a template must be
+    retired or cannot be rendered safely, else 0."""
     if any(d.error for d in diffs):
         return EXIT_FAILURE
-    if any(d.count("drift") for d in diffs):
+    if any(d.count("drift") or d.count("retire") or d.refused for d in diffs):
         return EXIT_SAFETY
     return EXIT_OK
 
@@ -40,9 +43,13 @@ def summary_line(diffs: list[ScannerDiff]) -> str:
 
     parts = [f"{n('create')} to create", f"{n('update')} to update", f"{n('drift')} drift to restore",
              f"{n('unchanged')} unchanged"]
-    for kind, word in (("conflict", "conflict(s)"), ("duplicate", "duplicate(s)"), ("orphan", "orphan(s)")):
+    for kind, word in (("retire", "to retire"), ("conflict", "conflict(s)"), ("duplicate", "duplicate(s)"),
+                       ("orphan", "orphan(s)")):
         if n(kind):
             parts.append(f"{n(kind)} {word}")
+    refused = sum(len(d.refused) for d in diffs)
+    if refused:
+        parts.append(f"{refused} refused as unsafe")
     failed = sum(1 for d in diffs if d.error)
     if failed:
         parts.append(f"{failed} scanner(s) failed")
@@ -60,7 +67,8 @@ def _print_action(a: Action) -> None:
     rid = f" (id {safe(a.remote_id)})" if a.remote_id else ""
     out.print(f"  [{style}]{sign} {safe(a.name)}[/]{rid}: {WORDS[a.kind]}")
     for w in a.weaker:
-        out.print(f"      [red]live is less safe:[/] {safe(w)}")
+        label = "why" if a.kind == "retire" else "live is less safe"
+        out.print(f"      [red]{label}:[/] {safe(w)}")
     for c in a.changes:
         out.print(f"      {safe(c)}")
 
@@ -72,14 +80,21 @@ def _print_human(diffs: list[ScannerDiff]) -> None:
             out.print(f"  [red]error:[/] {safe(d.error)}")
         if d.skipped:
             out.print(f"  [dim]skipped: {safe(d.skipped)}[/]")
+        for why in d.refused:
+            out.print(f"  [bold red]refused (not pushed):[/] {safe(why.message)}")
         drift = [a for a in d.actions if a.kind == "drift"]
-        rest = [a for a in d.actions if a.kind != "drift"]
+        retire = [a for a in d.actions if a.kind == "retire"]
+        rest = [a for a in d.actions if a.kind not in ("drift", "retire")]
         if drift:
             out.print("  [bold red]drift (changed on the scanner since scanguard pushed it):[/]")
             for a in drift:
                 _print_action(a)
+        if retire:
+            out.print("  [bold red]live but no longer safe to keep (sync retires them):[/]")
+            for a in retire:
+                _print_action(a)
         if rest:
-            if drift:
+            if drift or retire:
                 out.print("  planned:")
             for a in rest:
                 _print_action(a)
@@ -100,8 +115,11 @@ def diff(
     for p in ws.warnings:
         if not p.field.endswith("tls.verify"):
             warn(p.text())
+    state = None
     try:
-        engine = SyncEngine(ws, plugins(), options=SyncOptions(scanners=tuple(scanner or ())))
+        # what scanguard last pushed tells drift from a planned change where a scanner keeps no marker
+        state = StateDB(ws.state_path()) if ws.state_path().is_file() else None
+        engine = SyncEngine(ws, plugins(), options=SyncOptions(scanners=tuple(scanner or ())), state=state)
         for w in tls_warnings(engine.scanners.values()):
             warn(w)
         diffs = engine.diff()
@@ -111,6 +129,9 @@ def diff(
             emit_json({"command": "diff", "status": "invalid" if code == EXIT_INVALID else "failed",
                        "exit_code": code, "error": str(e), "scanners": []})
         fail(str(e), code)
+    finally:
+        if state is not None:
+            state.close()
     code = diff_exit_code(diffs)
     if json_:
         emit_json({
@@ -119,6 +140,7 @@ def diff(
             "summary": summary_line(diffs),
             "scanners": [
                 {"scanner": d.scanner, "vendor": d.vendor, "error": d.error, "skipped": d.skipped,
+                 "refused": [{"object": i.object, "message": i.message} for i in d.refused],
                  "counts": {k: d.count(k) for k in SIGNS},
                  "objects": [_action_doc(a) for a in d.actions]}
                 for d in diffs

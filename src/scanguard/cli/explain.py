@@ -32,7 +32,7 @@ def explain(
             PortSet.parse(port)
         except ValueError as e:
             fail(f"--port {port!r}: {e}", EXIT_INVALID)
-    ex = explain_template(ct, port)
+    ex = explain_template(ct, port, ws)
     if json_:
         emit_json({"explanation": ex.model_dump(mode="json")})
         return

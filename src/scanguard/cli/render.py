@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from ..compile import compile_plan
-from ..errors import ScanguardError
-from ..render import render_one, write_rendered
+from ..errors import SafetyError, ScanguardError
+from ..render import render_exclusions, render_one, write_rendered
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
-from .output import EXIT_FAILURE, emit_json, err, info, out, safe
+from .output import EXIT_FAILURE, EXIT_SAFETY, emit_json, err, info, out, safe
 
 
 def render(
@@ -22,7 +22,8 @@ def render(
     workspace_: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
 ) -> None:
-    """Compile the workspace and render every template for each vendor; verify each rendering."""
+    """Compile the workspace and render every template for each vendor; verify each rendering.
+    Exit 1 when a vendor is missing or failed, 3 when a template cannot be rendered safely."""
     ws = workspace(workspace_)
     pm = plugins()
     plan = run_guarded(compile_plan, ws, pm)
@@ -30,7 +31,7 @@ def render(
     for sname, sc in ws.config.scanners.items():
         by_vendor.setdefault(sc.type, []).append(sname)
     names = sorted(set(vendor)) if vendor else sorted(by_vendor)
-    results, failures, vendors = [], [], {}
+    results, failures, vendors, exclusions = [], [], {}, []
     for vname in names:
         try:
             v = pm.vendor(vname)
@@ -45,8 +46,13 @@ def render(
             try:
                 results.append(render_one(ct, v))
             except ScanguardError as e:
-                failures.append({"vendor": vname, "template": ct.name, "error": str(e)})
-    written = write_rendered(results, vendors, out_dir) if out_dir else []
+                failures.append({"vendor": vname, "template": ct.name, "error": str(e),
+                                 "refused": isinstance(e, SafetyError)})
+        try:
+            exclusions.extend(render_exclusions(plan.exclusions, v))
+        except ScanguardError as e:
+            failures.append({"vendor": vname, "template": None, "error": str(e), "refused": isinstance(e, SafetyError)})
+    written = write_rendered(results, vendors, out_dir, exclusions) if out_dir else []
     if json_:
         emit_json({
             "templates": [
@@ -54,6 +60,8 @@ def render(
                  "targets": {"include": list(r.include), "exclude": list(r.exclude)}, "payload": r.payload}
                 for r in results
             ],
+            "exclusions": [{"vendor": x.vendor, "name": x.name, "keeps": list(x.keeps), "payload": x.payload}
+                           for x in exclusions],
             "errors": failures,
         })
     else:
@@ -66,12 +74,16 @@ def render(
             table.add_row(r.vendor, safe(r.name), r.base, safe(r.group or "-"), ports if len(ports) < 60 else ports[:57] + "...",
                           safe(", ".join(r.include) or "(scanner's)"))
         out.print(table)
+        for x in exclusions:
+            info(f"{x.vendor}: scanner-side exclusion {safe(x.name)} keeps {len(x.keeps)} exclusion(s)")
         if written:
             info(f"wrote {len(written)} file(s) under {safe(out_dir)}")
         for f in failures:
-            err.print(f"[red]error[/] {safe(f['error'])}")
-    if failures:
+            err.print(f"[red]{'refused' if f.get('refused') else 'error'}[/] {safe(f['error'])}")
+    if any(not f.get("refused") for f in failures):
         raise typer.Exit(EXIT_FAILURE)
+    if failures:  # every failure is a template that cannot be rendered safely: a safety finding
+        raise typer.Exit(EXIT_SAFETY)
 
 
 def register(app: typer.Typer) -> None:

@@ -70,7 +70,8 @@ class _Progress:
 
 
 def _colour(status: str) -> str:
-    return {"ok": "green", "drift_restored": "yellow", "failed": "red", "skipped": "dim"}.get(status, "white")
+    return {"ok": "green", "drift_restored": "yellow", "retired": "yellow", "refused": "yellow", "failed": "red",
+            "skipped": "dim"}.get(status, "white")
 
 
 def summary_doc(summary: RunSummary, state_path: str) -> dict:
@@ -101,6 +102,8 @@ def summary_line(summary: RunSummary) -> str:
              f"{t['unchanged']} unchanged", drift]
     if t["conflicts"]:
         parts.append(f"{t['conflicts']} conflict(s)")
+    if t["retired"]:
+        parts.append(f"{t['retired']} {'to retire' if summary.dry_run else 'retired'} (no longer safe to keep)")
     parts.append(f"{t['failed_scanners']} scanner(s) failed")
     return ", ".join(parts)
 
@@ -125,6 +128,9 @@ def _print_human(summary: RunSummary) -> None:
                 what = "DRIFT found" if summary.dry_run else ("DRIFT restored" if o.verified else "DRIFT NOT restored")
                 err.print(f"[bold red]{what}[/] on scanner {safe(s.scanner)}: {safe(o.name)} was edited on the scanner"
                           + (f"; it was less safe: {safe('; '.join(o.weaker))}" if o.weaker else ""))
+            if o.action == "retire":
+                what = "TO RETIRE" if summary.dry_run else ("RETIRED" if o.verified else "NOT RETIRED")
+                err.print(f"[bold red]{what}[/] on scanner {safe(s.scanner)}: {safe(o.name)}: {safe('; '.join(o.weaker))}")
         for e in s.errors:
             err.print(f"[red]error[/] scanner {safe(s.scanner)}" + (f" {safe(e.object)}" if e.object else "")
                       + f": {safe(e.message)}")
@@ -133,7 +139,8 @@ def _print_human(summary: RunSummary) -> None:
         for w in s.warnings:
             if "TLS" not in w:  # TLS warnings were printed before the run
                 warn(w)
-    style = {"ok": "green", "drift_restored": "yellow", "failed": "bold red"}[summary.status]
+    style = {"ok": "green", "drift_restored": "yellow", "retired": "yellow", "refused": "yellow",
+             "failed": "bold red"}[summary.status]
     info(f"[{style}]{summary_line(summary)}[/]")
 
 
@@ -155,8 +162,9 @@ def sync(
     workspace_: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
 ) -> None:
-    """Push the plan to every scanner: create what is missing, update what changed, restore drift.
-    Exit 0 in sync, 3 drift restored, 1 a scanner failed, 2 configuration invalid."""
+    """Push the plan to every scanner: create what is missing, update what changed, restore drift,
+    retire templates the plan can no longer vouch for, keep the scanner-side exclusions.
+    Exit 0 in sync, 3 drift restored or a template retired, 1 a scanner failed, 2 configuration invalid."""
     setup_logging(verbose)
     ws = workspace(workspace_, quiet=True)
     for p in ws.warnings:

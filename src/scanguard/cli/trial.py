@@ -140,9 +140,9 @@ def trial(
             path = write_proposals(proposals, Path(where) / "proposal.yaml")
             info(f"proposal written to {safe(path)}; apply with `scanguard apply-proposal {safe(path)}`")
             if apply:
-                from .correlate import _validator
+                from .common import compile_and_render_check
 
-                applied = run_guarded(apply_proposals, proposals, ws.root, validate=_validator())
+                applied = run_guarded(apply_proposals, proposals, ws.root, validate=compile_and_render_check())
                 for a in applied:
                     info(f"[green]applied[/] to {safe(a.profile)} ({safe(a.file)}): {safe(a.summary)}")
                 result = result.model_copy(update={"applied": tuple(a.summary for a in applied)})

@@ -8,6 +8,7 @@ from .events import (
     ActivityEvent,
     CheckRequest,
     CheckResult,
+    Evidence,
     Finding,
     HealthEvent,
     HostResult,
@@ -16,9 +17,11 @@ from .events import (
     ResultItem,
     Suspect,
 )
+from .exclusion import ExclusionReason, ScannerExclusion
 from .intervals import IntervalSet
 from .plan import CompiledTemplate, Plan, Targets
 from .ports import PortSet
+from .fingerprint import Fingerprint
 from .profile import DeviceProfile, RiskAcceptance
 from .run import ScanRun
 from .template import DISCOVERY_METHODS, PING_METHODS, Checks, Discovery, Performance, ScanTemplate
@@ -26,9 +29,10 @@ from .windows import ScanWindow
 
 __all__ = [
     "ActivityEvent", "AddressSet", "CATEGORIES", "CheckRequest", "CheckResult", "Checks", "CompiledTemplate",
-    "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "Finding", "HealthEvent",
+    "Constraints", "DISCOVERY_METHODS", "DeviceProfile", "Discovery", "Evidence", "ExclusionReason", "Finding",
+    "Fingerprint", "HealthEvent",
     "HostResult", "IntervalSet", "Outage", "PING_METHODS", "Performance", "Plan", "PortSet",
     "ProfileChange", "Provenance", "ResultItem", "RiskAcceptance", "ScanTemplate", "ScanWindow",
-    "ScanRun", "ScannerConfig", "Suspect", "TLSSettings", "Targets", "VendorCheck", "WorkspaceConfig",
+    "ScanRun", "ScannerConfig", "ScannerExclusion", "Suspect", "TLSSettings", "Targets", "VendorCheck", "WorkspaceConfig",
     "WorkspaceSettings",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, Iterable
 
 from pydantic import GetCoreSchemaHandler
@@ -11,11 +12,38 @@ from pydantic_core import core_schema
 from .intervals import IntervalSet
 
 
+_DOTTED = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?")
+
+
+def _fast_v4(item: str) -> tuple[int, int, int] | None:
+    """An IPv4 host or CIDR in plain dotted form without ipaddress (tens of thousands are read
+    back from every rendered exclusion list); None for anything else, left to ipaddress."""
+    m = _DOTTED.fullmatch(item)
+    if m is None:
+        return None
+    a, b, c, d, prefix = m.groups()
+    octets = (int(a), int(b), int(c), int(d))
+    if max(octets) > 255 or any(len(o) > 1 and o[0] == "0" for o in (a, b, c, d)):
+        return None  # out of range or a leading zero: ipaddress gives the error
+    value = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
+    if prefix is None:
+        return 4, value, value
+    bits = int(prefix)
+    if bits > 32:
+        return None
+    size = 1 << (32 - bits)
+    low = value & ~(size - 1) & 0xFFFFFFFF
+    return 4, low, low + size - 1
+
+
 def parse_address_item(text: str) -> tuple[int, int, int]:
     """Parse one host, CIDR or range ("a-b") into (version, low, high); ValueError when bad."""
     item = str(text).strip()
     if not item:
         raise ValueError("empty address")
+    fast = _fast_v4(item)
+    if fast is not None:
+        return fast
     if "/" in item:
         try:
             net = ipaddress.ip_network(item, strict=False)
@@ -48,12 +76,13 @@ def parse_address_item(text: str) -> tuple[int, int, int]:
 class AddressSet:
     """IPv4 and IPv6 addresses as interval sets. Immutable, hashable, never expanded."""
 
-    __slots__ = ("v4", "v6", "_items")
+    __slots__ = ("v4", "v6", "_items", "_blocks")
 
     def __init__(self, v4: IntervalSet | None = None, v6: IntervalSet | None = None) -> None:
         object.__setattr__(self, "v4", v4 or IntervalSet())
         object.__setattr__(self, "v6", v6 or IntervalSet())
         object.__setattr__(self, "_items", None)
+        object.__setattr__(self, "_blocks", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AddressSet is immutable")
@@ -69,6 +98,37 @@ class AddressSet:
             ver, lo, hi = parse_address_item(it)
             (v4 if ver == 4 else v6).append((lo, hi))
         return cls(IntervalSet(v4), IntervalSet(v6))
+
+    @classmethod
+    def parse_known(cls, items: "Iterable[object]") -> "tuple[AddressSet, list[str]]":
+        """(the addresses of the items that are hosts, CIDRs or ranges, the items that are not):
+        for reading what a scanner holds, where a host name may sit among addresses."""
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
+        unknown: list[str] = []
+        for it in items:
+            try:
+                ver, lo, hi = parse_address_item(str(it))
+            except ValueError:
+                unknown.append(str(it))
+                continue
+            (v4 if ver == 4 else v6).append((lo, hi))
+        return cls(IntervalSet(v4), IntervalSet(v6)), unknown
+
+    @classmethod
+    def union_all(cls, sets: "Iterable[AddressSet]") -> "AddressSet":
+        """The union of any number of sets in one pass (folding `|` would re-sort every step)."""
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
+        for s in sets:
+            v4.extend(s.v4.intervals)
+            v6.extend(s.v6.intervals)
+        return cls(IntervalSet(v4), IntervalSet(v6))
+
+    @classmethod
+    def everything(cls) -> "AddressSet":
+        """Every IPv4 and IPv6 address (where a scanner without targets may aim)."""
+        return _EVERYTHING
 
     def __bool__(self) -> bool:
         return bool(self.v4) or bool(self.v6)
@@ -117,6 +177,23 @@ class AddressSet:
             object.__setattr__(self, "_items", tuple(out))
         return list(self._items)
 
+    def blocks(self) -> list[str]:
+        """Single hosts and CIDR blocks only (a range becomes the blocks that cover it exactly),
+        for tools that read no ranges: nmap takes 10.0.0.10-10.0.0.29 for a host name, and in a
+        nessusd.rules line a "-" reads as a port range."""
+        if self._blocks is None:  # immutable, so computed once (exclusion lists are rendered often)
+            out: list[str] = []
+            for ver, iv in ((4, self.v4), (6, self.v6)):
+                mk = ipaddress.IPv4Address if ver == 4 else ipaddress.IPv6Address
+                for lo, hi in iv.intervals:
+                    if lo == hi:
+                        out.append(str(mk(lo)))
+                        continue
+                    for net in ipaddress.summarize_address_range(mk(lo), mk(hi)):
+                        out.append(str(net.network_address) if net.num_addresses == 1 else str(net))
+            object.__setattr__(self, "_blocks", tuple(out))
+        return list(self._blocks)
+
     def __repr__(self) -> str:
         return f"AddressSet({self.items()!r})"
 
@@ -141,3 +218,6 @@ def _interval_text(ver: int, lo: int, hi: int) -> list[str]:
     if len(nets) == 1:
         return [str(nets[0])]
     return [f"{mk(lo)}-{mk(hi)}"]
+
+
+_EVERYTHING = AddressSet(IntervalSet([(0, (1 << 32) - 1)]), IntervalSet([(0, (1 << 128) - 1)]))

@@ -64,8 +64,31 @@ class ResultItem(Model):
     detail: str = ""
 
 
+EvidenceKind = Literal["service", "product", "banner", "http_title", "tls_subject", "os", "device_type", "cpe"]
+"""What a piece of evidence says: a service name (https), a product (with its version, as the
+scanner wrote it), a banner, an HTTP page title, a TLS certificate subject, an OS guess, a device
+type (general-purpose, printer, ...), a CPE."""
+
+
+class Evidence(Model):
+    """One thing a scanner saw on a host that can tell what the device is, with where it saw it
+    (`port`/`protocol`, None for the host as a whole) and what said so (`source`: the scanner's
+    own name for it, like "nmap service detection" or "Nessus 22964 Service Detection")."""
+
+    kind: EvidenceKind
+    value: str
+    port: int | None = None
+    protocol: str | None = None
+    source: str = ""
+
+
 class HostResult(Model):
-    """What a scan export says about one host."""
+    """What a scan export says about one host.
+
+    `evidence` is what the scanner saw that can identify the device (services, products,
+    banners, titles, certificate subjects, OS and CPE strings); `probed_ports` are the ports the
+    scan probed and got an answer for (open or closed; None: the export does not say), so that a
+    port missing from `open_ports` can be told apart from a port never looked at."""
 
     address: str
     hostname: str | None = None
@@ -77,19 +100,29 @@ class HostResult(Model):
     end: datetime | None = None
     items: tuple[ResultItem, ...] = ()
     errors: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    probed_ports: PortSet | None = None
 
 
 class ProfileChange(Model):
-    """A proposed change to a profile: exclude a port or a check, or cap the rate."""
+    """A proposed change to a profile: exclude a port or a check, cap the rate, forbid discovery
+    methods (`forbid_discovery`: icmp, arp, tcp_ping, udp_ping, tcp_syn, udp), require safe checks
+    only, add open ports to the fingerprint (`ports`), or add hosts to its location (`hosts`: a
+    device recognised by its fingerprint outside its known place). `advisory`, when set, is added
+    to the profile's advisories."""
 
     profile: str | None = None
-    kind: Literal["excluded_port", "excluded_check", "rate"]
+    kind: Literal["excluded_port", "excluded_check", "rate", "discovery", "safe_checks", "fingerprint", "location"]
     ports: PortSet | None = None
     check: VendorCheck | None = None
     category: str | None = None
+    categories: tuple[str, ...] = ()
     packets_per_second: int | None = None
     parallel_checks_per_host: int | None = None
     probe_delay_ms: int | None = None
+    forbid_discovery: tuple[Literal["icmp", "arp", "tcp_ping", "udp_ping", "tcp_syn", "udp"], ...] = ()
+    advisory: str | None = None
+    hosts: tuple[str, ...] = ()
     reason: str
     evidence: tuple[str, ...] = ()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any, Literal
 
@@ -12,6 +11,7 @@ from .addresses import AddressSet, parse_address_item
 from .base import Input, trusted
 from .checks import check_categories, parse_vendor_checks
 from .constraints import Constraints, Provenance
+from .fingerprint import Fingerprint
 from .ports import PortSet
 from .windows import ScanWindow
 
@@ -141,27 +141,6 @@ class Location(Input):
         return AddressSet.parse([*self.hosts, *self.cidrs, *self.ranges])
 
 
-class Fingerprint(Input):
-    """How to recognise the device elsewhere."""
-
-    os: str | None = None
-    mac_ouis: list[str] = []
-    open_ports: PortSet = Field(default_factory=PortSet)
-    banners: list[str] = []
-    cpes: list[str] = []
-
-    @field_validator("mac_ouis")
-    @classmethod
-    def _ouis(cls, v: list[str]) -> list[str]:
-        out = []
-        for oui in v:
-            norm = re.sub(r"[^0-9A-Fa-f]", "", oui).upper()
-            if len(norm) != 6:
-                raise ValueError(f"{oui!r} is not a MAC OUI (three bytes, like 00:0B:4F)")
-            out.append(":".join(norm[i : i + 2] for i in range(0, 6, 2)))
-        return out
-
-
 class RiskAcceptance(Input):
     """Why a device may go unscanned: who accepted, when, until when, what compensates."""
 
@@ -202,6 +181,21 @@ class DeviceProfile(Input):
     risk_acceptance: RiskAcceptance | None = None
     advisories: list[str] = []
     notes: str = ""
+
+    @field_validator("policy")
+    @classmethod
+    def _policy_needs_an_address(cls, v: Policy, info: Any) -> Policy:
+        # a never-scan or restricted profile protects only by taking its addresses out of the
+        # other templates: without an address it would protect nothing, so it is refused
+        location = info.data.get("location")
+        if v in ("never", "restricted") and isinstance(location, Location) and not location.addresses():
+            tags = " (asset tags alone cannot be excluded from a scan)" if location.asset_tags else ""
+            raise ValueError(
+                f"policy {v!r} needs the device's addresses: give location.hosts, cidrs or ranges{tags}; "
+                "a profile whose location is unknown can only be policy 'scan', and then its constraints "
+                "narrow every template"
+            )
+        return v
 
     @model_validator(mode="after")
     def _never_needs_acceptance(self) -> "DeviceProfile":

@@ -14,12 +14,12 @@ import os
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import pluggy
 
 from .. import hookspecs
-from ..errors import PluginError
+from ..errors import PluginError, UsageError
 from ..model.events import ActivityEvent, CheckRequest, CheckResult, HealthEvent, Outage, Suspect
 from .records import HealthSource, ReportFormat, TemplateRewrite, Vendor
 
@@ -75,6 +75,9 @@ class PluginManager:
     _dists: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
     _vendors: dict[str, Vendor] | None = None
     _vendor_owner: dict[str, str] = field(default_factory=dict)
+    _record_owner: dict[tuple[str, str], str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """Failures of plugins that fail open (correlators), for the command to show."""
 
     # -- loading -------------------------------------------------------------------------------
     def register(self, plugin: Any, name: str | None = None, *, distribution: str = "", version: str = "",
@@ -124,6 +127,50 @@ class PluginManager:
                 self.failures.append(failure)
                 log.warning("%s; skipped", failure.text())
 
+    # -- calling -------------------------------------------------------------------------------------
+    def _each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Callable[[], list[Any]]]]:
+        """(plugin name, call) for every implementation of `hook`, so that each plugin's answer
+        and failure is its own. Each call goes through pluggy, on a hook caller that holds only
+        that plugin, so pluggy's calling rules hold (an implementation may take any subset of
+        the hook's arguments). A call returns the list of that plugin's non-None results."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        for impl in impls:
+            yield impl.plugin_name, self._one(hook, impl, impls, kwargs)
+
+    def _one(self, hook: str, impl: Any, impls: list[Any], kwargs: dict[str, Any]) -> Callable[[], list[Any]]:
+        if all(_hashable(i.plugin) for i in impls):
+            caller = self.pm.subset_hook_caller(hook, remove_plugins=[i.plugin for i in impls if i is not impl])
+            return lambda: list(caller(**kwargs))
+
+        # pluggy's subset caller keeps plugins in a set, which an unhashable plugin object (a
+        # SimpleNamespace) cannot join: pluggy's rule is applied here, only the arguments it names
+        def direct() -> list[Any]:
+            result = impl.function(*(kwargs[a] for a in impl.argnames))
+            return [] if result is None else [result]
+
+        return direct
+
+    def _registration_failed(self, plugin: str, hook: str, e: Exception) -> None:
+        """A registration hook that raised or returned something invalid: the plugin counts as
+        failed to load, named with its distribution (and sync refuses to push)."""
+        dist, version, _ = self._dists.get(plugin, ("unknown", "?", False))
+        failure = LoadFailure(plugin, dist or "unknown", version or "?", f"{hook} raised {type(e).__name__}: {e}")
+        if failure not in self.failures:
+            self.failures.append(failure)
+            log.warning("%s; skipped", failure.text())
+
+    def _registered(self, hook: str, kind: type) -> list[tuple[str, Any]]:
+        """Every record of every implementation of a registration hook, as (plugin, record)."""
+        out: list[tuple[str, Any]] = []
+        for plugin, call in self._each(hook):
+            try:
+                recs = [r for result in call() for r in _records(result, kind, plugin, hook)]
+            except Exception as e:
+                self._registration_failed(plugin, hook, e)
+                continue
+            out.extend((plugin, r) for r in recs)
+        return out
+
     # -- registration hooks ----------------------------------------------------------------------
     def vendors(self) -> dict[str, Vendor]:
         """Every registered vendor by name. Raises PluginError when two plugins register the
@@ -132,24 +179,11 @@ class PluginManager:
             return self._vendors
         found: dict[str, Vendor] = {}
         owner: dict[str, str] = {}
-        for impl in self.pm.hook.scanguard_vendors.get_hookimpls():
-            try:
-                recs = _records(impl.function(), Vendor, impl.plugin_name, "scanguard_vendors")
-            except Exception as e:  # a plugin whose registration fails is a plugin that failed to load
-                dist, version, _ = self._dists.get(impl.plugin_name, ("unknown", "?", False))
-                failure = LoadFailure(impl.plugin_name, dist or "unknown", version or "?",
-                                      f"scanguard_vendors raised {type(e).__name__}: {e}")
-                if failure not in self.failures:
-                    self.failures.append(failure)
-                    log.warning("%s; skipped", failure.text())
-                continue
-            for rec in recs:
-                if rec.name in found:
-                    raise PluginError(
-                        f"vendor {rec.name!r} is registered twice: by {owner[rec.name]} and by {impl.plugin_name}"
-                    )
-                found[rec.name] = rec
-                owner[rec.name] = impl.plugin_name
+        for plugin, rec in self._registered("scanguard_vendors", Vendor):
+            if rec.name in found:
+                raise PluginError(f"vendor {rec.name!r} is registered twice: by {owner[rec.name]} and by {plugin}")
+            found[rec.name] = rec
+            owner[rec.name] = plugin
         self._vendors = dict(sorted(found.items()))
         self._vendor_owner = owner
         return self._vendors
@@ -186,54 +220,94 @@ class PluginManager:
         return out
 
     def health_sources(self) -> dict[str, HealthSource]:
-        """Every registered health source by name."""
+        """Every registered health source by name (a plugin whose registration fails is named
+        among the load failures and skipped)."""
         out: dict[str, HealthSource] = {}
-        for impl in self.pm.hook.scanguard_health_sources.get_hookimpls():
-            for rec in _records(impl.function(), HealthSource, impl.plugin_name, "scanguard_health_sources"):
-                out.setdefault(rec.name, rec)
+        for plugin, rec in self._registered("scanguard_health_sources", HealthSource):
+            if rec.name not in out:
+                out[rec.name] = rec
+                self._record_owner[("health", rec.name)] = plugin
         return dict(sorted(out.items()))
 
     def report_formats(self) -> dict[str, ReportFormat]:
-        """Every registered report format by name."""
+        """Every registered report format by name (a plugin whose registration fails is named
+        among the load failures and skipped)."""
         out: dict[str, ReportFormat] = {}
-        for impl in self.pm.hook.scanguard_report_formats.get_hookimpls():
-            for rec in _records(impl.function(), ReportFormat, impl.plugin_name, "scanguard_report_formats"):
-                out.setdefault(rec.name, rec)
+        for plugin, rec in self._registered("scanguard_report_formats", ReportFormat):
+            if rec.name not in out:
+                out[rec.name] = rec
+                self._record_owner[("format", rec.name)] = plugin
         return dict(sorted(out.items()))
+
+    def write_report(self, name: str, findings: Sequence[Any], stream: IO[str]) -> None:
+        """Write findings in a registered format. UsageError for an unknown format; PluginError
+        naming the plugin when its writer fails."""
+        formats = self.report_formats()
+        if name not in formats:
+            raise UsageError(f"unknown format {name!r}; known: {', '.join(formats)}")
+        try:
+            formats[name].write(findings, stream)
+        except Exception as e:
+            who = self._record_owner.get(("format", name), "unknown")
+            raise PluginError(f"report format {name!r} from plugin {who} failed: {type(e).__name__}: {e}") from None
+
+    def read_health(self, name: str, spec: str) -> list[HealthEvent]:
+        """The events of a registered health source. UsageError for an unknown source;
+        PluginError naming the plugin when it fails."""
+        sources = self.health_sources()
+        if name not in sources:
+            raise UsageError(f"unknown health source {name!r}; known: {', '.join(sources)}")
+        try:
+            events = list(sources[name].read(spec))
+        except Exception as e:
+            who = self._record_owner.get(("health", name), "unknown")
+            raise PluginError(f"health source {name!r} from plugin {who} failed on {spec!r}: "
+                              f"{type(e).__name__}: {e}") from None
+        for ev in events:
+            if not isinstance(ev, HealthEvent):
+                who = self._record_owner.get(("health", name), "unknown")
+                raise PluginError(f"health source {name!r} from plugin {who} returned {type(ev).__name__}, "
+                                  "expected HealthEvent")
+        return events
 
     # -- behaviour hooks -----------------------------------------------------------------------
     def template_rewrites(self, compiled: "CompiledTemplate", workspace: "Workspace") -> list[tuple[str, TemplateRewrite]]:
         """The rewrites offered for one compiled template as (plugin, rewrite), in the order
-        they apply: ascending priority, then rewrite name, then plugin name."""
+        they apply: ascending priority, then rewrite name, then plugin name. A plugin whose hook
+        raises or answers something else stops compile with a PluginError naming it (fail
+        closed: a template its rewrite was meant to change is not pushed unchanged)."""
         offered: list[tuple[str, TemplateRewrite]] = []
-        for impl in self.pm.hook.scanguard_rewrite_template.get_hookimpls():
-            result = impl.function(compiled=compiled, workspace=workspace)
-            if result is None:
-                continue
-            if not isinstance(result, TemplateRewrite):
-                raise PluginError(
-                    f"plugin {impl.plugin_name} returned {type(result).__name__} from scanguard_rewrite_template; "
-                    "expected a TemplateRewrite or None"
-                )
-            offered.append((impl.plugin_name, result))
+        for plugin, call in self._each("scanguard_rewrite_template", compiled=compiled, workspace=workspace):
+            try:
+                results = call()
+            except Exception as e:
+                raise PluginError(f"scanguard_rewrite_template of plugin {plugin} failed on template {compiled.name} "
+                                  f"({type(e).__name__}: {e}); nothing is rendered or pushed (fail closed)") from None
+            for result in results:
+                if not isinstance(result, TemplateRewrite):
+                    raise PluginError(
+                        f"plugin {plugin} returned {type(result).__name__} from scanguard_rewrite_template; "
+                        "expected a TemplateRewrite or None"
+                    )
+                offered.append((plugin, result))
         return sorted(offered, key=lambda pr: (pr[1].priority, pr[1].name, pr[0]))
 
     def pre_scan_checks(self, request: CheckRequest, workspace: "Workspace") -> list[CheckResult]:
         """Every pre-scan check result of every plugin. A plugin that raises vetoes (an error
         result naming it): fail closed."""
         results: list[CheckResult] = []
-        for impl in self.pm.hook.scanguard_pre_scan_checks.get_hookimpls():
+        for plugin, call in self._each("scanguard_pre_scan_checks", request=request, workspace=workspace):
             try:
-                got = impl.function(request=request, workspace=workspace)
-                for r in got or ():
+                got = [r for answer in call() for r in (answer or ())]
+                for r in got:
                     if not isinstance(r, CheckResult):
                         raise TypeError(f"returned {type(r).__name__}, expected CheckResult")
-                    results.append(r)
+                results.extend(got)
             except Exception as e:
                 results.append(
                     CheckResult(
-                        severity="error", code="check-failed", source=impl.plugin_name,
-                        message=f"pre-scan check from plugin {impl.plugin_name} failed ({type(e).__name__}: {e}); "
+                        severity="error", code="check-failed", source=plugin,
+                        message=f"pre-scan check from plugin {plugin} failed ({type(e).__name__}: {e}); "
                         "vetoing the scan (fail closed)",
                         fix="fix or remove the plugin, then check again",
                     )
@@ -241,15 +315,21 @@ class PluginManager:
         return results
 
     def correlate(self, outage: Outage, activity: Sequence[ActivityEvent], health: Sequence[HealthEvent]) -> list[Suspect]:
-        """Suspects from every correlator plugin. One that raises is logged and skipped."""
+        """Suspects from every correlator plugin. One that raises (or answers something that is
+        not a Suspect) is skipped and named in `warnings` (fail open, loudly)."""
         out: list[Suspect] = []
-        for impl in self.pm.hook.scanguard_correlate.get_hookimpls():
+        for plugin, call in self._each("scanguard_correlate", outage=outage, activity=activity, health=health):
             try:
-                for s in impl.function(outage=outage, activity=activity, health=health) or ():
-                    if isinstance(s, Suspect):
-                        out.append(s)
+                got = [s for answer in call() for s in (answer or ())]
+                bad = [type(s).__name__ for s in got if not isinstance(s, Suspect)]
+                if bad:
+                    raise TypeError(f"returned {bad[0]}, expected Suspect")
+                out.extend(got)
             except Exception as e:
-                log.warning("correlator from plugin %s failed (%s: %s); skipped", impl.plugin_name, type(e).__name__, e)
+                text = f"correlator from plugin {plugin} failed ({type(e).__name__}: {e}); skipped"
+                log.warning("%s", text)
+                if text not in self.warnings:
+                    self.warnings.append(text)
         return out
 
     # -- introspection -------------------------------------------------------------------------
@@ -265,6 +345,14 @@ class PluginManager:
             hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
             out.append(PluginInfo(name, dist, version, hooks, tuple(by_plugin.get(name, ())), builtin))
         return sorted(out, key=lambda i: (not i.builtin, i.name))
+
+
+def _hashable(obj: Any) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
 
 
 def _new_pm() -> pluggy.PluginManager:

@@ -8,7 +8,8 @@ from pydantic import Field, field_validator
 
 from ..model.base import Model
 from ..model.events import ActivityEvent, HealthEvent, HostResult
-from ..model.plan import CompiledTemplate
+from ..model.exclusion import ScannerExclusion
+from ..model.plan import CompiledTemplate, Targets
 from ..model.run import ScanRun
 from ..model.template import ScanTemplate
 
@@ -16,7 +17,7 @@ from ..model.config import ScannerConfig
 from ..scanners import ScannerClient
 
 CAPABILITIES = frozenset(
-    {"render", "parse", "client", "activity", "results", "artifacts", "run"}
+    {"render", "parse", "client", "activity", "results", "artifacts", "run", "exclusions", "targets"}
 )
 """What a vendor record can declare it does."""
 
@@ -25,6 +26,48 @@ def _json_text(payload: Any) -> str:
     import json
 
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+class ExclusionSupport(Model):
+    """How a vendor enforces scanner-side exclusions (`scanguard.ScannerExclusion`) on the
+    scanner itself, whatever template a scan uses.
+
+    - `render(exclusions) -> {name: document}`: the vendor's native documents for the
+      exclusions it can keep (`ports`: it can block single ports, else only whole addresses;
+      `schedule`: it can keep an exclusion in force only outside scan windows). Exclusions it
+      cannot keep are not given to it; templates and `scanguard check` still enforce them;
+    - `parse(document) -> exclusions`: what a native document blocks (addresses, ports,
+      schedule); what cannot be read raises (a document that cannot be judged never counts as
+      covering anything);
+    - `artifact`: the documents are files an admin installs (Nessus's nessusd.rules, which has
+      no API): `render --out` writes them and nothing is pushed. Otherwise the vendor's client
+      is an `ExclusionClient` and sync pushes, reads back and verifies them, and reports a live
+      exclusion that no longer covers what is required as drift;
+    - `creates`: the client can make a new exclusion object of a document's name (Tenable's
+      exclusions). Without it, the exclusion lives in objects the scanner already has
+      (InsightVM's sites), each of which must come to cover the document;
+    - `keeps(exclusion) -> bool`: further limits of the vendor (Nessus cannot write a port
+      rule for an IPv6 address); None: only `ports` and `schedule` decide;
+    - `serialize(document) -> str` and `suffix`: how `render --out` writes a document.
+
+    .. versionadded:: 0.1
+    """
+
+    render: Callable[[tuple[ScannerExclusion, ...]], dict[str, Any]]
+    parse: Callable[[Any], tuple[ScannerExclusion, ...]]
+    ports: bool = False
+    schedule: bool = False
+    artifact: bool = False
+    creates: bool = False
+    keeps: Callable[[ScannerExclusion], bool] | None = None
+    serialize: Callable[[Any], str] = _json_text
+    suffix: str = ".json"
+
+    def enforceable(self, exclusions: Iterable[ScannerExclusion]) -> tuple[ScannerExclusion, ...]:
+        """The exclusions this vendor can keep on the scanner."""
+        return tuple(e for e in exclusions
+                     if (self.ports or e.ports is None) and (self.schedule or not e.schedule)
+                     and (self.keeps is None or self.keeps(e)))
 
 
 class Vendor(Model):
@@ -39,9 +82,15 @@ class Vendor(Model):
     - `client(scanner_config) -> ScannerClient`: talks to a live scanner;
     - `parse_activity(text stream) -> ActivityEvent...` and `parse_results(binary stream) ->
       HostResult...`: streaming parsers of the scanner's activity log and result exports;
+      `result_roots`: the root elements of those exports;
     - `run(compiled, targets, *, out_dir, name, stop_when, timeout_s) -> ScanRun`: run a scan
       now against live targets (capability "run"; what `scanguard trial` drives). `stop_when`
-      is polled while the scan runs: True stops it (the device went down).
+      is polled while the scan runs: True stops it (the device went down);
+    - `parse_targets(payload) -> Targets`: where a native document aims (capability
+      "targets"), for vendors whose templates carry their targets (GVM targets, nmap argument
+      vectors): render and sync then verify that a document never reaches an address its
+      compiled template excludes (never-scan devices, restricted devices of another template);
+    - `exclusions`: scanner-side exclusions (:class:`ExclusionSupport`, capability "exclusions").
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
@@ -55,9 +104,14 @@ class Vendor(Model):
     parse_activity: Callable[[IO[str]], Iterator[ActivityEvent]] | None = None
     parse_results: Callable[[IO[bytes]], Iterator[HostResult]] | None = None
     run: Callable[..., ScanRun] | None = None
+    parse_targets: Callable[[Any], Targets] | None = None
+    exclusions: ExclusionSupport | None = None
     capabilities: frozenset[str] = frozenset({"render", "parse"})
     check_kinds: frozenset[str] = frozenset()
     """The kinds of vendor-specific check ids this vendor can exclude (e.g. plugin, family)."""
+    result_roots: frozenset[str] = frozenset()
+    """The root elements of the vendor's XML result exports (e.g. nmaprun): how an export's
+    vendor is told from its content."""
 
     @field_validator("capabilities")
     @classmethod

@@ -50,22 +50,27 @@ def _short(v: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def weaker_than_desired(live_payload: Any, desired: Desired, parse: Callable[[Any], ScanTemplate]) -> tuple[str, ...]:
+def weaker_than_desired(live_payload: Any, desired: Desired, parse: Callable[[Any], ScanTemplate],
+                        vendor: str | None = None) -> tuple[str, ...]:
     """How the live document is less safe than the desired one; a live document the vendor
     cannot parse is reported as such (and treated as unsafe by the caller)."""
     try:
         live_t = parse(live_payload)
     except Exception as e:  # a document mangled in the console is exactly what drift restores
         return (f"cannot be read as a template ({type(e).__name__})",)
-    return tuple(safety_regressions(live_t, desired.compiled.template))
+    return tuple(safety_regressions(live_t, desired.compiled.template, vendor=vendor))
 
 
 def plan_actions(desired: Iterable[Desired], live: Iterable[RemoteObject], *,
-                 parse: Callable[[Any], ScanTemplate], adopt: bool = False) -> list[Action]:
+                 parse: Callable[[Any], ScanTemplate], adopt: bool = False, vendor: str | None = None,
+                 judge: Callable[[RemoteObject], tuple[str, ...]] | None = None) -> list[Action]:
     """The actions that bring `live` to `desired`, in a stable order (by name).
 
-    `live` objects must carry their payload (read them first). An unmanaged object whose name is
-    managed is a conflict, adopted (overwritten) only with `adopt`."""
+    `live` objects must carry their payload (read them first) and must be everything the
+    scanner holds (a scanner that could not be read is never planned for). An unmanaged object
+    whose name is managed is a conflict, adopted (overwritten) only with `adopt`. A managed
+    object nothing desires is judged: `judge` gives why it must be retired (empty: it is
+    still safe, an orphan left in place); without `judge`, it is an orphan."""
     by_name: dict[str, list[RemoteObject]] = {}
     for obj in live:
         by_name.setdefault(obj.name, []).append(obj)
@@ -84,10 +89,10 @@ def plan_actions(desired: Iterable[Desired], live: Iterable[RemoteObject], *,
             actions.append(Action(kind="conflict", name=name, remote_id=o.remote_id, desired_hash=d.digest,
                                   live_hash=payload_hash(o.payload), adopt=adopt,
                                   changes=value_changes(o.payload, d.payload),
-                                  weaker=weaker_than_desired(o.payload, d, parse)))
+                                  weaker=weaker_than_desired(o.payload, d, parse, vendor)))
             continue
         keep = managed[0]
-        actions.append(_classify(keep, d, parse))
+        actions.append(_classify(keep, d, parse, vendor))
         for extra in managed[1:]:
             actions.append(Action(kind="duplicate", name=name, remote_id=extra.remote_id,
                                   marker_hash=extra.marker_hash, live_hash=payload_hash(extra.payload)))
@@ -97,8 +102,9 @@ def plan_actions(desired: Iterable[Desired], live: Iterable[RemoteObject], *,
     for name in sorted(set(by_name) - set(wanted)):
         for o in by_name[name]:
             if o.managed:
-                actions.append(Action(kind="orphan", name=name, remote_id=o.remote_id, marker_hash=o.marker_hash,
-                                      live_hash=payload_hash(o.payload)))
+                why = judge(o) if judge is not None else ()
+                actions.append(Action(kind="retire" if why else "orphan", name=name, remote_id=o.remote_id,
+                                      marker_hash=o.marker_hash, live_hash=payload_hash(o.payload), weaker=why))
     return actions
 
 
@@ -112,13 +118,13 @@ def _id_key(remote_id: str) -> tuple:
     return (0, int(remote_id), "") if remote_id.isdigit() else (1, 0, remote_id)
 
 
-def _classify(o: RemoteObject, d: Desired, parse: Callable[[Any], ScanTemplate]) -> Action:
+def _classify(o: RemoteObject, d: Desired, parse: Callable[[Any], ScanTemplate], vendor: str | None) -> Action:
     live = payload_hash(o.payload)
     base = dict(name=d.name, remote_id=o.remote_id, desired_hash=d.digest, marker_hash=o.marker_hash, live_hash=live)
     if live != o.marker_hash:
         return Action(kind="drift", changes=value_changes(o.payload, d.payload),
-                      weaker=weaker_than_desired(o.payload, d, parse), **base)
+                      weaker=weaker_than_desired(o.payload, d, parse, vendor), **base)
     if o.marker_hash != d.digest:
         return Action(kind="update", changes=value_changes(o.payload, d.payload),
-                      weaker=weaker_than_desired(o.payload, d, parse), **base)
+                      weaker=weaker_than_desired(o.payload, d, parse, vendor), **base)
     return Action(kind="unchanged", **base)

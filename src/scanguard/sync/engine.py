@@ -29,17 +29,18 @@ from typing import Any, Callable, Iterable, Protocol
 from pydantic import Field
 
 from ..compile import compile_plan
-from ..errors import PluginError, ScanguardError, ScannerError, UsageError
+from ..errors import PluginError, SafetyError, ScanguardError, ScannerError, UsageError
 from ..lattice import safety_regressions, violations
 from ..model.base import Model
 from ..model.config import ScannerConfig
 from ..model.plan import Plan
 from ..plugin.manager import PluginManager
 from ..plugin.records import Vendor
-from ..render import render_one
-from ..scanners import RemoteObject, ScannerClient, managed_marker, payload_hash
+from ..render import render_one, targets_beyond
+from ..scanners import ExclusionClient, RemoteObject, ScannerClient, managed_marker, payload_hash
 from ..workspace import Workspace
 from .diff import plan_actions
+from .exclusions import DesiredExclusion, as_exclusion_client, desired_exclusions, exclusion_actions, gaps_of
 from .models import Action, Desired, Issue, ObjectResult, RetryNote, RunSummary, ScannerDiff, ScannerResult
 from .retry import Deadline, RetryPolicy, call
 from .state import StateDB
@@ -163,7 +164,7 @@ class SyncEngine:
             try:
                 r = render_one(ct, vendor)
             except ScanguardError as e:
-                issues.append(Issue(object=ct.name, message=str(e)))
+                issues.append(Issue(object=ct.name, message=str(e), safety=isinstance(e, SafetyError)))
                 continue
             out.append(Desired(name=ct.name, compiled=ct, payload=r.payload, digest=payload_hash(r.payload)))
         return out, issues
@@ -186,15 +187,18 @@ class SyncEngine:
                 desired, issues = self.desired(name, vendor)
                 client = vendor.client(cfg)
                 live = self._read_live(sc, client, frozenset(d.name for d in desired))
-                actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt)
+                actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt, vendor=vendor.name,
+                                       judge=self._judge(name, vendor))
+                actions += self._exclusion_plan(sc, client)[1]
             except ScanguardError as e:
                 return ScannerDiff(scanner=name, vendor=vendor.name, error=str(e))
             except Exception as e:  # one scanner's failure must never stop the others, nor be a traceback
                 log.debug("scanner %s: diff failed: %s: %s", name, type(e).__name__, e)
                 return ScannerDiff(scanner=name, vendor=vendor.name,
                                    error=f"scanner {name}: {type(e).__name__}: {e}")
-            err = "; ".join(i.message for i in issues) or None
-            return ScannerDiff(scanner=name, vendor=vendor.name, actions=tuple(actions), error=err)
+            err = "; ".join(i.message for i in issues if not i.safety) or None
+            return ScannerDiff(scanner=name, vendor=vendor.name, actions=tuple(actions), error=err,
+                               refused=tuple(i for i in issues if i.safety))
 
         with ThreadPoolExecutor(max_workers=self._workers()) as pool:
             return list(pool.map(one, self.scanners))
@@ -258,24 +262,141 @@ class SyncEngine:
         except ScanguardError as e:
             errors.append(Issue(message=str(e), transient=getattr(e, "transient", False)))
             return self._result(sc, objects, errors, warnings)
-        actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt)
+        actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt, vendor=vendor.name,
+                               judge=self._judge(cfg.name, vendor))
+        try:
+            x_desired, x_actions, x_live = self._exclusion_plan(sc, client)
+        except ScanguardError as e:
+            errors.append(Issue(object="exclusions", message=str(e), transient=getattr(e, "transient", False)))
+            x_desired, x_actions, x_live = [], [], []
         by_name = {d.name: d for d in desired}
         live_by_id = {o.remote_id: o for o in live}
-        self.observer.started(cfg.name, len(actions))
+        self.observer.started(cfg.name, len(actions) + len(x_actions))
         verified: set[str] = set()
         # writes first, deletions of duplicates last: nothing goes before its replacement is verified
         for a in sorted(actions, key=lambda a: a.kind == "duplicate"):
-            try:
-                res = self._apply(sc, client, a, by_name.get(a.name), live_by_id.get(a.remote_id or ""), verified)
-            except ScanguardError as e:
-                log.error("scanner %s: %s: %s", cfg.name, a.name, e)
-                res = ObjectResult(name=a.name, action=a.kind, remote_id=a.remote_id, digest=a.desired_hash,
-                                   error=str(e), weaker=a.weaker, changes=a.changes)
-            objects.append(res)
-            if res.error:
-                errors.append(Issue(object=a.name, message=res.error))
-            self.observer.step(cfg.name, f"{a.kind} {a.name}")
+            self._step(sc, a, objects, errors, lambda a: self._apply(
+                sc, client, a, by_name.get(a.name), live_by_id.get(a.remote_id or ""), verified))
+        x_by_name = {d.object_name: d for d in x_desired}
+        x_live_by_id = {o.remote_id: o for o in x_live}
+        for a in x_actions:
+            self._step(sc, a, objects, errors, lambda a: self._apply_exclusion(
+                sc, client, a, x_by_name.get(a.name), x_live_by_id.get(a.remote_id or "")))
         return self._result(sc, objects, errors, warnings)
+
+    def _step(self, sc: _Scanner, a: Action, objects: list[ObjectResult], errors: list[Issue],
+              apply: Callable[[Action], ObjectResult]) -> None:
+        """Apply one action; a failure is that object's error, and the scanner carries on."""
+        try:
+            res = apply(a)
+        except ScanguardError as e:
+            log.error("scanner %s: %s: %s", sc.config.name, a.name, e)
+            res = ObjectResult(name=a.name, action=a.kind, remote_id=a.remote_id, digest=a.desired_hash,
+                               error=str(e), weaker=a.weaker, changes=a.changes)
+        objects.append(res)
+        if res.error:
+            errors.append(Issue(object=a.name, message=res.error))
+        self.observer.step(sc.config.name, f"{a.kind} {a.name}")
+
+    # -- safety of what is live -------------------------------------------------------------------
+    def _judge(self, scanner: str, vendor: Vendor) -> Callable[[RemoteObject], tuple[str, ...]]:
+        """Why a managed template nothing desires on this scanner must be retired (empty: it
+        still keeps its profiles and is left in place). Called only after a complete read."""
+        planned = {ct.name: ct for ct in self.plan().for_scanner(scanner)}
+
+        def judge(o: RemoteObject) -> tuple[str, ...]:
+            ct = planned.get(o.name)
+            if ct is None:
+                return ("the plan no longer has this template for this scanner: no profile vouches for it",)
+            # planned, yet it could not be rendered safely this run: the live copy stays only
+            # while it still keeps every constraint of its profiles
+            try:
+                parsed = vendor.parse(o.payload)
+                aimed = vendor.parse_targets(o.payload) if vendor.parse_targets is not None else None
+            except Exception as e:
+                return (f"it can no longer be rendered safely, and the live copy cannot be read ({type(e).__name__})",)
+            bad = [v.text() for v in violations(parsed, ct.constraints, vendor=vendor.name)]
+            beyond = targets_beyond(ct, aimed) if aimed is not None else ""
+            if beyond:
+                bad.append(f"it is aimed at {beyond}")
+            if bad:
+                return ("it can no longer be rendered safely, and the live copy breaks its profiles: " + "; ".join(bad),)
+            return ()
+
+        return judge
+
+    def _exclusion_plan(self, sc: _Scanner, client: Any) -> tuple[list[DesiredExclusion], list[Action],
+                                                                  list[RemoteObject]]:
+        """(desired documents, actions, live objects) of the scanner's scanner-side exclusions."""
+        vendor = sc.vendor
+        support = vendor.exclusions
+        if support is None or support.artifact:
+            return [], [], []
+        wanted = desired_exclusions(self.plan().exclusions_for(sc.config.name), vendor)
+        try:
+            xc = as_exclusion_client(client, vendor)
+        except ValueError as e:
+            raise PluginError(str(e)) from None
+        live = self._call(sc, "list exclusions", xc.list_exclusions)
+        scanner = sc.config.name
+
+        def last_verified(name: str, remote_id: str) -> str | None:
+            return self.state.last_verified_hash(scanner, name, remote_id) if self.state is not None else None
+
+        return wanted, exclusion_actions(wanted, live, support, last_verified), live
+
+    def _apply_exclusion(self, sc: _Scanner, client: ExclusionClient, a: Action, d: DesiredExclusion | None,
+                         before: RemoteObject | None) -> ObjectResult:
+        base = dict(name=a.name, action=a.kind, remote_id=a.remote_id, digest=a.desired_hash,
+                    weaker=a.weaker, changes=a.changes)
+        drift_id = None
+        if a.kind == "drift":
+            log.warning("scanner %s: DRIFT on %s (it no longer blocks what scanguard pushed): %s", sc.config.name,
+                        a.name, "; ".join(a.weaker))
+            if self.state is not None and self._run_id is not None:
+                drift_id = self.state.record_drift(self._run_id, sc.config.name, a, user=self.user)
+        if a.kind in ("unchanged", "orphan") or self.options.dry_run:
+            return ObjectResult(**base)
+        assert d is not None and sc.vendor.exclusions is not None
+        marker = managed_marker(d.object_name, d.digest)
+        if a.kind == "create":
+            rid = self._call(sc, f"create {a.name}", lambda: client.create_exclusion(d.name, d.payload, marker))
+        else:
+            assert a.remote_id is not None
+            rid = self._call(sc, f"update {a.name} ({a.remote_id})",
+                             lambda: client.update_exclusion(a.remote_id, d.name, d.payload, marker)) or a.remote_id
+        sc.writes += 1
+        back = self._call(sc, f"read back {a.name} ({rid})", lambda: client.read_exclusion(rid))
+        problems = gaps_of(sc.vendor.exclusions, back.payload, d.required)
+        push_kind = {"create": "create", "update": "update", "drift": "restore"}[a.kind]
+        self._record(sc, a.name, push_kind, rid, d.digest, before, back, verified=not problems)
+        if problems:
+            return ObjectResult(**{**base, "remote_id": rid, "applied": True,
+                                   "error": f"verification after {push_kind} failed: it still does not block "
+                                            + "; ".join(problems[:10])})
+        if drift_id is not None and self.state is not None:
+            self.state.mark_restored(drift_id)
+        return ObjectResult(**{**base, "remote_id": rid, "applied": True, "verified": True})
+
+    def _retire(self, sc: _Scanner, client: ScannerClient, a: Action, before: RemoteObject | None) -> ObjectResult:
+        """Make a template the plan can no longer vouch for unusable: the client's `retire`
+        (disable, strip its targets) where it has one, else delete it; then check it is gone."""
+        base = dict(name=a.name, action=a.kind, remote_id=a.remote_id, weaker=a.weaker)
+        log.critical("scanner %s: %s is live but %s; retiring it", sc.config.name, a.name, "; ".join(a.weaker))
+        if self.options.dry_run:
+            return ObjectResult(**base)
+        assert a.remote_id is not None
+        retire = getattr(client, "retire", None)
+        self._call(sc, f"retire {a.name}", lambda: (retire or client.delete)(a.remote_id))
+        sc.writes += 1
+        if retire is None:
+            left = [o for o in self._call(sc, f"list after retiring {a.name}", lambda: _list(client, frozenset({a.name})))
+                    if o.remote_id == a.remote_id]
+            if left:
+                self._record(sc, a.name, "retire", a.remote_id, None, before, None, verified=False)
+                return ObjectResult(**{**base, "applied": True, "error": "the scanner still lists it after deletion"})
+        self._record(sc, a.name, "retire", a.remote_id, None, before, None, verified=True)
+        return ObjectResult(**{**base, "applied": True, "verified": True})
 
     def _result(self, sc: _Scanner, objects: list[ObjectResult], errors: list[Issue],
                 warnings: tuple[str, ...]) -> ScannerResult:
@@ -284,14 +405,19 @@ class SyncEngine:
 
         drift_found = sum(1 for o in objects if o.action == "drift")
         restored = n("drift")
-        status = "failed" if errors else ("drift_restored" if restored or (self.options.dry_run and drift_found)
-                                          else "ok")
+        retired = n("retire", applied=None if self.options.dry_run else True)
+        if any(not e.safety for e in errors):
+            status = "failed"
+        elif restored or (self.options.dry_run and drift_found):
+            status = "drift_restored"
+        else:
+            status = "retired" if retired else "refused" if errors else "ok"
         return ScannerResult(
             scanner=sc.config.name, vendor=sc.vendor.name, status=status,
             created=n("create"), updated=n("update") + sum(1 for o in objects if o.action == "conflict" and o.applied),
             unchanged=n("unchanged", applied=None), drift_restored=restored, drift_found=drift_found,
             conflicts=sum(1 for o in objects if o.action == "conflict" and not o.applied),
-            duplicates_removed=n("duplicate"), orphans=n("orphan", applied=None), writes=sc.writes,
+            duplicates_removed=n("duplicate"), orphans=n("orphan", applied=None), retired=retired, writes=sc.writes,
             objects=tuple(objects), errors=tuple(errors), retries=tuple(sc.retries), warnings=warnings,
         )
 
@@ -334,6 +460,8 @@ class SyncEngine:
             return ObjectResult(**base)
         if a.kind == "orphan":
             return ObjectResult(**base)
+        if a.kind == "retire":
+            return self._retire(sc, client, a, before)
         if a.kind == "conflict" and not a.adopt:
             return ObjectResult(**{**base, "error": (
                 f"an object named {a.name} (id {a.remote_id}) exists on the scanner but scanguard does not manage it; "
@@ -414,7 +542,8 @@ class SyncEngine:
         back = self._call(sc, f"read back restored {d.name}", lambda: client.read(rid))
         self._record(sc, d.name, "undo-update", rid, d.digest, None, back, verified=False)
         try:
-            worse = safety_regressions(sc.vendor.parse(back.payload), sc.vendor.parse(before.payload))
+            worse = safety_regressions(sc.vendor.parse(back.payload), sc.vendor.parse(before.payload),
+                                       vendor=sc.vendor.name)
         except Exception as e:  # unreadable is unsafe
             worse = [f"unreadable ({type(e).__name__})"]
         if worse:
@@ -467,11 +596,12 @@ def _user() -> str:
 
 
 def exit_code_for(results: Iterable[ScannerResult]) -> int:
-    """1 when any scanner failed, else 3 when drift was restored (or found, in a dry run), else 0."""
+    """1 when any scanner failed, else 3 when drift was restored, a template retired (or found,
+    in a dry run) or refused as unsafe, else 0."""
     results = list(results)
     if any(r.status == "failed" for r in results):
         return 1
-    if any(r.status == "drift_restored" for r in results):
+    if any(r.status in ("drift_restored", "retired", "refused") for r in results):
         return 3
     return 0
 
@@ -480,5 +610,7 @@ def _summarise(run_id: int | None, dry_run: bool, started: datetime, user: str,
                results: tuple[ScannerResult, ...], warnings: list[str]) -> RunSummary:
     code = exit_code_for(results)
     status = {0: "ok", 1: "failed", 3: "drift_restored"}[code]
+    if code == 3:  # the most telling safety finding names the run
+        status = next(s for s in ("drift_restored", "retired", "refused") if any(r.status == s for r in results))
     return RunSummary(run_id=run_id, dry_run=dry_run, started_at=started, finished_at=datetime.now(timezone.utc),
                       user=user, exit_code=code, status=status, scanners=results, warnings=tuple(warnings))

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from ..model.base import Model
 from ..model.plan import CompiledTemplate
 
-ActionKind = Literal["create", "update", "drift", "unchanged", "conflict", "duplicate", "orphan"]
+ActionKind = Literal["create", "update", "drift", "unchanged", "conflict", "duplicate", "orphan", "retire"]
 """What a sync does with one object:
 
 - ``create``: no object of that name on the scanner;
@@ -19,10 +19,16 @@ ActionKind = Literal["create", "update", "drift", "unchanged", "conflict", "dupl
   (unless adoption is asked for);
 - ``duplicate``: a second managed object of the same name (left by an interrupted create on a
   scanner without lookup); removed once the kept one is verified;
-- ``orphan``: a managed object no template asks for any more; reported, left in place.
+- ``retire``: a managed template the plan can no longer vouch for (dropped from the plan, or
+  its template can no longer be rendered safely and the live copy breaks the profiles): made
+  unusable on the scanner (deleted, or disabled where the vendor's client can), recorded, and
+  reported as a safety finding (exit 3). Only ever decided from a complete read of the scanner;
+- ``orphan``: a managed object nothing asks for any more that is still safe to leave (a live
+  template whose re-rendering failed but which keeps its profiles; a scanner-side exclusion,
+  which can only block more); reported, left in place.
 """
 
-WRITES: frozenset[str] = frozenset({"create", "update", "drift", "duplicate"})
+WRITES: frozenset[str] = frozenset({"create", "update", "drift", "duplicate", "retire"})
 """Action kinds that write to a scanner (conflict writes only when adopting)."""
 
 
@@ -56,6 +62,17 @@ class Action(Model):
         return self.kind in WRITES or (self.kind == "conflict" and self.adopt)
 
 
+class Issue(Model):
+    """One error on a scanner (object None: the scanner as a whole)."""
+
+    object: str | None = None
+    message: str
+    transient: bool = False
+    safety: bool = False
+    """A template refused because it could not be rendered safely (not pushed): a safety
+    finding (exit 3), not a failure of the scanner."""
+
+
 class ScannerDiff(Model):
     """What a sync would do on one scanner."""
 
@@ -65,6 +82,8 @@ class ScannerDiff(Model):
     error: str | None = None
     skipped: str | None = None
     """Why nothing was compared (a vendor without a scanner client), if so."""
+    refused: tuple[Issue, ...] = ()
+    """Templates that cannot be rendered safely for this scanner, and why (not pushed)."""
 
     def count(self, kind: str) -> int:
         """How many actions of that kind."""
@@ -85,14 +104,6 @@ class ObjectResult(Model):
     changes: tuple[str, ...] = ()
 
 
-class Issue(Model):
-    """One error on a scanner (object None: the scanner as a whole)."""
-
-    object: str | None = None
-    message: str
-    transient: bool = False
-
-
 class RetryNote(Model):
     """A transient failure that was retried."""
 
@@ -106,7 +117,7 @@ class ScannerResult(Model):
 
     scanner: str
     vendor: str
-    status: Literal["ok", "drift_restored", "failed", "skipped"]
+    status: Literal["ok", "drift_restored", "retired", "refused", "failed", "skipped"]
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -115,6 +126,8 @@ class ScannerResult(Model):
     conflicts: int = 0
     duplicates_removed: int = 0
     orphans: int = 0
+    retired: int = 0
+    """Templates made unusable because the plan can no longer vouch for them (a safety finding)."""
     writes: int = 0
     objects: tuple[ObjectResult, ...] = ()
     errors: tuple[Issue, ...] = ()
@@ -132,14 +145,14 @@ class RunSummary(Model):
     finished_at: datetime
     user: str
     exit_code: int
-    status: Literal["ok", "drift_restored", "failed"]
+    status: Literal["ok", "drift_restored", "retired", "refused", "failed"]
     scanners: tuple[ScannerResult, ...]
     warnings: tuple[str, ...] = ()
 
     def totals(self) -> dict[str, int]:
         """Sums over scanners of every counter, plus the number of failed scanners."""
         keys = ("created", "updated", "unchanged", "drift_restored", "drift_found", "conflicts",
-                "duplicates_removed", "orphans", "writes")
+                "duplicates_removed", "orphans", "retired", "writes")
         out = {k: sum(getattr(s, k) for s in self.scanners) for k in keys}
         out["errors"] = sum(len(s.errors) for s in self.scanners)
         out["failed_scanners"] = sum(1 for s in self.scanners if s.status == "failed")

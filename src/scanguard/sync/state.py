@@ -299,6 +299,14 @@ class StateDB:
                            at=r["at"], user=r["user"])
                 for r in self._rows(f"SELECT * FROM pushes {where} ORDER BY id DESC LIMIT ?", (*args, limit))]
 
+    def last_verified_hash(self, scanner: str, object_name: str, remote_id: str) -> str | None:
+        """The rendered hash of the latest verified push of an object to that remote id (None:
+        scanguard never pushed it there, or never verified it)."""
+        rows = list(self._rows("SELECT rendered_hash FROM pushes WHERE scanner=? AND object_name=? AND remote_id=? "
+                               "AND verified=1 AND action IN ('create', 'update', 'restore', 'adopt') "
+                               "ORDER BY id DESC LIMIT 1", (scanner, object_name, remote_id)))
+        return rows[0]["rendered_hash"] if rows else None
+
     def drifts(self, *, scanner: str | None = None, run_id: int | None = None, limit: int = 100) -> list[DriftRecord]:
         """The latest drift seen (newest first), optionally of one scanner or one run."""
         where, args = _where(scanner=scanner, run_id=run_id)

@@ -483,7 +483,7 @@ class GvmClient:
             raise ScannerError(self.scanner, f"template {name}: not a GVM document of format {FORMAT}")
         include, exclude, scanner_hosts = self._targets_of(payload)
         try:
-            parts = split(include, exclude, self.max_ips_per_target)
+            parts, exact = split(include, exclude, self.max_ips_per_target)
         except ValueError as e:
             raise ScannerError(self.scanner, f"template {name} cannot be cut into gvmd targets of at most "
                                              f"{self.max_ips_per_target} addresses (options.max_ips_per_target): "
@@ -493,9 +493,10 @@ class GvmClient:
         sc = payload["scan_config"]
         tgt = payload["target"]
         intent: dict[str, Any] = {"base": sc["base_config"], "families": sc["family_selection"]["families"],
-                                  "oids": sc["nvt_selection"]["excluded"], "scanner_hosts": scanner_hosts}
-        if scanner_hosts:
-            intent["exclude_hosts"] = tgt["exclude_hosts"]
+                                  "oids": sc["nvt_selection"]["excluded"]}
+        if parts and (scanner_hosts or not exact):
+            # what the parts stand for: read back as such while they scan exactly that
+            intent["rendered_target"] = {k: tgt[k] for k in ("hosts", "exclude_hosts")}
         if not parts:
             intent["target"] = {k: tgt[k] for k in ("hosts", "exclude_hosts", "alive_test")}
             intent["task"] = payload["task"]["preferences"]
@@ -727,16 +728,16 @@ class GvmClient:
             hosts, excluded = hosts | h, excluded | e
             other |= set(names)
             other_ex |= set(names_ex)
-        # the parts name the addresses scanned; with the exclusions they carry, the template's targets
-        host_items = gvm_items(hosts | excluded) + sorted(other)
+        host_items = gvm_items(hosts) + sorted(other)
         exclude_items = gvm_items(excluded) + sorted(other_ex)
-        if intent.get("scanner_hosts"):
-            scanner = AddressSet.parse(self._config.targets)
-            if host_items == gvm_items(scanner):
-                host_items = []  # the template had none: the scanner's targets were used
-                rendered = list(intent.get("exclude_hosts", []))
-                if exclude_items == gvm_items(read_gvm_hosts(",".join(rendered))[0] & scanner):
-                    exclude_items = rendered  # what lies outside the scanner's targets was never pushed
+        rendered = intent.get("rendered_target")
+        if rendered is not None and not other:
+            # parts of a cut template (or the scanner's targets standing in): the template as
+            # rendered, as long as the parts scan exactly what it scans
+            wanted = read_gvm_hosts(",".join(rendered["hosts"]))[0] if rendered["hosts"] else \
+                AddressSet.parse(self._config.targets)
+            if hosts - excluded == wanted - read_gvm_hosts(",".join(rendered["exclude_hosts"]))[0]:
+                host_items, exclude_items = list(rendered["hosts"]), list(rendered["exclude_hosts"])
         alive = sorted({t.alive_test or "" for t in targets})
         return {"name": name, "hosts": host_items, "exclude_hosts": exclude_items,
                 "alive_test": (alive[0] or None) if len(alive) == 1 else " | ".join(alive)}

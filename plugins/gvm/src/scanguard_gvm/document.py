@@ -34,9 +34,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scanguard import CompiledTemplate, IntervalSet, PortSet, ScanTemplate, VendorCheck
+from scanguard import AddressSet, CompiledTemplate, IntervalSet, PortSet, ScanTemplate, Targets, VendorCheck
 
-from .hosts import gvm_items
+from .hosts import gvm_items, read_gvm_hosts
 from .vocabulary import (
     ALIVE_TEST_METHODS,
     ALIVE_TESTS,
@@ -167,8 +167,8 @@ def render(ct: CompiledTemplate, *, base_config: str = FULL_AND_FAST) -> dict[st
         "target": {
             "name": ct.name,
             "hosts": gvm_items(include),
-            # an exclusion outside the hosts changes nothing, and counts against gvmd's limit
-            "exclude_hosts": gvm_items(exclude & include if include else exclude),
+            # every address the template's targets leave out, exact (the scanner-side exclusion)
+            "exclude_hosts": gvm_items(exclude),
             "alive_test": ALIVE_TESTS[(d.icmp, tcp_ping, d.arp)],
         },
         "task": {
@@ -286,3 +286,16 @@ def parse(doc: Any) -> ScanTemplate:
             "timeout_s": max(1, timeout),
         },
     )
+
+
+def parse_targets(doc: Any) -> Targets:
+    """Where a native document's target aims, read as gvmd reads it (hosts.py: a CIDR block
+    without its first and last address): its hosts (none: chosen on the scanner) less its
+    exclude_hosts. A host gvmd would resolve by name cannot be judged: the target then counts
+    as reaching anywhere, and a name among the excluded hosts excludes nothing."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("target"), dict):
+        raise ValueError(f"not a GVM document of format {FORMAT}")
+    target = doc["target"]
+    include, unknown = read_gvm_hosts(",".join(target.get("hosts") or ()))
+    exclude, _names = read_gvm_hosts(",".join(target.get("exclude_hosts") or ()))
+    return Targets(include=AddressSet.everything() if unknown else include, exclude=exclude)

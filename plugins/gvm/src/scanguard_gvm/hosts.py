@@ -114,23 +114,26 @@ class Part:
     exclude: AddressSet
 
 
-def split(include: AddressSet, exclude: AddressSet, limit: int) -> list[Part]:
-    """The targets one template needs under a limit of `limit` addresses per target.
+def split(include: AddressSet, exclude: AddressSet, limit: int) -> tuple[list[Part], bool]:
+    """The targets one template needs under a limit of `limit` addresses per target, and
+    whether they hold the template's hosts and exclusions exactly as rendered.
 
-    A template within the limit stays one target (its hosts and its exclude list as rendered).
-    A larger one is cut into pieces of the addresses it actually scans (include minus exclude),
-    each at most `limit` addresses, every piece carrying the whole exclude list too: the pieces
-    together name exactly the template's targets, and no piece names an excluded address.
-    No part at all when every address is excluded (gvmd refuses such a target). Raises
-    ValueError when the cut cannot be done within gvmd's rules."""
-    exclude = exclude & include
+    A template within the limit stays one target: its hosts and all its exclusions (those
+    outside its hosts too, when they fit the limit). A larger one is cut into pieces of the
+    addresses it actually scans (include minus exclude), at most `limit` each, every piece also
+    carrying the exclusions: the pieces together scan exactly what the template scans, and none
+    names an excluded address. Exclusions that do not fit the limit are cut down to those inside
+    the hosts. No part at all when every address is excluded (gvmd refuses such a target).
+    Raises ValueError when the cut cannot be done within gvmd's rules."""
+    inside = exclude & include
     if not include - exclude:
-        return []  # nothing to scan: gvmd refuses a target whose every host is excluded
-    if include.size() <= limit:
-        return [Part(include, exclude)]
-    if exclude.size() > limit:
-        raise ValueError(f"its targets exclude {exclude.size()} addresses, more than gvmd takes in one target's "
+        return [], False
+    carried = exclude if exclude.size() <= limit else inside
+    if carried.size() > limit:
+        raise ValueError(f"its targets exclude {inside.size()} addresses, more than gvmd takes in one target's "
                          f"exclude list ({limit})")
+    if include.size() <= limit:
+        return [Part(include, carried)], carried == exclude
     effective = include - exclude
     parts: list[Part] = []
     for version, iv in ((4, effective.v4), (6, effective.v6)):
@@ -142,15 +145,15 @@ def split(include: AddressSet, exclude: AddressSet, limit: int) -> list[Part]:
                 room -= take - lo + 1
                 lo = take + 1
                 if room == 0:
-                    parts.append(_part(version, piece, exclude))
+                    parts.append(_part(version, piece, carried))
                     room, piece = limit, []
                     if len(parts) > MAX_PARTS:
                         raise ValueError(f"its targets would take more than {MAX_PARTS} targets of {limit} addresses")
         if piece:
-            parts.append(_part(version, piece, exclude))
+            parts.append(_part(version, piece, carried))
     if len(parts) > MAX_PARTS:
         raise ValueError(f"its targets would take {len(parts)} targets of {limit} addresses (at most {MAX_PARTS})")
-    return parts
+    return parts, False
 
 
 def _part(version: int, piece: list[tuple[int, int]], exclude: AddressSet) -> Part:

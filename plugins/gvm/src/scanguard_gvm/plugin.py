@@ -7,7 +7,7 @@ from scanguard import ScannerConfig, Vendor, hookimpl
 from .activity import parse_activity
 from .client import GvmClient
 from .commands import serialize
-from .document import parse, render
+from .document import parse, parse_targets, render
 from .results import parse_results
 from .vocabulary import CHECK_KINDS
 
@@ -19,8 +19,9 @@ def client(config: ScannerConfig) -> GvmClient:
 
 VENDOR = Vendor(
     name="gvm", title="Greenbone (GVM / OpenVAS)", render=render, parse=parse, serialize=serialize, suffix=".gmp.xml",
-    client=client, parse_activity=parse_activity, parse_results=parse_results,
-    capabilities=frozenset({"render", "parse", "client", "activity", "results"}), check_kinds=CHECK_KINDS,
+    client=client, parse_activity=parse_activity, parse_results=parse_results, parse_targets=parse_targets,
+    capabilities=frozenset({"render", "parse", "client", "activity", "results", "targets"}), check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"report", "get_reports_response"}),
 )
 
 

@@ -7,7 +7,10 @@ fetched, and a document that declares entities or an external DTD is refused wit
 
 GVM puts results, host details and errors in separate lists; they are joined per host at the
 end. Errors carry the OID of the NVT that failed on the host (typically "NVT timed out"), a
-crash signal for correlation: they are surfaced as HostResult.errors.
+crash signal for correlation: they are surfaced as HostResult.errors. The report's port list
+(`report/ports`) adds open ports that no result names. What identifies the device (host
+details, product detections, banners, certificate subjects) is read by `evidence.py`. A GVM
+report does not say which ports were probed: `probed_ports` stays None.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import IO, Any, Iterator
 
-from scanguard import HostResult, IntervalSet, PortSet, ResultItem
+from scanguard import Evidence, HostResult, IntervalSet, PortSet, ResultItem
 from scanguard.safexml import iterparse
+
+from .evidence import certificate_evidence, detail_evidence, result_evidence
 
 MAX_DETAIL = 500
 """How much of a result's description is kept."""
@@ -63,7 +68,7 @@ def _host_text(el: Any) -> str:
 
 
 class _Host:
-    __slots__ = ("address", "hostname", "start", "end", "items", "errors", "tcp", "udp")
+    __slots__ = ("address", "hostname", "start", "end", "items", "errors", "tcp", "udp", "evidence", "mac")
 
     def __init__(self, address: str) -> None:
         self.address = address
@@ -74,11 +79,17 @@ class _Host:
         self.errors: list[str] = []
         self.tcp: list[tuple[int, int]] = []
         self.udp: list[tuple[int, int]] = []
+        self.evidence: list[Evidence] = []
+        self.mac: str | None = None
 
     def result(self) -> HostResult:
-        return HostResult(address=self.address, hostname=self.hostname, start=self.start, end=self.end,
+        evidence = tuple(dict.fromkeys(self.evidence))
+        os_names = [e.value for e in evidence if e.kind == "os" and e.source.startswith("GVM host detail best_os")]
+        cpes = tuple(dict.fromkeys(e.value for e in evidence if e.kind == "cpe"))
+        return HostResult(address=self.address, hostname=self.hostname, mac=self.mac, start=self.start, end=self.end,
+                          os=os_names[0] if os_names else None, cpes=cpes,
                           open_ports=PortSet(IntervalSet(self.tcp), IntervalSet(self.udp)),
-                          items=tuple(self.items), errors=tuple(dict.fromkeys(self.errors)))
+                          items=tuple(self.items), errors=tuple(dict.fromkeys(self.errors)), evidence=evidence)
 
 
 def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
@@ -113,6 +124,7 @@ def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
                 ))
                 if port is not None and proto in ("tcp", "udp"):
                     (h.tcp if proto == "tcp" else h.udp).append((port, port))
+                h.evidence.extend(result_evidence(el, port, proto))
             el.clear()
         elif el.tag == "error" and parent_tag == "errors":
             address = _host_text(el.find("host"))
@@ -127,8 +139,28 @@ def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
                 h = host(address)
                 h.start = _time(el.findtext("start")) or h.start
                 h.end = _time(el.findtext("end")) or h.end
+                for d in el.iterfind("detail"):
+                    name = (d.findtext("name") or "").strip()
+                    value = d.findtext("value") or ""
+                    if name == "MAC" and value.strip():
+                        h.mac = h.mac or value.strip()
+                    h.evidence.extend(detail_evidence(name, value, (d.findtext("source/name") or "").strip()))
             el.clear()
-        elif el.tag in ("ports", "result_count", "severity_class", "filters") and parent_tag == "report":
+        elif el.tag == "tls_certificate" and parent_tag == "tls_certificates":
+            address, found = certificate_evidence(el)
+            if address and found:
+                host(address).evidence.extend(found)
+            el.clear()
+        elif el.tag == "ports" and parent_tag == "report":
+            # the report's port summary: "443/tcp" with its host, open ports no result may name
+            for p in el.iterfind("port"):
+                address = _host_text(p.find("host"))
+                port, proto = _port(p.text)
+                if address and port is not None and proto in ("tcp", "udp"):
+                    h = host(address)
+                    (h.tcp if proto == "tcp" else h.udp).append((port, port))
+            el.clear()
+        elif el.tag in ("result_count", "severity_class", "filters") and parent_tag == "report":
             el.clear()  # summaries scanguard does not need
         else:
             continue

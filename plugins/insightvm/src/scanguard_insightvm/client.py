@@ -229,6 +229,33 @@ class InsightVMClient:
         """Delete a template."""
         self._request("DELETE", f"{API}/{quote(remote_id, safe='')}")
 
+    # scanner-side exclusions: every static site's excluded targets (scanguard_insightvm.sites)
+    def list_exclusions(self) -> list[RemoteObject]:
+        """The excluded targets of every static site."""
+        from . import sites
+
+        return sites.list_exclusions(self)
+
+    def read_exclusion(self, remote_id: str) -> RemoteObject:
+        """One site's excluded targets."""
+        from . import sites
+
+        return sites.read_exclusion(self, remote_id)
+
+    def update_exclusion(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
+        """Add the document's addresses to one site's excluded targets (kept: what is there)."""
+        from . import sites
+
+        return sites.update_exclusion(self, remote_id, payload)
+
+    def create_exclusion(self, name: str, payload: Any, marker: str) -> str:
+        """Not possible: excluded targets live in the sites people make."""
+        raise ScannerError(self.scanner, "InsightVM keeps exclusions in its sites; scanguard does not create sites")
+
+    def delete_exclusion(self, remote_id: str) -> None:
+        """Not done: scanguard never empties a site's excluded targets."""
+        raise ScannerError(self.scanner, "scanguard never removes a site's excluded targets")
+
     def __repr__(self) -> str:
         return f"InsightVMClient(scanner={self.scanner!r}, url={self.base_url!r})"
 

@@ -9,6 +9,7 @@ from scanguard import CompiledTemplate, ScanTemplate, ScannerConfig, Vendor, hoo
 from .activity import parse_activity
 from .categories import CHECK_KINDS
 from .results import parse_results
+from .sites import SUPPORT as EXCLUSIONS
 from .template import parse_template, render_template
 
 
@@ -37,8 +38,10 @@ VENDOR = Vendor(
     client=client,
     parse_activity=parse_activity,
     parse_results=parse_results,
-    capabilities=frozenset({"render", "parse", "client", "activity", "results"}),
+    exclusions=EXCLUSIONS,
+    capabilities=frozenset({"render", "parse", "client", "activity", "results", "exclusions"}),
     check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"NexposeReport"}),
 )
 """The InsightVM vendor record."""
 

@@ -8,6 +8,13 @@ nodes; when it cannot, results carry check ids without titles or severities.
 The file comes from outside: it is parsed with scanguard.safexml (entity declarations and external
 DTDs refused with UnsafeInput naming the file before any of its content is read; entity
 resolution, network access and DTD loading off).
+
+What identifies the device becomes evidence: the node's OS fingerprints (vendor, family,
+product, version, device class, CPE), its software fingerprints, each service's name and
+fingerprints, and a service's configuration values whose names speak of a certificate subject,
+a banner or a page title (`ssl.cert.subject.dn`, `http.banner`, ...: read by name, defensively,
+as the export's documentation does not list them). The export does not say which ports were
+probed: `probed_ports` stays None.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ import re
 from datetime import datetime
 from typing import IO, Any, Iterator
 
-from scanguard import HostResult, IntervalSet, PortSet, ResultItem, UnsafeInput
+from scanguard import Evidence, HostResult, IntervalSet, PortSet, ResultItem, UnsafeInput
 from scanguard.safexml import iterparse
 
 VERSIONS = ("1.0", "2.0")
 FINDING_STATUSES = ("vulnerable-exploited", "vulnerable-version", "vulnerable-potential", "potential")
 """Test statuses that are findings (others, like not-vulnerable, are not reported)."""
 DETAIL_CHARS = 500
+EVIDENCE_CHARS = 300
 
 
 def _source(stream: IO[bytes]) -> str:
@@ -108,6 +116,64 @@ def _os(node: Any) -> tuple[str | None, tuple[str, ...]]:
     return best, tuple(cpes)
 
 
+def _fingerprint_text(fp: Any) -> str:
+    return " ".join(x for x in (fp.get("vendor"), fp.get("product") or fp.get("family"), fp.get("version")) if x)
+
+
+def _clip(text: str) -> str:
+    return " ".join(text.split())[:EVIDENCE_CHARS]
+
+
+def _config_kind(name: str) -> str | None:
+    """What a service configuration value is, by its name."""
+    lowered = name.lower()
+    if "subject" in lowered and ("cert" in lowered or "ssl" in lowered or "tls" in lowered):
+        return "tls_subject"
+    if "title" in lowered:
+        return "http_title"
+    if "banner" in lowered or lowered.endswith(".server") or lowered.endswith("server.header"):
+        return "banner"
+    return None
+
+
+def _evidence(node: Any) -> list[Evidence]:
+    out: list[Evidence] = []
+    for os_el in node.iterfind("fingerprints/os"):
+        src = f"InsightVM OS fingerprint (certainty {os_el.get('certainty', '?')})"
+        text = _fingerprint_text(os_el)
+        if text:
+            out.append(Evidence(kind="os", value=_clip(text), source=src))
+        if os_el.get("device-class"):
+            out.append(Evidence(kind="device_type", value=_clip(os_el.get("device-class")), source=src))
+        if os_el.get("cpe"):
+            out.append(Evidence(kind="cpe", value=os_el.get("cpe").strip(), source=src))
+    for fp in node.iterfind("software/fingerprint"):
+        text = _fingerprint_text(fp)
+        if text:
+            out.append(Evidence(kind="product", value=_clip(text), source="InsightVM software fingerprint"))
+    for endpoint in node.iterfind("endpoints/endpoint"):
+        proto = (endpoint.get("protocol") or "").lower() or None
+        try:
+            port = int(endpoint.get("port", ""))
+        except ValueError:
+            continue
+        for service in endpoint.iterfind("services/service"):
+            where = {"port": port, "protocol": proto}
+            if service.get("name"):
+                out.append(Evidence(kind="service", value=_clip(service.get("name")), source="InsightVM service", **where))
+            for fp in service.iterfind("fingerprints/fingerprint"):
+                text = _fingerprint_text(fp)
+                if text:
+                    out.append(Evidence(kind="product", value=_clip(text), source="InsightVM service fingerprint",
+                                        **where))
+            for config in service.iterfind("configuration/config"):
+                kind = _config_kind(config.get("name") or "")
+                if kind and (config.text or "").strip():
+                    out.append(Evidence(kind=kind, value=_clip(config.text),  # type: ignore[arg-type]
+                                        source=f"InsightVM service configuration {config.get('name')}", **where))
+    return list(dict.fromkeys(out))
+
+
 def _findings(tests: Any, defs: dict[str, tuple[str | None, int]], **where: Any) -> list[ResultItem]:
     out = []
     if tests is None:
@@ -157,6 +223,7 @@ def _host(node: Any, defs: Definitions, span: Span) -> HostResult:
         start=span[0],
         end=span[1],
         items=tuple(items),
+        evidence=tuple(_evidence(node)),
     )
 
 

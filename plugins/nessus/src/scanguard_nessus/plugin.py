@@ -11,7 +11,7 @@ from scanguard import ActivityEvent, CompiledTemplate, HostResult, ScanTemplate,
 
 from .policy import CHECK_KINDS, parse_policy, render_policy
 from .policy_xml import read_policy, render_policy_xml
-from .rules import render_rules
+from .rules import SUPPORT as EXCLUSIONS, render_rules
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -34,10 +34,11 @@ def parse(payload: Any) -> ScanTemplate:
 
 
 def artifacts(ct: CompiledTemplate) -> dict[str, str]:
-    """For Nessus Professional: an importable policy file, and a nessusd.rules snippet when the
-    template's devices have fragile ports."""
+    """For Nessus Professional: an importable policy file, and the nessusd.rules lines of the
+    devices this template reaches or is aimed away from (exactly their addresses; the whole
+    plan's file is the vendor's `exclusions`)."""
     out = {f"{ct.name}.policy.nessus": render_policy_xml(ct)}
-    rules = render_rules(ct)
+    rules = render_rules(ct.exclusions).get("nessusd.rules")
     if rules:
         out[f"{ct.name}.nessusd.rules"] = rules
     return out
@@ -74,8 +75,10 @@ NESSUS = Vendor(
     client=client,
     parse_activity=parse_activity,
     parse_results=parse_results,
-    capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts"}),
+    exclusions=EXCLUSIONS,
+    capabilities=frozenset({"render", "parse", "client", "activity", "results", "artifacts", "exclusions"}),
     check_kinds=CHECK_KINDS,
+    result_roots=frozenset({"NessusClientData_v2"}),
 )
 
 

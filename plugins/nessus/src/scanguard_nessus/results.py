@@ -2,6 +2,11 @@
 
 lxml's iterparse hands over each <ReportHost> when it closes; the host is read and then cleared
 together with everything before it, so memory holds one host at a time whatever the file's size.
+
+Each host also carries the evidence that can tell what the device is (`evidence.py`): service
+names, Service Detection, banners, the web server type, HTTP titles, certificate subjects, OS
+Identification, Device Type and the CPE plugin; and `probed_ports`, the policy's port range when
+a port scanner ran on the host (Nessus reports open ports only).
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from scanguard import HostResult, IntervalSet, PortSet
 
 from scanguard.safexml import iterparse
 
+from .evidence import HANDLERS, PRODUCT_FAMILIES, evidence_of, host_evidence
+from .portrange import parse_range
+
 DETAIL_LIMIT = 2000
 """Characters of plugin output kept per item (enough to read, bounded for huge exports)."""
 _TIME_FORMAT = "%a %b %d %H:%M:%S %Y"
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
-_WANTED_TAGS = frozenset({"host-ip", "host-fqdn", "netbios-name", "mac-address", "operating-system", "cpe"})
+_WANTED_TAGS = frozenset({"host-ip", "host-fqdn", "netbios-name", "mac-address", "operating-system", "cpe", "system-type"})
 _WANTED_PREFIXES = ("HOST_", "cpe-")
 
 
@@ -48,8 +56,9 @@ def _cpe(text: str) -> str:
     return text.split(" -> ", 1)[0].strip()
 
 
-def host_result(host: etree._Element) -> HostResult:
-    """One <ReportHost> element as a HostResult."""
+def host_result(host: etree._Element, port_range: PortSet | None = None) -> HostResult:
+    """One <ReportHost> element as a HostResult; `port_range`: the ports the scan's policy
+    probes (None: unknown)."""
     tags: dict[str, str] = {}
     cpes: list[str] = []
     props = next(host.iterchildren("HostProperties"), None)
@@ -68,6 +77,9 @@ def host_result(host: etree._Element) -> HostResult:
     udp: list[tuple[int, int]] = []
     items: list[dict] = []
     errors: list[str] = []
+    evidence: list[dict] = []
+    services: set[tuple[str, int, str]] = set()
+    port_scanned = False
     # iterchildren filters by tag in C; iterfind/findtext would run ElementPath in Python per item
     for item in host.iterchildren("ReportItem"):
         a = item  # get() on the element: cheaper than building an attribute dict per item
@@ -93,12 +105,22 @@ def host_result(host: etree._Element) -> HostResult:
             severity = int(a.get("severity", "0"))
         except ValueError:
             severity = 0
+        plugin_id = a.get("pluginID")
+        family = a.get("pluginFamily")
+        svc = a.get("svc_name")
+        if svc and port:
+            services.add((svc, port, proto))
+        if family == "Port scanners":
+            port_scanned = True
+        plugin_name = a.get("pluginName")
+        if plugin_id in HANDLERS or (family in PRODUCT_FAMILIES and plugin_name and plugin_name.endswith(" Detection")):
+            evidence.extend(evidence_of(plugin_id, plugin_name, family, output, port or None, proto or None))
         items.append({
-            "port": port or None, "protocol": proto or None, "service": a.get("svc_name"),
-            "check_id": a.get("pluginID"), "check_name": a.get("pluginName"), "family": a.get("pluginFamily"),
+            "port": port or None, "protocol": proto or None, "service": svc,
+            "check_id": plugin_id, "check_name": plugin_name, "family": family,
             "severity": severity, "detail": output[:DETAIL_LIMIT],
         })
-        if a.get("pluginID") == "21745":  # "OS Security Patch Assessment Failed" and kin: the scan was hampered
+        if plugin_id == "21745":  # "OS Security Patch Assessment Failed" and kin: the scan was hampered
             errors.append(output[:200] or "local checks failed")
     # one validation call for the host and all its items: pydantic builds the ResultItems in its
     # core, several times faster than one ResultItem(...) per item
@@ -107,14 +129,25 @@ def host_result(host: etree._Element) -> HostResult:
         "os": tags.get("operating-system") or None, "cpes": tuple(dict.fromkeys(c for c in cpes if c)),
         "open_ports": PortSet(IntervalSet(tcp), IntervalSet(udp)), "start": _time(tags, "HOST_START"),
         "end": _time(tags, "HOST_END"), "items": items, "errors": tuple(errors),
+        "evidence": host_evidence(tags, services, evidence),
+        "probed_ports": port_range if port_scanned else None,
     })
 
 
 def parse_nessus(stream: IO[bytes], source: str = "<stream>") -> Iterator[HostResult]:
     """Every host of a .nessus v2 export, one at a time. Raises scanguard.UnsafeInput (naming
     `source`) for hostile or malformed XML."""
-    for _, el in iterparse(stream, source, tag="ReportHost"):
-        result = host_result(el)
+    port_range: PortSet | None = None
+    for _, el in iterparse(stream, source, tag=("ReportHost", "preference")):
+        if el.tag == "preference":
+            # ServerPreferences come before the hosts: the policy's port range
+            if (el.findtext("name") or "").strip() == "port_range":
+                try:
+                    port_range = parse_range((el.findtext("value") or "").strip() or None)
+                except ValueError:
+                    port_range = None  # unreadable: no port counts as probed
+            continue
+        result = host_result(el, port_range)
         # free the host and whatever the parser kept before it
         el.clear()
         parent = el.getparent()

@@ -106,8 +106,8 @@ def render_argv(ct: CompiledTemplate, *, with_targets: bool = True) -> list[str]
         argv += ["-sV", "--script", script_expression(t)]
     if with_targets:
         if ct.targets.exclude:
-            argv += ["--exclude", ",".join(ct.targets.exclude.items())]
-        argv += ct.targets.include.items()
+            argv += ["--exclude", ",".join(ct.targets.exclude.blocks())]
+        argv += ct.targets.include.blocks()  # nmap reads no a-b ranges
     return argv
 
 

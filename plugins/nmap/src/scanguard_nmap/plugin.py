@@ -11,6 +11,7 @@ from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Vendor, hookimpl
 from .activity import parse_activity
 from .argv import CHECK_KINDS, parse_argv, render_argv
 from .results import parse_results
+from .targets import parse_targets
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
@@ -49,6 +50,7 @@ def scanguard_vendors() -> list[Vendor]:
     """Register nmap."""
     return [
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
-               parse_activity=parse_activity, parse_results=parse_results, run=run,
-               capabilities=frozenset({"render", "parse", "activity", "results", "run"}), check_kinds=CHECK_KINDS),
+               parse_activity=parse_activity, parse_results=parse_results, run=run, parse_targets=parse_targets,
+               capabilities=frozenset({"render", "parse", "activity", "results", "run", "targets"}),
+               check_kinds=CHECK_KINDS, result_roots=frozenset({"nmaprun"})),
     ]

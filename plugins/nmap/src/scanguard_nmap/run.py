@@ -109,6 +109,9 @@ def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str
     argv = [nmap, *base, "--packet-trace"]
     if debug:
         argv.append("-" + "d" * debug)  # -d prints "NSE: Starting <script> against <host>"
+    if isinstance(template, CompiledTemplate) and template.targets.exclude:
+        # the targets are given here, but never-scan and restricted addresses stay excluded
+        argv += ["--exclude", ",".join(template.targets.exclude.blocks())]
     argv += [*extra_args, "-oX", str(xml), *targets]
     return argv
 
