@@ -2,23 +2,30 @@
 
 A seed decides each virtual device: for the *port* class, a handful of services and one fatal
 port among them (dies on any connection to it); for the *rate* class, a dozen or more services
-and a connection-rate threshold. Each device gets a trial (reduced stages: ``service`` for the
-port class, ``service`` then ``speed`` for the rate class), and the trial's confirmed finding
-is compared with the device's own ground-truth log:
+and a connection-rate threshold; for the *payload* class, a few services and one fatal port
+that dies only on one of the payloads nmap's version detection sends (the seed picks the port
+and the probe; the payload is read from the installed nmap's own nmap-service-probes). Each
+device gets a trial (reduced stages: ``service`` for the port class, ``service`` then ``speed``
+for the rate class, ``service`` then ``vulnerability`` for the payload class), and the trial's
+confirmed finding is compared with the device's own ground-truth log:
 
 - port class: correct when the confirmed suspect is an excluded port equal to the port of the
   probe that killed the device;
-- rate class: correct when the finding is a rate limit and the device died of its rate rule.
+- rate class: correct when the finding is a rate limit and the device died of its rate rule;
+- payload class: correct when the confirmed suspect names the fatal port and the fatal probe,
+  every death was that payload rule, and no rate limit is proposed.
 
-    .venv/bin/python benchmarks/bench_trial_correctness.py [--count 10] [--seed 1000]
+    .venv/bin/python benchmarks/bench_trial_correctness.py [--count 10] [--seed 1000] [--classes port,rate,payload]
 
-Needs nmap; runs on loopback addresses only (127.0.0.x).
+Needs nmap; runs on loopback addresses only (127.0.0.x); run it in a network namespace of its
+own (``unshare -n``, loopback up) where other tests share the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -29,6 +36,10 @@ from scanguard import DeviceProfile, PortSet
 from scanguard.plugin.manager import load_plugins
 from scanguard.testbed import Personality, run_device
 from scanguard.trial import TrialOptions, run_trial
+
+PAYLOAD_PROBES = ("GenericLines", "GetRequest", "HTTPOptions", "RTSPRequest", "RPCCheck", "DNSVersionBindReqTCP", "Help")
+"""Version-detection probes nmap sends to any TCP port that stays silent (rarity within its
+default intensity, no port list needed); a payload-fragile device dies on one of them."""
 
 
 def port_personality(seed: int) -> tuple[Personality, int]:
@@ -61,6 +72,28 @@ def rate_personality(seed: int) -> tuple[Personality, int]:
     return p, threshold
 
 
+def payload_personality(seed: int, probes_text: str) -> tuple[Personality, int, str]:
+    """A device with 2-4 services that hang up at once and one silent service (it keeps a
+    connection open and says nothing, so version detection tries probe after probe) that dies on
+    the payload of one version-detection probe; (personality, fatal port, probe)."""
+    from scanguard_nmap.run import probe_payload
+
+    rng = random.Random(seed)
+    others = rng.sample(range(1000, 9000), rng.randint(2, 4))
+    fatal = rng.choice([x for x in range(1000, 9000) if x not in others])
+    probe = rng.choice(PAYLOAD_PROBES)
+    pattern = "^" + re.escape(probe_payload(probes_text, "tcp", probe).decode("latin-1"))
+    heartbeat = rng.randint(22000, 22999)
+    p = Personality.model_validate({
+        "id": f"rand-payload-{seed}", "name": f"random device {seed}", "evidence": [f"seed-{seed}"],
+        "services": [*({"port": x, "closes": "at-once"} for x in others), {"port": fatal}],
+        "heartbeat": heartbeat,
+        "fragility": [{"kind": "payload", "port": fatal, "pattern": pattern, "reason": f"seed {seed}: {probe}"}],
+        "recovery": {"mode": "reboot", "delay_s": 0.3},
+    })
+    return p, fatal, probe
+
+
 def trial_of(p: Personality, host: str, stages: tuple[str, ...], vendor, out: Path):
     """Run a trial against the device; (result, deaths from the ground truth)."""
     ports = ",".join(str(x) for x in p.tcp_ports)
@@ -69,7 +102,7 @@ def trial_of(p: Personality, host: str, stages: tuple[str, ...], vendor, out: Pa
     with run_device(p, host) as dev:
         opts = TrialOptions(stages=stages, heartbeat_port=dev.heartbeat_port, interval_s=0.1, settle_s=0.4,
                             recovery_timeout_s=10, reset_after_s=2, speed_probes=max(60, 3 * len(p.tcp_ports)),
-                            survey_ports=PortSet.parse(ports))
+                            survey_ports=PortSet.parse(ports), device_ports=PortSet.parse(ports))
         result = run_trial(profile, host, vendor, out_dir=out / p.id, options=opts, reset=dev.reset)
         deaths = [e for e in dev.truth() if e.kind == "death"]
     return result, deaths
@@ -80,13 +113,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="correctness of trials against random fragile devices")
     ap.add_argument("--count", type=int, default=10, help="port-fragile devices (rate-fragile: half as many)")
     ap.add_argument("--seed", type=int, default=1000, help="first seed; device i uses seed+i")
+    ap.add_argument("--classes", default="port,rate,payload", help="which classes of devices (comma-separated)")
     a = ap.parse_args()
     if shutil.which("nmap") is None:
         print("nmap is not installed: skipped", file=sys.stderr)
         return 0
+    classes = {c.strip() for c in a.classes.split(",") if c.strip()}
     vendor = load_plugins().vendor("nmap")
-    port_seeds = [a.seed + i for i in range(a.count)]
-    rate_seeds = [a.seed + 500 + i for i in range(max(1, a.count // 2))]
+    port_seeds = [a.seed + i for i in range(a.count)] if "port" in classes else []
+    rate_seeds = [a.seed + 500 + i for i in range(max(1, a.count // 2))] if "rate" in classes else []
+    payload_seeds = [a.seed + 800 + i for i in range(a.count)] if "payload" in classes else []
     rows: list[tuple[str, int, str, str, bool]] = []
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sg-bench-trial-") as tmp:
@@ -115,21 +151,45 @@ def main() -> int:
             rows.append(("rate", seed, f"{threshold} conn/1s", f"{got} in {stage}" + ("" if safe else " (NOT below)"),
                          ok))
             safe_rates.append(safe)
+        if payload_seeds:
+            from scanguard_nmap.run import installed_probes
+
+            probes_text = installed_probes()
+        rate_for_payload = 0
+        for i, seed in enumerate(payload_seeds):
+            p, fatal, probe = payload_personality(seed, probes_text)
+            result, deaths = trial_of(p, f"127.0.0.{200 + i}", ("service", "vulnerability"), vendor, out)
+            failed = result.failed_stage()
+            confirmed = bool(failed and failed.confirmed)
+            named = [f.suspect for f in result.findings if f.suspect is not None]
+            top = named[0] if named else None
+            got = (f"{top.probe or top.check_id or 'connect'} on {top.port}/{top.protocol or 'tcp'}" if top else "-")
+            rates = [f for f in result.findings if f.proposal is not None and f.proposal.kind == "rate"]
+            rate_for_payload += bool(rates)
+            ok = confirmed and top is not None and top.port == fatal and top.probe == probe and not rates \
+                and bool(deaths) and all(d.rule == "payload" and d.port == fatal for d in deaths)
+            rows.append(("payload", seed, f"{probe} on {fatal}/tcp",
+                         got + (" (confirmed)" if confirmed else "") + (" +RATE" if rates else ""), ok))
     took = time.monotonic() - t0
 
-    print(f"{'class':6} {'seed':>6}  {'truth':22} {'trial found':34} ok")
+    print(f"{'class':7} {'seed':>6}  {'truth':30} {'trial found':44} ok")
     for cls, seed, truth, got, ok in rows:
-        print(f"{cls:6} {seed:>6}  {truth:22} {got:34} {'yes' if ok else 'NO'}")
+        print(f"{cls:7} {seed:>6}  {truth:30} {got:44} {'yes' if ok else 'NO'}")
     print()
     missed = False
-    for cls, target in (("port", "confirmed suspect is the fatal port"), ("rate", "recognised as rate")):
+    for cls, target in (("port", "confirmed suspect is the fatal port"), ("rate", "recognised as rate"),
+                        ("payload", "confirmed suspect names the fatal port and probe")):
         mine = [r for r in rows if r[0] == cls]
+        if not mine:
+            continue
         good = sum(1 for r in mine if r[4])
         share = 100.0 * good / len(mine) if mine else 0.0
         missed |= good != len(mine)
         print(f"{cls}-fragile: {good}/{len(mine)} = {share:.0f}% {target}; seeds {[r[1] for r in mine]}")
     if safe_rates:
         print(f"rate-fragile: {sum(safe_rates)}/{len(safe_rates)} proposed limits below the fatal rate")
+    if payload_seeds:
+        print(f"payload-fragile: {rate_for_payload}/{len(payload_seeds)} trials proposed a rate limit")
     print(f"{len(rows)} trials in {took:.0f}s")
     return 1 if missed else 0
 

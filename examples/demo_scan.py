@@ -60,7 +60,7 @@ def main() -> int:
         timeline = mon.stop()
     write_csv(timeline, a.out / "health.csv")
     print("  nmap " + shlex.join(run.argv[1:]))
-    print(f"  {len(run.events)} activity events; device {'WENT DOWN' if went_down else 'stayed up'}"
+    print(f"  {len(run.activity)} activity events; device {'WENT DOWN' if went_down else 'stayed up'}"
           f"{' (scan stopped early)' if run.stopped_early else ''}")
     print(f"  activity log {run.activity_log}; health {a.out / 'health.csv'}")
     return 3 if went_down else 0

@@ -21,6 +21,13 @@ killer may look as guilty as the killer; a rerun (scanners randomise port order)
 the killer common to both. A burst with no confirmed single suspect points at rate. Each host gets findings with evidence, confidence
 and a proposed :class:`~scanguard.model.ProfileChange` (excluded port, excluded check or rate
 limit) that ``scanguard apply-proposal`` writes into the device's profile.
+
+The scanner's own signal that it lost the target (an ActivityEvent of kind ``lost``: nmap's
+"aborting this service" right after a probe) outranks recency: the probe in flight when the
+scanner lost the service is the top suspect, and what the scanner did after it (a burst of
+scripts that start milliseconds after the death, before any health probe can see it) is the
+aftermath, left out of the suspects and of the burst. :func:`in_flight` lists the suspects of one
+outage in the order a trial replays them alone to confirm one (:func:`replay_finding`).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from .model.base import Model
 from .model.checks import VendorCheck
 from .model.events import ActivityEvent, Finding, HealthEvent, Outage, ProfileChange, Suspect
 from .model.ports import PortSet
+from .model.run import ScanRun
 
 if TYPE_CHECKING:
     from .plugin.manager import PluginManager
@@ -54,14 +62,8 @@ PREFERRED_CHECK_KINDS = ("plugin", "oid", "check", "script", "nvt")
 """Which of a vendor's check kinds names a single check (the first one it declares wins)."""
 
 ACTIVE_KINDS = frozenset({"probe", "start", "error"})
-
-
-class CorrelationRun(Model):
-    """One scan and the health timeline watched during it."""
-
-    label: str = ""
-    activity: tuple[ActivityEvent, ...]
-    health: tuple[HealthEvent, ...]
+PAYLOAD_KINDS = frozenset({"probe", "start"})
+"""What sends something to the device (a replay can send it again)."""
 
 
 class Burst(Model):
@@ -122,6 +124,18 @@ def events_in_window(outage: Outage, activity: Iterable[ActivityEvent],
     return sorted((e for e in activity if e.host == outage.host and lo <= e.time <= hi), key=lambda e: e.time)
 
 
+def first_lost(events: Iterable[ActivityEvent]) -> ActivityEvent | None:
+    """The scanner's first signal that it lost the target (kind ``lost``), if any."""
+    return next((e for e in sorted(events, key=lambda e: e.time) if e.kind == "lost"), None)
+
+
+def before_loss(events: Sequence[ActivityEvent]) -> list[ActivityEvent]:
+    """The events up to the scanner's first ``lost`` signal (all of them when there is none):
+    what follows it is the aftermath of the failure, not its cause."""
+    lost = first_lost(events)
+    return list(events) if lost is None else [e for e in events if e.time <= lost.time]
+
+
 def suspect_key(s: Suspect | ActivityEvent) -> tuple:
     """What a suspect is about: a check (by id) or a port (with protocol) or a bare protocol."""
     if s.check_id:
@@ -141,7 +155,9 @@ def rank_suspects(outage: Outage, activity: Sequence[ActivityEvent], health: Seq
         window = sorted((e for e in activity if e.host == outage.host and e.time <= outage.start), key=lambda e: e.time)
     else:
         window = events_in_window(outage, activity, lookback_s)
-    events = [e for e in window if e.kind in ACTIVE_KINDS or e.kind == "finish"]
+    lost = first_lost(window)
+    # the probe in flight when the scanner lost the service is touched last; what came after is aftermath
+    events = [e for e in before_loss(window) if e.kind in ACTIVE_KINDS or e.kind in ("finish", "lost")]
     last_touch: dict[tuple, ActivityEvent] = {}
     finished: dict[tuple, datetime] = {}
     for e in events:
@@ -158,12 +174,15 @@ def rank_suspects(outage: Outage, activity: Sequence[ActivityEvent], health: Seq
     for rank, (key, e) in enumerate(ordered):
         score = 1.0 / (1 + rank)
         reason = "touched last before the failure" if rank == 0 else f"touched {rank + 1}. last before the failure"
+        if lost is not None and e is lost:
+            reason = "in flight when the scanner lost the service" + (f" (probe {e.probe})" if e.probe else "")
         done = finished.get(key)
         if done is not None and outage.last_up is not None and done <= outage.last_up:
             score /= 2  # it finished and the device was seen alive after
             reason += "; it had finished while the device was still up"
         out.append(Suspect(host=outage.host, port=e.port, protocol=e.protocol, check_id=e.check_id,
-                           check_name=e.check_name, phase=e.phase, score=round(score, 6), reason=reason, source="core"))
+                           check_name=e.check_name, probe=e.probe, phase=e.phase, score=round(score, 6), reason=reason,
+                           source="core"))
     return sorted(out, key=lambda s: -s.score)
 
 
@@ -196,7 +215,7 @@ def with_zone(events: Iterable[ActivityEvent], tz: tzinfo = timezone.utc) -> tup
                  for e in events)
 
 
-def observe(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None" = None,
+def observe(runs: Sequence[ScanRun], *, plugins: "PluginManager | None" = None,
             lookback_s: float = DEFAULT_LOOKBACK_S, activity_tz: tzinfo = timezone.utc) -> list[Observation]:
     """Every outage of every run with its ranked suspects. With `plugins`, suspects come from
     every ``scanguard_correlate`` implementation (the built-in one gives the core ranking);
@@ -217,7 +236,7 @@ def observe(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None" =
             lo, hi = window_of(outage, lookback_s)
             out.append(Observation(run=i, run_label=run.label or f"run {i + 1}", outage=outage, window_start=lo,
                                    window_end=hi, events=tuple(window), suspects=tuple(merge_suspects(raw)),
-                                   burst=burst_of(window, outage.last_up)))
+                                   burst=burst_of(before_loss(window), outage.last_up)))
     return out
 
 
@@ -234,14 +253,15 @@ def merge_suspects(suspects: Iterable[Suspect]) -> list[Suspect]:
     return sorted(merged, key=lambda s: (-s.score, str(suspect_key(s))))
 
 
-def correlate(runs: Sequence[CorrelationRun], *, plugins: "PluginManager | None" = None,
+def correlate(runs: Sequence[ScanRun], *, plugins: "PluginManager | None" = None,
               workspace: "Workspace | None" = None, check_kinds: Mapping[str, str] | None = None,
               lookback_s: float = DEFAULT_LOOKBACK_S, slack_s: float = DEFAULT_SLACK_S,
               burst_min_distinct: int = BURST_MIN_DISTINCT, burst_min_rate: float = BURST_MIN_RATE,
               activity_tz: tzinfo = timezone.utc) -> CorrelationReport:
     """Findings for every host that went down in any run.
 
-    :param runs: one or more scans with their health timelines (repeat a scan to confirm).
+    :param runs: one or more scans with their health timelines (``ScanRun.health``; repeat a
+        scan to confirm).
     :param plugins: where extra correlators come from (``scanguard_correlate``).
     :param workspace: names the device (profile) that owns each host in findings and proposals.
     :param check_kinds: vendor name -> the kind of its single-check ids (``nessus`` ->
@@ -270,7 +290,7 @@ def candidates(ob: Observation, slack_s: float = DEFAULT_SLACK_S) -> list[tuple]
     always the top suspect (a plugin's suspect or a device that took longer to die)."""
     anchor = ob.outage.last_up or ob.outage.start
     lo = anchor - timedelta(seconds=slack_s)
-    keys = [suspect_key(e) for e in ob.events if e.kind in ACTIVE_KINDS and e.time >= lo]
+    keys = [suspect_key(e) for e in before_loss(ob.events) if e.kind in ACTIVE_KINDS | {"lost"} and e.time >= lo]
     top = ob.top()
     if top is not None:
         keys.append(suspect_key(top))
@@ -285,7 +305,7 @@ def _key_text(key: tuple) -> str:
     return str(key[1] or "?")
 
 
-def _host_findings(host: str, obs: list[Observation], runs: Sequence[CorrelationRun], profile: str | None,
+def _host_findings(host: str, obs: list[Observation], runs: Sequence[ScanRun], profile: str | None,
                    check_kinds: Mapping[str, str], min_distinct: int, min_rate: float,
                    slack_s: float = 1.0) -> list[Finding]:
     total = len(obs)
@@ -332,41 +352,49 @@ def _host_findings(host: str, obs: list[Observation], runs: Sequence[Correlation
             severity="high" if confirmed else "medium", host=host, device=profile,
             description=f"{what} was the last activity on {host} before it went down ({status}): "
                         f"{top.reason} (source: {top.source}).",
-            evidence=evidence, confidence=confidence, proposal=proposal,
+            evidence=evidence, confidence=confidence, proposal=proposal, suspect=top,
         ))
 
     if bursty and not confirmed:
-        observed = min(ob.burst.peak_per_second for ob in bursty)
-        survived = min(ob.burst.alive_peak_per_second for ob in bursty)
-        # the peak over the whole window counts probes sent after the device had already died, so it
-        # overstates what kills it: cap at half the rate it was seen surviving, or an eighth of the peak
-        limit = max(1, int(survived // 2) if survived >= 2 else int(observed // 8))
-        confidence = 0.7 if (total >= 2 and len(bursty) == total) else 0.4
-        evidence = tuple(
-            f"{ob.run_label}: {ob.burst.probes} probes to {ob.burst.distinct} ports/checks, peak "
-            f"{ob.burst.peak_per_second:g}/s, between {_t(ob.burst.first)} and {_t(ob.burst.last)}; "
-            f"down at {_t(ob.outage.start)}" for ob in bursty
-        )
         why = ("no single port or check was last before the failure in every run"
                if total >= 2 else "a burst of probes with no single suspect standing out")
-        out.append(Finding(
-            title=f"Scan rate takes down {host}", severity="high" if confidence >= 0.7 else "medium", host=host,
-            device=profile,
-            description=f"{host} went down during a burst of {observed:g} probes per second; {why}. "
-                        f"Proposed: at most {limit} packets per second (half the highest rate it was seen surviving; "
-                        f"an eighth of the peak when it was never seen up during the burst).",
-            evidence=evidence, confidence=confidence,
-            proposal=ProfileChange(profile=profile, kind="rate", packets_per_second=limit,
-                                   reason=f"{host} went down under {observed:g} probes/s ({why}); "
-                                          f"capped well below it by scanguard correlate",
-                                   evidence=evidence),
-        ))
+        out.append(rate_finding(host, bursty, total, profile, why))
     return out
+
+
+def rate_finding(host: str, bursty: Sequence[Observation], total: int, profile: str | None, why: str) -> Finding:
+    """The finding that the scan rate takes `host` down, from the outages that came in a burst
+    (`bursty`, of `total` outages), with a rate limit well below what it did not survive."""
+    observed = min(ob.burst.peak_per_second for ob in bursty)
+    survived = min(ob.burst.alive_peak_per_second for ob in bursty)
+    # the peak over the whole window counts probes sent after the device had already died, so it
+    # overstates what kills it: cap at half the rate it was seen surviving, or an eighth of the peak
+    limit = max(1, int(survived // 2) if survived >= 2 else int(observed // 8))
+    confidence = 0.7 if (total >= 2 and len(bursty) == total) else 0.4
+    evidence = tuple(
+        f"{ob.run_label}: {ob.burst.probes} probes to {ob.burst.distinct} ports/checks, peak "
+        f"{ob.burst.peak_per_second:g}/s, between {_t(ob.burst.first)} and {_t(ob.burst.last)}; "
+        f"down at {_t(ob.outage.start)}" for ob in bursty
+    )
+    return Finding(
+        title=f"Scan rate takes down {host}", severity="high" if confidence >= 0.7 else "medium", host=host,
+        device=profile,
+        description=f"{host} went down during a burst of {observed:g} probes per second; {why}. "
+                    f"Proposed: at most {limit} packets per second (half the highest rate it was seen surviving; "
+                    f"an eighth of the peak when it was never seen up during the burst).",
+        evidence=evidence, confidence=confidence,
+        proposal=ProfileChange(profile=profile, kind="rate", packets_per_second=limit,
+                               reason=f"{host} went down under {observed:g} probes/s ({why}); "
+                                      f"capped well below it by scanguard correlate",
+                               evidence=evidence),
+    )
 
 
 def _describe(s: Suspect) -> str:
     if s.check_id:
         return f"Check {s.check_id}" + (f" ({s.check_name})" if s.check_name and s.check_name != s.check_id else "")
+    if s.probe and s.port is not None:
+        return f"Probe {s.probe} on port {s.port}/{s.protocol or 'tcp'}"
     if s.port is not None:
         return f"Port {s.port}/{s.protocol or 'tcp'}"
     return f"{(s.protocol or 'unknown').upper()} probing"
@@ -385,7 +413,9 @@ def _evidence_for(s: Suspect, obs: list[Observation]) -> tuple[str, ...]:
     key = suspect_key(s)
     out = []
     for ob in obs:
-        last = next((e for e in reversed(ob.events) if suspect_key(e) == key and e.kind in ACTIVE_KINDS), None)
+        cause = before_loss(ob.events)
+        last = next((e for e in reversed(cause) if replay_key(e) == replay_key(s) and e.kind in ACTIVE_KINDS), None) \
+            or next((e for e in reversed(cause) if suspect_key(e) == key and e.kind in ACTIVE_KINDS), None)
         up = f", last up {_t(ob.outage.last_up)}" if ob.outage.last_up else ""
         if last is not None:
             out.append(f"{ob.run_label}: {_t(last.time)} {last.phase} {last.kind}: {last.detail or _describe(s)}"
@@ -406,10 +436,72 @@ def _exclusion(s: Suspect, profile: str | None, vendor: str, check_kinds: Mappin
                              check=VendorCheck(vendor=vendor or "unknown", kind=kind, id=s.check_id),
                              reason=f"{_describe(s)}: {how}", evidence=evidence)
     if s.port is not None and (s.protocol or "tcp") in ("tcp", "udp"):
+        # no scanner can leave out one probe of its service detection: the port goes
+        why = "; a single probe cannot be left out, so the port is excluded" if s.probe else ""
         return ProfileChange(profile=profile, kind="excluded_port",
                              ports=PortSet.parse(f"{s.port}/{s.protocol or 'tcp'}"),
-                             reason=f"{_describe(s)}: {how}", evidence=evidence)
+                             reason=f"{_describe(s)}: {how}{why}", evidence=evidence)
     return None  # ICMP/ARP: a discovery limit, which a ProfileChange cannot express yet
+
+
+# -- one probe at a time: what a trial replays to confirm a payload ------------------------------------
+def replay_key(s: Suspect | ActivityEvent) -> tuple:
+    """What one replay sends: a check or a named probe on a port, or a bare connect to it."""
+    return (s.port, s.protocol or "tcp", s.check_id, s.probe)
+
+
+def in_flight(ob: Observation, slack_s: float = DEFAULT_SLACK_S) -> list[Suspect]:
+    """The payloads placed to have caused one outage, each on its port, the likeliest first: the
+    probe in flight when the scanner lost the service (a ``lost`` signal), then what was sent
+    after the device was last seen up, oldest first (the killer comes before its aftermath), then
+    what was sent just before that, newest first. Replaying them one at a time, the first that
+    takes the device down again is the cause. Only what was sent to a port can be replayed."""
+    anchor = ob.outage.last_up or ob.outage.start
+    lo = anchor - timedelta(seconds=slack_s)
+    events = [e for e in before_loss(ob.events) if e.port is not None and e.time >= lo]
+    lost = first_lost(ob.events)
+    after = [e for e in events if e.kind in PAYLOAD_KINDS and e.time > anchor]
+    before = [e for e in reversed(events) if e.kind in PAYLOAD_KINDS and e.time <= anchor]
+    ordered = ([lost] if lost is not None else []) + after + before
+    out: dict[tuple, Suspect] = {}
+    for rank, e in enumerate(ordered):
+        key = replay_key(e)
+        if key in out:
+            continue
+        why = ("in flight when the scanner lost the service" if e is lost
+               else "sent after the device was last seen up" if e.time > anchor
+               else "sent just before the device was last seen up")
+        out[key] = Suspect(host=ob.outage.host, port=e.port, protocol=e.protocol, check_id=e.check_id,
+                           check_name=e.check_name, probe=e.probe, phase=e.phase, score=round(1.0 / (1 + len(out)), 6),
+                           reason=why, source="in-flight")
+    return list(out.values())
+
+
+def replay_finding(suspect: Suspect, original: Sequence[Observation], replay: Observation, *,
+                   profile: str | None = None, vendor: str = "", check_kinds: Mapping[str, str] | None = None,
+                   replays_survived: Sequence[Suspect] = ()) -> Finding:
+    """The finding of a payload confirmed by replay: `suspect` sent alone to its port took the
+    device down again (`replay`, the outage of that replay), after it had gone down in the
+    `original` run(s). `replays_survived` are the suspects replayed before it that it survived."""
+    host = suspect.host
+    what = _describe(suspect)
+    top = suspect.model_copy(update={"runs_seen": len(original) + 1, "runs_total": len(original) + 1,
+                                     "confirmed": True, "score": 1.0})
+    evidence = _evidence_for(top, [*original, replay])
+    if replays_survived:
+        evidence += (f"replayed alone first, survived: {', '.join(_describe(s) for s in replays_survived)}",)
+    proposal = _exclusion(top, profile, vendor, check_kinds or {}, evidence, len(original) + 1, len(original) + 1)
+    if proposal is not None:
+        proposal = proposal.model_copy(update={
+            "reason": f"{what}: took {host} down in a scan and again when sent alone (scanguard trial)"
+                      + ("; a single probe cannot be left out, so the port is excluded"
+                         if suspect.probe and not suspect.check_id else "")})
+    return Finding(
+        title=f"{what} takes down {host}", severity="high", host=host, device=profile,
+        description=f"{what} was in flight when {host} went down ({suspect.reason}); sent again alone, it "
+                    "took the device down again: confirmed.",
+        evidence=evidence, confidence=0.9, proposal=proposal, suspect=top,
+    )
 
 
 def _owner(workspace: "Workspace | None", host: str) -> str | None:

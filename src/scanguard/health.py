@@ -3,12 +3,18 @@ timeline's CSV form (for devices monitored elsewhere), and outages derived from 
 
 ICMP probing is not offered: it needs raw sockets (root or CAP_NET_RAW), and a TCP connect to a
 port the device is known to answer on is what scanners' own liveness checks do anyway.
+
+On loopback the monitor connects from its own source address, :data:`LOOPBACK_OBSERVER`
+(scanners connect from 127.0.0.1), so that whoever listens can tell the observer from the scan:
+the test bed does not count the observer's connections to a device's heartbeat port toward its
+rate and probe rules, and counts everything else (see docs/testbed.md).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import socket
 import threading
 import time
@@ -24,6 +30,8 @@ from .model.events import HealthEvent, Outage
 CSV_COLUMNS = ("time", "host", "state", "source", "detail")
 REQUIRED_COLUMNS = frozenset({"time", "host", "state"})
 HealthState = Literal["up", "down", "degraded"]
+LOOPBACK_OBSERVER = "127.0.0.254"
+"""The source address of health probes to a 127.0.0.0/8 target (see the module docstring)."""
 
 
 class HealthFileError(ScanguardError):
@@ -33,13 +41,26 @@ class HealthFileError(ScanguardError):
 
 
 # -- probing ------------------------------------------------------------------------------------
-def probe_tcp(host: str, port: int, *, timeout_s: float = 1.0, source: str = "tcp") -> HealthEvent:
-    """One heartbeat: up when a TCP connection to host:port completes within `timeout_s`.
+def observer_source(host: str) -> str | None:
+    """The source address health probes to `host` use: :data:`LOOPBACK_OBSERVER` for an IPv4
+    loopback target, else None (the system's choice)."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return LOOPBACK_OBSERVER if addr.version == 4 and addr.is_loopback else None
+
+
+def probe_tcp(host: str, port: int, *, timeout_s: float = 1.0, source: str = "tcp",
+              source_address: str | None = None) -> HealthEvent:
+    """One heartbeat: up when a TCP connection to host:port completes within `timeout_s`
+    (from `source_address` when given).
 
     The event's time is when the answer came (connected, refused, timed out): the state is
     true at that instant, so an outage never starts before the failure that caused it."""
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=timeout_s,
+                                      source_address=(source_address, 0) if source_address else None):
             when = datetime.now(timezone.utc)
     except OSError as e:
         when = datetime.now(timezone.utc)
@@ -52,6 +73,7 @@ class HealthMonitor:
     """Probes one host's heartbeat port every `interval_s` seconds in a background thread and
     keeps the timeline. With `changes_only`, only the first observation and each change of state
     are kept (a long watch then stays small; outages lose their `last_up` precision).
+    `source_address` "auto" connects from :func:`observer_source` (None: the system's choice).
 
         with HealthMonitor("127.0.0.23", 443, interval_s=0.1) as mon:
             ...
@@ -60,11 +82,12 @@ class HealthMonitor:
     """
 
     def __init__(self, host: str, port: int, *, interval_s: float = 1.0, timeout_s: float | None = None,
-                 changes_only: bool = False, source: str = "tcp") -> None:
+                 changes_only: bool = False, source: str = "tcp", source_address: str | None = "auto") -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
         self.host = host
         self.port = port
+        self.source_address = observer_source(host) if source_address == "auto" else source_address
         self.interval_s = interval_s
         self.timeout_s = timeout_s if timeout_s is not None else min(interval_s, 1.0)
         self.changes_only = changes_only
@@ -77,7 +100,8 @@ class HealthMonitor:
 
     def probe_once(self) -> HealthEvent:
         """Probe now, record the observation (unless changes_only hides it) and return it."""
-        event = probe_tcp(self.host, self.port, timeout_s=self.timeout_s, source=self.source)
+        event = probe_tcp(self.host, self.port, timeout_s=self.timeout_s, source=self.source,
+                          source_address=self.source_address)
         with self._cond:
             if not (self.changes_only and self._events and self._events[-1].state == event.state):
                 self._events.append(event)

@@ -6,20 +6,20 @@ import io
 
 import pytest
 
-from scanguard import PortSet, Suspect, hookimpl
-from scanguard.correlate import CorrelationRun, correlate
+from scanguard import PortSet, ScanRun, Suspect, hookimpl
+from scanguard.correlate import correlate
 from scanguard.plugin.manager import load_plugins
 from scanguard_nmap.activity import parse_activity as nmap_activity
 
 from .timelines import (
     HOST, dies_at, gvm_events, gvm_finish, gvm_launch, health, insightvm_events, insightvm_line, nessus_events,
-    nessus_line, nmap_connects, nmap_log,
+    nessus_line, nmap_connects, nmap_log, nmap_version_scan,
 )
 
 
-def nmap_run(lines, dead_at: float, label: str = "") -> CorrelationRun:
-    return CorrelationRun(label=label, activity=tuple(nmap_activity(io.StringIO(nmap_log(lines)))),
-                          health=dies_at(dead_at))
+def nmap_run(lines, dead_at: float, label: str = "") -> ScanRun:
+    return ScanRun(label=label, activity=tuple(nmap_activity(io.StringIO(nmap_log(lines)))),
+                   health=dies_at(dead_at))
 
 
 def slow_scan_dying_on(killer: int, before: list[int]) -> list:
@@ -82,9 +82,9 @@ def test_burst_with_no_single_suspect_proposes_a_rate_limit(plugins):
 def test_rate_limit_is_half_the_rate_the_device_was_seen_surviving(plugins):
     # 40 ports in 0.2 s; the device still answered at 1.1 s (after 21 probes), then went down
     alive_then_down = health([(0, "up"), (1, "up"), (1.1, "up"), (1.5, "down"), (2.5, "down")])
-    runs = [CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
+    runs = [ScanRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
                 nmap_connects(range(7000, 7040), start_s=1.0, step_s=0.005))))), health=alive_then_down),
-            CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
+            ScanRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(
                 nmap_connects(range(7100, 7040, -1), start_s=1.0, step_s=0.005))))), health=alive_then_down)]
 
     report = correlate(runs, plugins=plugins)
@@ -129,7 +129,7 @@ def test_nessus_plugin_launched_last_becomes_an_excluded_plugin(plugins):
         nessus_line(1, "ssh_detect.nasl", 10267, "Launching"), nessus_line(2, "ssh_detect.nasl", 10267, "Finished"),
         nessus_line(2, "ingenico_tms_overflow.nasl", 99001, "Launching"),
     ])
-    run = CorrelationRun(activity=tuple(nessus_events(text)), health=dies_at(4))
+    run = ScanRun(activity=tuple(nessus_events(text)), health=dies_at(4))
 
     report = correlate([run], plugins=plugins, check_kinds={"nessus": "plugin"})
 
@@ -142,7 +142,7 @@ def test_gvm_nvt_running_when_the_device_died_is_the_suspect(plugins):
     oid_ok, oid_bad = "1.3.6.1.4.1.25623.1.0.10267", "1.3.6.1.4.1.25623.1.0.900001"
     text = "\n".join([gvm_launch(1, "ssh_detect.nasl", oid_ok), gvm_launch(2, "tms_crash.nasl", oid_bad),
                       gvm_finish(3, "ssh_detect.nasl", oid_ok)])
-    run = CorrelationRun(activity=tuple(gvm_events(text)), health=dies_at(5))
+    run = ScanRun(activity=tuple(gvm_events(text)), health=dies_at(5))
 
     report = correlate([run], plugins=plugins, check_kinds={"gvm": "oid"})
 
@@ -153,7 +153,7 @@ def test_gvm_nvt_running_when_the_device_died_is_the_suspect(plugins):
 def test_insightvm_port_probed_last_in_two_runs_is_confirmed(plugins):
     def run(order):
         text = "\n".join(insightvm_line(i + 1, p, "Service fingerprinting") for i, p in enumerate(order))
-        return CorrelationRun(activity=tuple(insightvm_events(text)), health=dies_at(len(order) + 1))
+        return ScanRun(activity=tuple(insightvm_events(text)), health=dies_at(len(order) + 1))
 
     report = correlate([run([22, 443, 7100]), run([443, 22, 7100])], plugins=plugins)
 
@@ -163,7 +163,7 @@ def test_insightvm_port_probed_last_in_two_runs_is_confirmed(plugins):
 
 
 def test_a_host_that_stayed_up_has_no_finding(plugins):
-    run = CorrelationRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(slow_scan_dying_on(7100, []))))),
+    run = ScanRun(activity=tuple(nmap_activity(io.StringIO(nmap_log(slow_scan_dying_on(7100, []))))),
                          health=health([(0, "up"), (5, "up")]))
 
     assert correlate([run], plugins=plugins).findings == ()
@@ -179,3 +179,54 @@ def test_the_probe_after_the_killer_is_ruled_out_by_a_rerun_in_another_order(plu
     assert report.observations[0].top().port == 7101  # last before the failure, yet innocent
     finding = report.findings[0]
     assert finding.proposal.ports == PortSet.parse("7100/tcp") and "confirmed" in finding.description
+
+
+# -- the probe in flight and its aftermath --------------------------------------------------------------
+def dying_version_scan(*, aborted: bool, scripts_port: int | None = None) -> ScanRun:
+    """The device dies on GetRequest to 8081 at 4.5 s (seen up at 4 s, down at 5 s); twenty NSE
+    scripts start within milliseconds after it."""
+    lines = nmap_version_scan(8081, ["NULL", "GenericLines", "GetRequest"], start_s=3.5, step_s=0.5,
+                              aborted=aborted, scripts_after=20, scripts_port=scripts_port)
+    return nmap_run(lines, dead_at=5.0)
+
+
+def test_the_probe_in_flight_when_nmap_aborted_the_service_is_the_top_suspect(plugins):
+    report = correlate([dying_version_scan(aborted=True, scripts_port=8443)], plugins=plugins)
+
+    top = report.observations[0].top()
+    assert (top.port, top.probe) == (8081, "GetRequest")
+    assert "in flight when the scanner lost the service" in top.reason
+    assert report.findings[0].suspect.probe == "GetRequest"
+    assert report.findings[0].title.startswith("Probe GetRequest on port 8081/tcp")
+
+
+def test_a_burst_after_the_scanner_lost_the_device_is_aftermath_not_rate(plugins):
+    lost = correlate([dying_version_scan(aborted=True, scripts_port=8443)], plugins=plugins)
+    blind = correlate([dying_version_scan(aborted=False, scripts_port=8443)], plugins=plugins)
+
+    # without nmap's own signal the scripts look like a burst that killed it: the issue's wrong cause
+    assert any(f.proposal and f.proposal.kind == "rate" for f in blind.findings)
+    assert not any(f.proposal and f.proposal.kind == "rate" for f in lost.findings)
+    assert lost.observations[0].burst.probes < blind.observations[0].burst.probes
+
+
+def test_in_flight_puts_what_was_sent_after_the_last_up_first_and_the_aftermath_after_it():
+    from scanguard.correlate import in_flight, observe
+
+    ob = observe([dying_version_scan(aborted=False)])[0]
+
+    order = in_flight(ob)
+    assert (order[0].port, order[0].probe) == (8081, "GetRequest")
+    assert [s.check_id for s in order[1:4]] == ["script-0", "script-1", "script-2"]
+
+
+def test_in_flight_starts_with_the_probe_nmap_lost_the_service_on():
+    from scanguard.correlate import in_flight, observe
+
+    lines = nmap_version_scan(8081, ["NULL", "GenericLines", "GetRequest"], start_s=4.2, step_s=0.2, aborted=True)
+    ob = observe([nmap_run(lines, dead_at=5.0)])[0]
+
+    # all three went out after the last up, but nmap lost the service on GetRequest; the others follow oldest first
+    assert [(s.probe, s.reason) for s in in_flight(ob)] == [
+        ("GetRequest", "in flight when the scanner lost the service"), ("NULL", "sent after the device was last seen up"),
+        ("GenericLines", "sent after the device was last seen up")]

@@ -105,3 +105,24 @@ def insightvm_events(text: str) -> list[ActivityEvent]:
 
     return [e if e.time.tzinfo else e.model_copy(update={"time": e.time.replace(tzinfo=timezone.utc)})
             for e in parse_activity(io.StringIO(text))]
+
+
+def nmap_version_scan(port: int, probes: list[str], start_s: float, step_s: float, *, aborted: bool = False,
+                      scripts_after: int = 0, scripts_port: int | None = None, host: str = HOST) -> list[tuple[float, str]]:
+    """nmap's version detection on one port, probe after probe (`-d` lines), the last probe being
+    the one the device dies on; with `aborted`, nmap's own "aborting this service" right after
+    it; then `scripts_after` NSE scripts starting within milliseconds (the aftermath a health
+    probe is too slow to tell apart), on `scripts_port` (default: the same port)."""
+    out = [(start_s - 0.001, "Initiating Service scan at 02:00")]
+    t = start_s
+    for probe in probes:
+        out.append((t, f"Service scan sending probe {probe} to {host}:{port} (tcp)"))
+        t += step_s
+    t -= step_s
+    if aborted:
+        out.append((t + 0.0005, "Got nsock CONNECT response with status ERROR - aborting this service"))
+    if scripts_after:
+        out.append((t + 0.001, "Initiating NSE at 02:00"))
+        for i in range(scripts_after):
+            out.append((t + 0.002 + i * 0.002, f"NSE: Starting script-{i} against {host}:{scripts_port or port}."))
+    return out

@@ -47,9 +47,12 @@ class Net:
     """Loopback client helpers (a fixture, as tests/testbed is not a package)."""
 
     @staticmethod
-    def connect(host: str, port: int, send: bytes = b"", *, read: bool = False, timeout: float = 2.0) -> bytes:
-        """Open a TCP connection, send `send`, optionally read one answer, close. Returns what was read."""
-        with socket.create_connection((host, port), timeout=timeout) as s:
+    def connect(host: str, port: int, send: bytes = b"", *, read: bool = False, timeout: float = 2.0,
+                source: str | None = None) -> bytes:
+        """Open a TCP connection (from `source` when given), send `send`, optionally read one
+        answer, close. Returns what was read."""
+        with socket.create_connection((host, port), timeout=timeout,
+                                      source_address=(source, 0) if source else None) as s:
             if send:
                 s.sendall(send)
             return s.recv(4096) if read else b""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from scanguard.health import LOOPBACK_OBSERVER
 from scanguard.testbed import ProbesRule, RateRule, run_device
 
 
@@ -75,16 +76,41 @@ def test_the_device_dies_on_the_nth_probe(personality, net):
         assert dev.status().deaths == 1
 
 
-def test_heartbeat_connections_are_not_counted_as_probes(personality, net):
+def test_the_observers_heartbeat_connections_are_not_counted_as_probes(personality, net):
     p = personality("video-recorder")
     p = p.model_copy(update={"fragility": (ProbesRule(kind="probes", count=2),)})
     rtsp = next(s.port for s in p.services if s.name == "rtsp")
     with run_device(p) as dev:
         for _ in range(5):
-            net.connect(dev.address, dev.heartbeat_port)
+            net.connect(dev.address, dev.heartbeat_port, source=LOOPBACK_OBSERVER)
         assert net.connect(dev.address, rtsp, b"OPTIONS * RTSP/1.0\r\n\r\n", read=True).startswith(b"RTSP/1.0")
         assert dev.is_up()
         assert dev.status().probes == 1
+
+
+def test_a_scans_connections_to_the_heartbeat_port_count_like_any_probe(personality, net):
+    # a device whose one service is its heartbeat port is still exercised by a scan
+    p = personality("video-recorder")
+    p = p.model_copy(update={"fragility": (ProbesRule(kind="probes", count=3),)})
+    with run_device(p) as dev:
+        for _ in range(2):
+            net.connect(dev.address, dev.heartbeat_port)
+        assert dev.is_up() and dev.status().probes == 2
+        net.connect(dev.address, dev.heartbeat_port)
+        assert dev.wait_for("down")
+
+
+def test_the_health_monitor_connects_from_the_observer_address_on_loopback(personality):
+    from scanguard.health import HealthMonitor
+
+    p = personality("video-recorder")
+    p = p.model_copy(update={"fragility": (ProbesRule(kind="probes", count=1),)})
+    with run_device(p) as dev:
+        with HealthMonitor(dev.address, dev.heartbeat_port, interval_s=0.02) as mon:
+            assert mon.wait_for("up")
+            for _ in range(10):
+                mon.probe_once()
+        assert dev.is_up() and dev.status().probes == 0
 
 
 def test_a_port_without_a_rule_does_not_kill_the_device(personality, net):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scanguard.testbed import ConnectRule, PayloadRule, PersonalityError, ProbesRule, RateRule, load_personality
+from scanguard.testbed import ConnectRule, PayloadRule, PersonalityError, ProbesRule, RateRule, load_personality, run_device
 from scanguard.testbed.personality import load_personality_file, shipped_personalities
 
 
@@ -78,3 +78,15 @@ def test_remapping_ports_moves_services_rules_and_heartbeat():
     p = load_personality("infusion-rack").remap_ports({80: 20080, 443: 20443})
     assert p.tcp_ports == (20080, 20443) and p.heartbeat == 20443
     assert p.fragility[0].port == 20080
+
+
+def test_a_shipped_device_dies_on_one_version_detection_payload_and_nothing_else(personality, net):
+    p = personality("monitor-gateway", delay_s=30)
+    port = next(r.port for r in p.fragility if isinstance(r, PayloadRule))
+    with run_device(p) as dev:
+        net.connect(dev.address, port, b"GET / HTTP/1.0\r\n\r\n")
+        net.connect(dev.address, port)
+        assert net.eventually(lambda: dev.status().probes == 2) and dev.is_up()
+        net.connect(dev.address, port, b"\r\n\r\n")
+        assert dev.wait_for("down")
+        assert [(e.rule, e.port) for e in dev.truth() if e.kind == "death"] == [("payload", port)]

@@ -41,6 +41,23 @@ def test_each_phase_is_recognised():
     assert events[-1].check_id == "http-title" and {e.vendor for e in events} == {"nmap"}
 
 
+def test_a_version_probe_is_named_and_nmaps_abort_is_a_lost_signal_for_the_probe_in_flight():
+    events = list(parse_activity(saved(
+        "Initiating Service scan at 12:00",
+        "Service scan sending probe NULL to 127.0.0.23:8081 (tcp)",
+        "Service scan sending probe GetRequest to 127.0.0.23:8081 (tcp)",
+        "Got nsock CONNECT response with status ERROR - aborting this service",
+    )))
+
+    assert [(e.kind, e.port, e.probe) for e in events] == [
+        ("probe", 8081, "NULL"), ("probe", 8081, "GetRequest"), ("lost", 8081, "GetRequest")]
+    assert events[-1].phase == "service" and events[-1].host == "127.0.0.23"
+
+
+def test_an_abort_before_any_probe_names_nothing():
+    assert list(parse_activity(saved("Got nsock CONNECT response with status ERROR - aborting this service"))) == []
+
+
 def test_a_line_with_nmaps_relative_time_is_placed_at_start_plus_that_time():
     [event] = parse_activity(saved("CONN (0.0520s) TCP localhost > 127.0.0.23:7100 => Operation now in progress"))
 

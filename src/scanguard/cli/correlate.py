@@ -9,9 +9,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..correlate import DEFAULT_LOOKBACK_S, CorrelationReport, CorrelationRun, check_kind_of, correlate as run_correlation
+from ..correlate import DEFAULT_LOOKBACK_S, CorrelationReport, check_kind_of, correlate as run_correlation
 from ..errors import ScanguardError, UsageError
 from ..health import read_csv
+from ..model.run import ScanRun
 from ..proposal import apply_proposals, proposals_from, read_proposals, write_proposals
 from ..workspace import Workspace
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, compile_and_render_check, plugins, run_guarded, workspace
@@ -58,8 +59,9 @@ def correlate(
     runs = []
     for i, log in enumerate(activity):
         hpath = health[i] if len(health) > 1 else health[0]
-        runs.append(CorrelationRun(label=f"run {i + 1} ({log.name})", activity=tuple(run_guarded(_read_activity, v, log)),
-                                   health=tuple(run_guarded(read_csv, hpath))))
+        runs.append(ScanRun(label=f"run {i + 1} ({log.name})", vendor=vendor, activity_log=log,
+                            activity=tuple(run_guarded(_read_activity, v, log)),
+                            health=tuple(run_guarded(read_csv, hpath))))
     kinds = {name: check_kind_of(rec) for name, rec in pm.vendors().items()}
     try:
         from zoneinfo import ZoneInfo
@@ -109,7 +111,7 @@ def _read_activity(vendor, path: Path):
         raise UsageError(f"{path}: cannot read the activity log: {e}") from None
 
 
-def _print(report: CorrelationReport, runs: list[CorrelationRun]) -> None:
+def _print(report: CorrelationReport, runs: list[ScanRun]) -> None:
     if not report.observations:
         info(f"no outage in {len(runs)} run(s): nothing to correlate")
         return

@@ -1,15 +1,16 @@
-"""`scanguard testbed`: run virtual fragile devices on loopback addresses, and list the shipped
-personalities."""
+"""`scanguard testbed`: run virtual fragile devices on loopback addresses, list the shipped
+personalities, check personality files."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from ..testbed import PersonalityError, load_personality, run_device, shipped_personalities
+from ..testbed import Personality, PersonalityError, load_personality, run_device, shipped_personalities
 from .common import JsonOpt
 from .output import EXIT_FAILURE, EXIT_INVALID, emit_json, fail, info, out, safe
 
@@ -46,6 +47,42 @@ def _rule_text(rule: object) -> str:
     return f"probe {rule.count}"  # type: ignore[attr-defined]
 
 
+def personality_or_exit(name_or_path: str, reboot_delay: float | None = None) -> Personality:
+    """A shipped personality or a file, its reboot delay overridden; exit 2 naming the file and
+    line when it is invalid."""
+    try:
+        p = load_personality(name_or_path)
+        return p.with_recovery(delay_s=reboot_delay) if reboot_delay is not None else p
+    except (PersonalityError, ValueError) as e:
+        fail(str(e), EXIT_INVALID)
+
+
+def check_command(
+    files: Annotated[list[Path], typer.Argument(help="Personality YAML files (or shipped ids) to validate.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Validate personality files: every problem with its file and line (exit 2), or what each
+    device offers and what kills it (exit 0). See docs/testbed.md for the format."""
+    found, problems = [], []
+    for f in files:
+        try:
+            found.append(load_personality(f))
+        except PersonalityError as e:
+            problems.append(str(e))
+    if json_:
+        emit_json({"valid": [p.id for p in found], "problems": problems})
+    else:
+        for p in found:
+            out.print(f"[green]ok[/] {safe(p.id)}: tcp {','.join(map(str, p.tcp_ports)) or '-'}, "
+                      f"udp {','.join(map(str, p.udp_ports)) or '-'}; dies on "
+                      f"{safe('; '.join(_rule_text(r) for r in p.fragility) or 'nothing')}; recovery {p.recovery.mode}")
+        for text in problems:
+            for line in text.splitlines():
+                out.print(f"[red]error[/] {safe(line)}")
+    if problems:
+        raise typer.Exit(EXIT_INVALID)
+
+
 def run_command(
     personality: Annotated[str, typer.Argument(help="A shipped personality id (see `testbed list`) or a YAML file.")],
     host: Annotated[Optional[str], typer.Option("--host", help="Loopback address to listen on (default: a free 127.0.0.x).")] = None,
@@ -57,12 +94,7 @@ def run_command(
     """Run one virtual device until Ctrl-C; prints its address and control interface."""
     if host is not None and not host.startswith("127."):
         fail(f"--host {host}: the test bed only listens on loopback addresses (127.0.0.0/8)", EXIT_INVALID)
-    try:
-        p = load_personality(personality)
-        if reboot_delay is not None:
-            p = p.with_recovery(delay_s=reboot_delay)
-    except (PersonalityError, ValueError) as e:
-        fail(str(e), EXIT_INVALID)
+    p = personality_or_exit(personality, reboot_delay)
     try:
         ctx = run_device(p, host, control_port=control_port)
         dev = ctx.__enter__()
@@ -98,4 +130,5 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True, rich_markup_mode=None)
     group.command("list")(list_command)
     group.command("run")(run_command)
+    group.command("check")(check_command)
     app.add_typer(group, name="testbed")

@@ -1,5 +1,5 @@
 """`scanguard trial`: the staged assessment of one device, watched stage by stage; stops at the
-first failure, brings the device back, reruns to confirm, records everything in the state
+first failure, brings the device back, confirms the spot, records everything in the state
 database."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ..correlate import check_kind_of
 from ..model.ports import PortSet
 from ..proposal import Proposal, apply_proposals, write_proposals
 from ..sync.state import StateDB
-from ..trial import STAGE_ORDER, TrialOptions, run_trial
+from ..trial import STAGE_ORDER, TrialOptions, check_policy, preflight, run_trial
+from ..trial.netns import ISOLATION, IsolatedTrial, run_isolated, why_not_isolated
 from ..trial.store import record_trial
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
 from .output import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe, warn
@@ -46,7 +47,17 @@ def trial(
     ports: Annotated[str, typer.Option("--ports", help="TCP ports the SYN survey looks at.")] = "1-65535",
     stages: Annotated[Optional[str], typer.Option("--stages", help=f"Comma-separated subset of: {', '.join(STAGE_ORDER)}.")] = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between health probes.")] = 0.2,
-    vuln_timeout: Annotated[float, typer.Option("--vuln-timeout", help="Time limit of the safe checks, seconds.")] = 45.0,
+    stage_timeout: Annotated[float, typer.Option("--stage-timeout", help="Time limit of each scan of the discovery, "
+                                                 "service and speed stages, seconds.")] = 120.0,
+    vuln_timeout: Annotated[float, typer.Option("--vuln-timeout", help="Time limit of the safe checks on one port, "
+                                                "seconds (the checks run port by port).")] = 240.0,
+    allow_incomplete: Annotated[bool, typer.Option("--allow-incomplete", help="Start a stage whose estimate exceeds its "
+                                                   "time limit anyway (it ends 'incomplete' with its coverage).")] = False,
+    accept_risk: Annotated[Optional[str], typer.Option("--accept-risk", help="For a device whose policy is never: "
+                                                       "who accepted its risk (or the ticket), to try it anyway.")] = None,
+    isolate: Annotated[Optional[bool], typer.Option("--isolate/--no-isolate", help="With --testbed: run the test bed "
+                                                    "and the scans in a network namespace of their own with only "
+                                                    "loopback (default: when this is Linux and root).")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Apply the proposed profile change to the workspace now.")] = False,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where activity logs and results go "
                                                     "(default: out/trials/PROFILE-TIME under the workspace).")] = None,
@@ -56,11 +67,15 @@ def trial(
     json_: JsonOpt = False,
 ) -> None:
     """Run the staged assessment against one device: discovery (ICMP, TCP SYN, full connect),
-    service evaluation port by port, safe vulnerability checks, then higher speed. A health
-    monitor watches throughout; at the first failure the trial stops, brings the device back
-    (waits, or resets it), reruns the same scan to confirm the spot and proposes the profile
-    change. Exit codes: 0 the device survived every stage; 3 it went down (a safety finding);
-    2 invalid input; 1 the trial could not run."""
+    service evaluation port by port, safe vulnerability checks port by port, then higher speed.
+    Each stage is estimated before it starts: one that cannot finish within its time limit is
+    refused with a --ports that fits. A health monitor watches throughout; at the first failure
+    the trial stops, brings the device back (waits, or resets it), confirms the spot (a rerun, or
+    the payloads of a port's checks replayed one by one) and proposes the profile change. A
+    stage cut short is 'incomplete' with its coverage, never 'passed'. Exit codes: 0 the device
+    survived every stage that ran; 3 it went down (a safety finding); 1 inconclusive (a stage was
+    cut short) or the trial could not run; 2 invalid input (a device whose policy is never, a
+    stage that cannot finish)."""
     if not _loopback(target):
         if not allow_non_loopback:
             fail(f"--target {target}: trials run against loopback addresses (127.0.0.0/8, ::1) only; a lab device "
@@ -85,52 +100,87 @@ def trial(
         survey = PortSet.parse(ports)
     except ValueError as e:
         fail(f"--ports {ports!r}: {e}", EXIT_INVALID)
+    override = run_guarded(check_policy, prof, accept_risk)
+    if override:
+        warn(f"{safe(prof.id)} has policy never; trying it anyway under its risk acceptance ({safe(override)})")
 
-    with ExitStack() as stack:
-        reset = None
-        truth = None
-        hb = heartbeat
-        if testbed is not None:
-            if not _loopback(target):
-                fail("--testbed: virtual devices listen on loopback addresses only", EXIT_INVALID)
-            from ..testbed import PersonalityError, load_personality, run_device
+    personality = None
+    device_ports = None
+    if testbed is not None:
+        if not _loopback(target):
+            fail("--testbed: virtual devices listen on loopback addresses only", EXIT_INVALID)
+        from .testbed import personality_or_exit
 
-            try:
-                personality = load_personality(testbed)
-                if reboot_delay is not None:
-                    personality = personality.with_recovery(delay_s=reboot_delay)
-            except (PersonalityError, ValueError) as e:
-                fail(str(e), EXIT_INVALID)
-            try:
-                dev = stack.enter_context(run_device(personality, target))
-            except OSError as e:
-                fail(f"cannot start {personality.id} on {target}: {e}", EXIT_FAILURE)
-            info(f"test bed: {safe(personality.name)} up on {dev.address} (control {dev.control().url})")
-            reset = dev.reset
-            hb = hb or dev.heartbeat_port
-            truth = lambda: [_truth_text(e) for e in dev.truth()]  # noqa: E731
-        elif control is not None:
-            from ..testbed import ControlClient
+        personality = personality_or_exit(testbed, reboot_delay)
+        device_ports = _own_ports(personality.tcp_ports, personality.udp_ports)
+    client = None
+    if control is not None and testbed is None:
+        from ..testbed import ControlClient
 
-            u = urlparse(control)
-            if not u.hostname or not u.port:
-                fail(f"--control {control!r}: expected http://HOST:PORT/", EXIT_INVALID)
-            client = ControlClient(u.hostname, u.port)
-            reset = client.reset
-            truth = lambda: [_truth_text(e) for e in client.truth()]  # noqa: E731
-        if hb is None:
-            open_ports = [lo for lo, _ in (prof.fingerprint.open_ports - prof.lattice().excluded_ports).tcp.intervals]
-            if not open_ports:
-                fail("no heartbeat port: give --heartbeat PORT (a TCP port the device always answers on)", EXIT_INVALID)
-            hb = open_ports[0]
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        where = out_dir or (ws.root / "out" / "trials" / f"{profile}-{stamp}")
-        options = TrialOptions(stages=wanted, survey_ports=survey, heartbeat_port=hb, interval_s=interval,
-                               vulnerability_timeout_s=vuln_timeout, allow_non_loopback=allow_non_loopback)
-        kinds = {name: check_kind_of(rec) for name, rec in pm.vendors().items()}
-        info(f"trial of {safe(prof.id)} ({safe(prof.name)}) at {target} with {vendor}; heartbeat tcp/{hb}")
-        result = run_guarded(run_trial, prof, target, v, out_dir=where, options=options, reset=reset,
-                             progress=info, plugins=pm, workspace=ws, check_kinds=kinds, ground_truth=truth)
+        u = urlparse(control)
+        if not u.hostname or not u.port:
+            fail(f"--control {control!r}: expected http://HOST:PORT/", EXIT_INVALID)
+        client = ControlClient(u.hostname, u.port)
+        status = run_guarded(client.status)
+        device_ports = _own_ports(status.tcp_ports, status.udp_ports)
+    hb = heartbeat
+    if hb is None and personality is not None:
+        hb = personality.heartbeat if personality.heartbeat is not None else personality.tcp_ports[0]
+    if hb is None and client is not None:
+        st = run_guarded(client.status)
+        hb = st.heartbeat if st.heartbeat is not None else (st.tcp_ports[0] if st.tcp_ports else None)
+    if hb is None:
+        open_ports = [lo for lo, _ in (prof.fingerprint.open_ports - prof.lattice().excluded_ports).tcp.intervals]
+        if not open_ports:
+            fail("no heartbeat port: give --heartbeat PORT (a TCP port the device always answers on)", EXIT_INVALID)
+        hb = open_ports[0]
+    isolation = ""
+    if personality is not None and isolate is not False:
+        why_not = why_not_isolated()
+        if why_not is None:
+            isolation = ISOLATION
+        elif isolate:
+            fail(f"--isolate: {why_not}", EXIT_INVALID)
+        else:
+            info(f"not isolated ({why_not}): the trial runs in this machine's network namespace")
+    elif isolate:
+        fail("--isolate needs --testbed (the device must live in the namespace with the scanner)", EXIT_INVALID)
+    options = TrialOptions(stages=wanted, survey_ports=survey, heartbeat_port=hb, interval_s=interval,
+                           stage_timeout_s=stage_timeout, vulnerability_timeout_s=vuln_timeout,
+                           allow_incomplete=allow_incomplete, allow_non_loopback=allow_non_loopback,
+                           device_ports=device_ports, accept_risk=accept_risk, isolation=isolation)
+    # refused here, before a test bed starts or a packet is sent
+    for e in run_guarded(preflight, prof, target, options):
+        info(f"estimate: {safe(e.text())}")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    where = out_dir or (ws.root / "out" / "trials" / f"{profile}-{stamp}")
+    kinds = {name: check_kind_of(rec) for name, rec in pm.vendors().items()}
+    info(f"trial of {safe(prof.id)} ({safe(prof.name)}) at {target} with {vendor}; heartbeat tcp/{hb}")
+    if isolation:
+        job = IsolatedTrial(workspace=ws.root, profile=prof.id, target=target, vendor=vendor,
+                            personality=personality.model_dump(mode="json"), options=options, out_dir=Path(where))
+        result = run_guarded(run_isolated, job)
+    else:
+        with ExitStack() as stack:
+            reset = None
+            truth = None
+            if personality is not None:
+                from ..testbed import run_device
+
+                try:
+                    dev = stack.enter_context(run_device(personality, target))
+                except OSError as e:
+                    fail(f"cannot start {personality.id} on {target}: {e}", EXIT_FAILURE)
+                info(f"test bed: {safe(personality.name)} up on {dev.address} (control {dev.control().url})")
+                reset = dev.reset
+                truth = lambda: [e.text() for e in dev.truth()]  # noqa: E731
+            elif client is not None:
+                reset = client.reset
+                truth = lambda: [e.text() for e in client.truth()]  # noqa: E731
+            result = run_guarded(run_trial, prof, target, v, out_dir=where, options=options, reset=reset,
+                                 progress=info, plugins=pm, workspace=ws, check_kinds=kinds, ground_truth=truth)
+    for w in result.warnings:
+        warn(safe(w))
 
     applied = []
     if result.findings:
@@ -155,20 +205,18 @@ def trial(
         _print(result)
     info(f"recorded as trial {trial_id} in {safe(ws.state_path())}; `scanguard scorecard {safe(prof.id)}` "
          "writes the owner's scorecard")
-    raise typer.Exit(EXIT_SAFETY if result.outcome == "failed" else EXIT_OK)
+    raise typer.Exit({"failed": EXIT_SAFETY, "inconclusive": EXIT_FAILURE}.get(result.outcome, EXIT_OK))
 
 
-def _truth_text(e) -> str:
-    where = f" {e.port}/{e.protocol}" if e.port is not None else ""
-    what = f" rule {e.rule}" if e.rule else (f" by {e.how}" if e.how else "")
-    return f"{e.time.isoformat(timespec='milliseconds')} {e.kind}{what}{where}{': ' + e.detail if e.detail else ''}"
+def _own_ports(tcp: tuple[int, ...], udp: tuple[int, ...]) -> PortSet:
+    return PortSet.parse([f"{p}/tcp" for p in tcp] + [f"{p}/udp" for p in udp])
 
 
 def _print(result) -> None:
-    colours = {"passed": "green", "failed": "red", "skipped": "yellow", "not-run": "dim"}
+    colours = {"passed": "green", "failed": "red", "incomplete": "magenta", "skipped": "yellow", "not-run": "dim"}
     for s in result.stages:
         c = colours[s.status]
-        out.print(f"[{c}]{s.status:8}[/] {safe(s.title)}: {safe(s.reason)}"
+        out.print(f"[{c}]{s.status:10}[/] {safe(s.title)}: {safe(s.reason)}"
                   + (" [bold](confirmed)[/]" if s.confirmed else ""))
         for o in s.outages:
             rec = o.recovery

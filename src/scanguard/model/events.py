@@ -17,7 +17,13 @@ Severity = Literal["error", "warning", "info"]
 
 
 class ActivityEvent(Model):
-    """One step of a scanner's activity against a host, normalised across vendors."""
+    """One step of a scanner's activity against a host, normalised across vendors.
+
+    `probe` names a payload the scanner sent that is not a check of its own (nmap's
+    version-detection probes, such as ``GetRequest``). Kind ``lost`` is the scanner's own signal
+    that the target stopped answering right after a probe (a connection refused on a service it
+    was just talking to, a service it gave up on); it names the port and the probe that was in
+    flight, and what follows it is the aftermath, not the cause."""
 
     time: datetime
     host: str
@@ -25,8 +31,9 @@ class ActivityEvent(Model):
     protocol: Literal["tcp", "udp", "icmp", "arp"] | None = None
     check_id: str | None = None
     check_name: str | None = None
+    probe: str | None = None
     phase: Phase = "other"
-    kind: Literal["start", "finish", "probe", "info", "error"] = "probe"
+    kind: Literal["start", "finish", "probe", "info", "error", "lost"] = "probe"
     vendor: str = ""
     duration_s: float | None = None
     detail: str = ""
@@ -135,6 +142,7 @@ class Suspect(Model):
     protocol: str | None = None
     check_id: str | None = None
     check_name: str | None = None
+    probe: str | None = None
     phase: Phase = "other"
     score: float = 0.0
     reason: str = ""
@@ -155,6 +163,8 @@ class Finding(Model):
     evidence: tuple[str, ...] = ()
     confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     proposal: ProfileChange | None = None
+    suspect: Suspect | None = None
+    """What the finding blames (a port, a check, a probe on a port), when it blames one thing."""
 
 
 class CheckResult(Model):

@@ -17,7 +17,7 @@ from ..model.config import ScannerConfig
 from ..scanners import ScannerClient
 
 CAPABILITIES = frozenset(
-    {"render", "parse", "client", "activity", "results", "artifacts", "run", "exclusions", "targets"}
+    {"render", "parse", "client", "activity", "results", "artifacts", "run", "replay", "exclusions", "targets"}
 )
 """What a vendor record can declare it does."""
 
@@ -85,7 +85,9 @@ class Vendor(Model):
       `result_roots`: the root elements of those exports;
     - `run(compiled, targets, *, out_dir, name, stop_when, timeout_s) -> ScanRun`: run a scan
       now against live targets (capability "run"; what `scanguard trial` drives). `stop_when`
-      is polled while the scan runs: True stops it (the device went down);
+      is polled while the scan runs: True stops it (the device went down). With capability
+      "replay", `run` also takes ``replay=Suspect``: send only what that suspect names (a
+      check, a named probe, or a bare connect) to its port, to confirm a cause by itself;
     - `parse_targets(payload) -> Targets`: where a native document aims (capability
       "targets"), for vendors whose templates carry their targets (GVM targets, nmap argument
       vectors): render and sync then verify that a document never reaches an address its

@@ -3,6 +3,11 @@ kill it, recovery by reboot or reset, and a ground-truth log of both.
 
 Dead means silent on every port: the listening sockets are closed (connects are refused, UDP gets
 port-unreachable) and open connections are aborted, so both a TCP heartbeat and nmap see it down.
+
+The heartbeat rule: a connection to the heartbeat port from the observer's address (the health
+monitor's, :data:`scanguard.health.LOOPBACK_OBSERVER`) is the observer, not the scan, and no
+rate or probe rule counts it. Every other connection counts, the scan's connections to the
+heartbeat port included (when the heartbeat is a service, a scan exercises it like any other).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Callable
 
+from ..health import LOOPBACK_OBSERVER
 from .personality import ConnectRule, PayloadRule, Personality, ProbesRule, RateRule
 from .truth import DeviceState, DeviceStatus, TruthEvent, excerpt
 
@@ -39,15 +45,19 @@ class VirtualDevice:
     Use ``await device.start()`` / ``await device.stop()`` or ``async with``. `host` None picks a
     free 127.0.0.x address (one on which every port of the personality can be bound). With
     `control_port` not None a control interface (HTTP/JSON, see :mod:`.control`) listens on
-    `control_host`; 0 picks a free port."""
+    `control_host`; 0 picks a free port. `observer` is the address the health monitor connects
+    from (see the heartbeat rule above); None: every connection to the heartbeat port is the
+    observer's."""
 
     def __init__(self, personality: Personality, host: str | None = None, *,
-                 control_host: str = "127.0.0.1", control_port: int | None = 0) -> None:
+                 control_host: str = "127.0.0.1", control_port: int | None = 0,
+                 observer: str | None = LOOPBACK_OBSERVER) -> None:
         for addr in (host, control_host):
             # the test bed must never listen where a real network could reach it
             if addr is not None and not ipaddress.ip_address(addr).is_loopback:
                 raise ValueError(f"{addr} is not a loopback address; the test bed listens on 127.0.0.0/8 only")
         self.personality = personality
+        self.observer = observer
         self.host = host or ""
         self._want_host = host
         self._control_host = control_host
@@ -199,7 +209,7 @@ class VirtualDevice:
             if isinstance(rule, ConnectRule) and rule.port == port and rule.protocol == protocol:
                 self._die("connect", port, protocol, peer, b"", rule.reason)
                 return False
-        if protocol == "tcp" and port == p.heartbeat:
+        if protocol == "tcp" and port == p.heartbeat and self._observer(peer):
             return True  # the monitor is the observer, not the scan
         self._probes += 1
         now = time.monotonic()
@@ -218,6 +228,9 @@ class VirtualDevice:
                 self._die("probes", port, protocol, peer, b"", f"probe {self._probes}. {rule.reason}".strip())
                 return False
         return True
+
+    def _observer(self, peer: str | None) -> bool:
+        return self.observer is None or (peer is not None and peer.rsplit(":", 1)[0] == self.observer)
 
     def _payload(self, port: int, protocol: str, peer: str | None, data: bytes) -> bool:
         """Apply the payload rules to what was received. True: still alive."""
@@ -357,6 +370,10 @@ class _TcpService(asyncio.Protocol):
         service = self._service()
         if service is not None and service.banner:
             transport.write(service.banner.encode("latin-1", "replace"))
+        if service is None or service.closes == "at-once":
+            # the silent heartbeat listener only needs the connect to succeed
+            transport.close()
+            return
         self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
@@ -369,6 +386,9 @@ class _TcpService(asyncio.Protocol):
         if service is not None and service.response and not self.answered:
             self.answered = True
             self.transport.write(service.response.encode("latin-1", "replace"))
+            if service.closes == "after-response":
+                self.transport.close()
+                return
         self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -399,8 +419,9 @@ class _UdpService(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        # a datagram endpoint's transport (asyncio's selector transport does not subclass
+        # DatagramTransport on every Python, so no isinstance check)
+        self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if self.device.state != "up":

@@ -30,13 +30,17 @@ class Service(Model):
     """A service the device offers on one port.
 
     `banner` is sent as soon as a TCP connection is accepted; `response` is sent in reply to the
-    first data received on a TCP connection, and to every UDP datagram."""
+    first data received on a TCP connection, and to every UDP datagram. `closes` says when the
+    device hangs up a TCP connection: ``never`` (it waits for the client, as a service that keeps
+    the connection open; an idle one is closed after 30 s), ``at-once`` (right after the banner,
+    or at once without one), or ``after-response``."""
 
     port: Port
     protocol: Transport = "tcp"
     name: str = ""
     banner: str = ""
     response: str = ""
+    closes: Literal["never", "at-once", "after-response"] = "never"
 
 
 class ConnectRule(Model):
@@ -111,9 +115,11 @@ class Recovery(Model):
 class Personality(Model):
     """One kind of virtual fragile device, drawn from an advisory or an incident.
 
-    `heartbeat` is the TCP port a health monitor connects to. Heartbeat connections are the
-    observer, not the scan: the rate and probe rules do not count them. When it is not one of
-    the services, the device opens a silent listener on it (which dies with the device)."""
+    `heartbeat` is the TCP port a health monitor connects to. The monitor's connections to it
+    (from the observer's address) are the observer, not the scan: the rate and probe rules do not
+    count them; a scan's connections to it count like any other. When it is not one of the
+    services, the device opens a listener on it that accepts and hangs up at once (and dies
+    with the device)."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1)
@@ -207,7 +213,8 @@ def load_personality_file(path: str | Path) -> Personality:
         for err in e.errors(include_url=False):
             # drop the discriminated-union tag pydantic inserts; it is not a key in the file
             loc = tuple(p for p in err["loc"] if p not in ("connect", "payload", "rate", "probes"))
-            msg = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" and loc else err["msg"]
+            msg = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" and loc \
+                else err["msg"].removeprefix("Value error, ")
             line = line_for(lines, loc) or 1
             field = _loc_text(loc)
             problems.append(f"{path}:{line}: {field + ': ' if field else ''}{msg}")

@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import Awaitable, Iterator, TypeVar
 
+from ..health import LOOPBACK_OBSERVER
 from .control import ControlClient
 from .device import VirtualDevice
 from .personality import Personality
@@ -26,8 +27,10 @@ class DeviceHandle:
     thread-safe. Build one with :func:`run_device` (or call start/stop yourself)."""
 
     def __init__(self, personality: Personality, host: str | None = None, *,
-                 control_host: str = "127.0.0.1", control_port: int | None = 0) -> None:
-        self.device = VirtualDevice(personality, host, control_host=control_host, control_port=control_port)
+                 control_host: str = "127.0.0.1", control_port: int | None = 0,
+                 observer: str | None = LOOPBACK_OBSERVER) -> None:
+        self.device = VirtualDevice(personality, host, control_host=control_host, control_port=control_port,
+                                    observer=observer)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"testbed-{personality.id}", daemon=True)
         self._changed = threading.Condition()
@@ -168,14 +171,17 @@ async def _settle() -> None:
 
 @contextmanager
 def run_device(personality: Personality, host: str | None = None, *, control_host: str = "127.0.0.1",
-               control_port: int | None = 0, port_map: dict[int, int] | None = None) -> Iterator[DeviceHandle]:
+               control_port: int | None = 0, port_map: dict[int, int] | None = None,
+               observer: str | None = LOOPBACK_OBSERVER) -> Iterator[DeviceHandle]:
     """Run a virtual device in a background thread for the duration of the `with` block.
 
     `host` None picks a free 127.0.0.x. `port_map` moves ports (e.g. {80: 8080} where binding
-    below 1024 needs privileges). `control_port` None runs without a control interface."""
+    below 1024 needs privileges). `control_port` None runs without a control interface.
+    `observer`: whose connections to the heartbeat port are not counted (see the device module)."""
     if port_map:
         personality = personality.remap_ports(port_map)
-    handle = DeviceHandle(personality, host, control_host=control_host, control_port=control_port).start()
+    handle = DeviceHandle(personality, host, control_host=control_host, control_port=control_port,
+                          observer=observer).start()
     try:
         yield handle
     finally:

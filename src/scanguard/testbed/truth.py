@@ -31,6 +31,13 @@ class TruthEvent(Model):
     how: Literal["reboot", "reset"] | None = None
     detail: str = ""
 
+    def text(self) -> str:
+        """One line for people: "2026-...Z death rule payload 8081/tcp: <reason>"."""
+        where = f" {self.port}/{self.protocol}" if self.port is not None else ""
+        what = f" rule {self.rule}" if self.rule else (f" by {self.how}" if self.how else "")
+        return f"{self.time.isoformat(timespec='milliseconds')} {self.kind}{what}{where}" \
+               f"{': ' + self.detail if self.detail else ''}"
+
 
 class DeviceStatus(Model):
     """What the control interface says about a device right now."""

@@ -11,32 +11,53 @@ from typing import Literal
 from pydantic import Field
 
 from ..model.base import Model
-from ..model.events import ActivityEvent, Finding, HealthEvent, Outage, ProfileChange
+from ..model.events import ActivityEvent, Finding, HealthEvent, Outage, ProfileChange, Suspect
+from ..model.ports import PortSet
+from ..model.run import ScanRun
 
 StageName = Literal["discovery-icmp", "discovery-syn", "discovery-connect", "service", "vulnerability", "speed"]
 STAGE_ORDER: tuple[StageName, ...] = (
     "discovery-icmp", "discovery-syn", "discovery-connect", "service", "vulnerability", "speed",
 )
 """The methodology's order: gentlest first, so the first failure names the least intrusive cause."""
-StageStatus = Literal["passed", "failed", "skipped", "not-run"]
+StageStatus = Literal["passed", "failed", "incomplete", "skipped", "not-run"]
+"""``incomplete``: cut short (a time limit) before it covered what it planned; never ``passed``."""
 Outcome = Literal["survived", "failed", "inconclusive"]
+"""``inconclusive``: nothing failed, but a stage is incomplete: what it did not cover is untested."""
 
 
-class ScanRecord(Model):
-    """One scan run inside a stage (a rerun to confirm is its own record)."""
+class Coverage(Model):
+    """How much of what a stage planned it covered: ports probed (or ports whose checks ran to
+    the end) of the ports planned."""
 
-    label: str
-    argv: tuple[str, ...] = ()
-    exit_code: int | None = None
-    activity_log: Path | None = None
-    results: Path | None = None
-    started: datetime | None = None
-    finished: datetime | None = None
-    stopped_early: bool = False
-    stop_reason: str = ""
+    done: int = Field(ge=0)
+    planned: int = Field(ge=0)
+    unit: str = "ports"
+
+    @property
+    def complete(self) -> bool:
+        """Whether everything planned was covered."""
+        return self.done >= self.planned
+
+    def text(self) -> str:
+        """"98 of 65535 ports (0.1%)"."""
+        share = 100.0 * self.done / self.planned if self.planned else 100.0
+        return f"{self.done} of {self.planned} {self.unit} ({share:.3g}%)"
+
+
+class ScanRecord(ScanRun):
+    """One scan run inside a stage, as the trial keeps it (a rerun or a replay to confirm is a
+    record of its own). Its timelines are the trial's (:attr:`TrialResult.activity`,
+    :attr:`TrialResult.health`): its own `activity` and `health` are left empty."""
+
     probes: int = 0
     device_went_down: bool = False
     confirming: bool = False
+    replayed: Suspect | None = None
+    """For a replay: the one probe, check or connect it sent alone."""
+    port: int | None = None
+    """The one port this scan covers, for stages that go port by port."""
+    time_limit_s: float | None = None
 
 
 class RecoveryRecord(Model):
@@ -67,6 +88,11 @@ class StageResult(Model):
     outages: tuple[OutageRecord, ...] = ()
     confirmed: bool = False
     findings: tuple[Finding, ...] = ()
+    coverage: Coverage | None = None
+    estimate_s: float | None = None
+    """The duration estimated before it started (from the rate and the port count)."""
+    ports: PortSet = Field(default_factory=PortSet)
+    """The device's ports this stage planned to probe."""
 
 
 class TrialResult(Model):
@@ -91,10 +117,22 @@ class TrialResult(Model):
     ground_truth: tuple[str, ...] = ()
     """What the device itself logged (test-bed devices only): deaths and recoveries, as text."""
     out_dir: Path | None = None
+    device_ports: PortSet | None = None
+    """The ports the device itself listens on, when known (a test bed's): nothing else was probed."""
+    warnings: tuple[str, ...] = ()
+    """What the owner should know about how the trial ran (foreign listeners left out, ...)."""
+    isolation: str = ""
+    """How the trial was kept off the network ("network namespace with only loopback"), if it was."""
+    risk_acceptance_override: str = ""
+    """For a device whose policy is never: the risk acceptance the user named to run it anyway."""
 
     def failed_stage(self) -> StageResult | None:
         """The stage that took the device down, if any."""
         return next((s for s in self.stages if s.status == "failed"), None)
+
+    def incomplete_stages(self) -> tuple[StageResult, ...]:
+        """The stages cut short before they covered what they planned."""
+        return tuple(s for s in self.stages if s.status == "incomplete")
 
     def outages(self) -> tuple[OutageRecord, ...]:
         """Every outage of every stage, in order."""

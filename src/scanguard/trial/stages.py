@@ -10,9 +10,15 @@ wrapped as a :class:`CompiledTemplate` aimed at the one target, for a vendor's `
 - ``discovery-connect``: full TCP connects to the liveness (ping) ports;
 - ``service``: one full-connect scan per open port, one port at a time, so that a failure
   names its port by construction;
-- ``vulnerability``: the vendor's safe checks against the open ports, slowly;
+- ``vulnerability``: the vendor's safe checks, one open port at a time (each with its own time
+  limit, so that one slow service cannot starve the others, and a failure names its port by
+  construction);
 - ``speed``: every open port many times over at full speed, to test rate fragility (every port
   survived on its own in ``service``: a failure here is the rate).
+
+:func:`estimate_s` says how long a scan takes at the template's rate before it starts, so that a
+stage that cannot finish within its time limit is refused, with a port list that fits
+(:func:`ports_that_fit`), instead of being cut short.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 
 from ..lattice import narrow
 from ..model.addresses import AddressSet
+from ..model.intervals import IntervalSet
 from ..model.base import Model
 from ..model.constraints import Constraints
 from ..model.plan import CompiledTemplate, Targets
@@ -39,6 +46,9 @@ STAGE_TITLES: dict[StageName, str] = {
 }
 GENTLE_EXCLUSIONS = frozenset({"dos", "brute-force", "exploit", "intrusive", "fuzzing", "unsafe", "web-crawl"})
 """Check categories a trial's vulnerability stage never runs: it tests fragility, not exploits."""
+UNLIMITED_PROBES_PER_S = 1000.0
+"""What an estimate assumes a scan without a rate limit or delay sends per second (a cautious
+figure: scanners send far more on a fast network, fewer to a slow device)."""
 
 
 class StagePlan(Model):
@@ -49,6 +59,51 @@ class StagePlan(Model):
     compiled: CompiledTemplate
     targets: tuple[str, ...]
     port: int | None = None
+
+    @property
+    def probes(self) -> int:
+        """Port probes it plans: its ports times its targets (one host probe when it has no ports)."""
+        ports = self.compiled.template.ports
+        return max(1, len(ports.tcp) + len(ports.udp)) * len(self.targets)
+
+
+def with_rate(plan: StagePlan, packets_per_second: int) -> StagePlan:
+    """The same scan at no more than `packets_per_second` (only ever slower)."""
+    ct = plan.compiled
+    perf = ct.template.performance
+    pps = min(packets_per_second, perf.packets_per_second or packets_per_second)
+    template = ct.template.model_copy(update={"performance": perf.model_copy(update={"packets_per_second": pps})})
+    return plan.model_copy(update={"compiled": ct.model_copy(update={"template": template})})
+
+
+def seconds_per_probe(t: ScanTemplate) -> float:
+    """How long one probe takes at the template's pace: the slower of its packet rate and its
+    delay between probes (:data:`UNLIMITED_PROBES_PER_S` when it has neither)."""
+    p = t.performance
+    each = 0.0
+    if p.packets_per_second:
+        each = max(each, 1.0 / p.packets_per_second)
+    if p.probe_delay_ms:
+        each = max(each, p.probe_delay_ms / 1000.0)
+    return each or 1.0 / UNLIMITED_PROBES_PER_S
+
+
+def estimate_s(plan: StagePlan) -> float:
+    """The least time a scan of `plan` takes: its probes at its template's pace (retries, waits
+    for answers and checks come on top)."""
+    return plan.probes * seconds_per_probe(plan.compiled.template)
+
+
+def ports_that_fit(survey: PortSet, plan: StagePlan, limit_s: float, keep: PortSet = PortSet()) -> PortSet:
+    """A TCP port list the scan of `plan` covers within `limit_s` (with a fifth spare): the ports
+    of `keep` that are in `survey` (the device's known ports), then the lowest of `survey`."""
+    budget = max(1, int(0.8 * limit_s / seconds_per_probe(plan.compiled.template) / max(1, len(plan.targets))))
+    chosen = set(list(keep.tcp & survey.tcp)[:budget])
+    for port in survey.tcp:
+        if len(chosen) >= budget:
+            break
+        chosen.add(port)
+    return PortSet(IntervalSet((p, p) for p in chosen))
 
 
 def can_raw_scan() -> bool:
@@ -127,13 +182,17 @@ def plan_stage(stage: StageName, *, target: str, constraints: Constraints, profi
                                  compiled=_compiled(f"{name}-{port}", t, constraints, target, devices),
                                  targets=(target,)))
         return out
-    portset = PortSet.parse(",".join(map(str, ports)))
     if stage == "vulnerability":
-        t = ScanTemplate(name=name, ports=portset, discovery=_quiet_discovery(),
-                         checks=Checks(enabled=True, safe_only=True, excluded_categories=GENTLE_EXCLUSIONS),
-                         performance=Performance(parallel_hosts=1, parallel_checks_per_host=1, probe_delay_ms=100))
-        return [StagePlan(stage=stage, label=stage, compiled=_compiled(name, t, constraints, target, devices),
-                          targets=(target,))]
+        out = []
+        for port in ports:
+            t = ScanTemplate(name=f"{name}-{port}", ports=PortSet.parse(f"{port}/tcp"), discovery=_quiet_discovery(),
+                             checks=Checks(enabled=True, safe_only=True, excluded_categories=GENTLE_EXCLUSIONS),
+                             performance=Performance(parallel_hosts=1, parallel_checks_per_host=1, probe_delay_ms=100))
+            out.append(StagePlan(stage=stage, label=f"checks {port}/tcp", port=port,
+                                 compiled=_compiled(f"{name}-{port}", t, constraints, target, devices),
+                                 targets=(target,)))
+        return out
+    portset = PortSet.parse(",".join(map(str, ports)))
     # speed: the same target listed several times, which nmap scans as so many hosts at once,
     # so each open port takes many connections within a second (a lone port list cannot)
     copies = max(1, min(max_copies, math.ceil(speed_probes / len(ports))))

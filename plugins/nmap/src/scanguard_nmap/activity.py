@@ -17,6 +17,13 @@ lines without a relative time (``NSE: Starting x against h:p.``, ``Service scan 
 probe``) take the arrival time. Arrival times are exact only because the runner reads nmap
 through a pseudo-terminal (nmap line-buffers there; through a pipe it buffers whole blocks).
 
+Version detection: each ``Service scan sending probe <name> to <host>:<port>`` is a probe event
+naming the probe (``probe``). nmap's own signal that a service stopped answering while it was
+being probed (``Got nsock CONNECT response with status ERROR - aborting this service``: the
+next probe's connection was refused) is a ``lost`` event on the port of the service probed last,
+naming the probe that was in flight there. nmap prints that line without an address, so the
+port is exact when one service is probed at a time (a trial's checks run port by port).
+
 Phases: ``discovery`` for host-discovery probes (ICMP echo, ``-PS``/``-PU`` pings, before the
 port scan), ``portscan`` for SYN/connect/UDP probes to ports, ``service`` for ``-sV`` probes,
 ``check`` for NSE scripts (``NSE: Starting <script> against <host>[:<port>].`` and
@@ -62,6 +69,7 @@ _NSE = re.compile(
 _NSE_ERROR = re.compile(
     rf"^NSE: (?P<script>[A-Za-z0-9_.-]+) against (?P<host>{_ADDR})(?::(?P<port>\d+))? threw an error"
 )
+_ABORTED = re.compile(r"^Got nsock (?P<op>CONNECT|WRITE|READ) response with status (?P<status>\S+) - aborting this service")
 _INITIATING = re.compile(r"^Initiating (?P<what>.+?) at \d")
 _LINE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) (?P<text>.*)$")
 
@@ -103,6 +111,7 @@ def parse_activity(stream: IO[str]) -> Iterator[ActivityEvent]:
     start: datetime | None = None
     phase = "discovery"  # nmap discovers hosts before anything else
     pending: set[tuple[str, int]] = set()  # connects seen "in progress", so a result is not a second probe
+    last_service: tuple[str, int, str, str] | None = None  # host, port, protocol, probe: the last probe sent
     for raw in stream:
         line = raw.rstrip("\r\n")
         if line.startswith("# "):
@@ -160,8 +169,16 @@ def parse_activity(stream: IO[str]) -> Iterator[ActivityEvent]:
                      phase=phase if phase in ("service", "check") else "service", kind="probe")
             continue
         if (mp := _SERVICE_PROBE.match(text)) is not None:
-            yield ev(host=_host(mp.group("host")), port=int(mp.group("port")), protocol=mp.group("proto"),  # type: ignore[arg-type]
-                     check_name=f"service probe {mp.group('probe')}", phase="service", kind="probe")
+            last_service = (_host(mp.group("host")), int(mp.group("port")), mp.group("proto"), mp.group("probe"))
+            yield ev(host=last_service[0], port=last_service[1], protocol=last_service[2],  # type: ignore[arg-type]
+                     check_name=f"service probe {last_service[3]}", probe=last_service[3], phase="service",
+                     kind="probe")
+            continue
+        if _ABORTED.match(text) is not None:
+            if last_service is not None:
+                yield ev(host=last_service[0], port=last_service[1], protocol=last_service[2],  # type: ignore[arg-type]
+                         check_name=f"service probe {last_service[3]}", probe=last_service[3], phase="service",
+                         kind="lost")
             continue
         if (me := _NSE.match(text)) is not None:
             port = me.group("port")

@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Vendor, hookimpl
+from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Suspect, UsageError, Vendor, hookimpl
 
 from .activity import parse_activity
 from .argv import CHECK_KINDS, parse_argv, render_argv
@@ -33,16 +33,16 @@ def serialize(payload: dict[str, Any]) -> str:
 
 def run(compiled: CompiledTemplate, targets: Sequence[str], *, out_dir: Path, name: str = "nmap",
         stop_when: Callable[[], bool] | None = None, timeout_s: float | None = None,
-        allow_non_loopback: bool = False) -> ScanRun:
-    """Run real nmap for a compiled template (see :func:`scanguard_nmap.run.run_scan`) and
-    report it as the core's ScanRun."""
+        allow_non_loopback: bool = False, replay: Suspect | None = None) -> ScanRun:
+    """Run real nmap for a compiled template (see :func:`scanguard_nmap.run.run_scan`); with
+    `replay`, only the probe, script or connect that suspect names, on its port."""
     from .run import run_scan  # only when scanning: rendering never needs the pty machinery
 
-    r = run_scan(compiled, list(targets), out_dir=out_dir, name=name, stop_when=stop_when, timeout_s=timeout_s,
-                 allow_non_loopback=allow_non_loopback)
-    return ScanRun(vendor="nmap", argv=r.argv, exit_code=r.exit_code, activity=r.events, activity_log=r.activity_log,
-                   results=r.xml if r.xml.exists() else None, started=r.started, finished=r.finished,
-                   stopped_early=r.stopped_early, stop_reason=r.stop_reason)
+    if replay is not None and replay.port is not None and not compiled.template.ports.contains(
+            replay.port, replay.protocol if replay.protocol in ("tcp", "udp") else "tcp"):
+        raise UsageError(f"refusing to replay on {replay.port}: the template does not scan that port")
+    return run_scan(compiled, list(targets), out_dir=out_dir, name=name, stop_when=stop_when, timeout_s=timeout_s,
+                    allow_non_loopback=allow_non_loopback, replay=replay)
 
 
 @hookimpl
@@ -51,6 +51,6 @@ def scanguard_vendors() -> list[Vendor]:
     return [
         Vendor(name="nmap", title="Nmap", render=render, parse=parse, serialize=serialize, suffix=".sh",
                parse_activity=parse_activity, parse_results=parse_results, run=run, parse_targets=parse_targets,
-               capabilities=frozenset({"render", "parse", "activity", "results", "run", "targets"}),
+               capabilities=frozenset({"render", "parse", "activity", "results", "run", "replay", "targets"}),
                check_kinds=CHECK_KINDS, result_roots=frozenset({"nmaprun"})),
     ]

@@ -2,7 +2,7 @@
 goes down.
 
     run = run_scan(compiled, ["127.0.0.23"], out_dir=tmp, stop_when=lambda: not monitor.is_up())
-    run.stopped_early, run.activity_log, run.xml, run.events
+    run.stopped_early, run.activity_log, run.results, run.activity      # a scanguard.ScanRun
 
 The argument vector is :func:`scanguard_nmap.argv.render_argv` (always ``-n``) with
 ``--packet-trace -d -oX FILE`` and the targets appended. nmap is read through a
@@ -13,7 +13,16 @@ stopped). Every line is saved with its arrival time; see :mod:`scanguard_nmap.ac
 Safety net for this project's environments (tests, demo, the test bed): targets must be
 loopback addresses unless ``allow_non_loopback`` is passed, and NSE's ``broadcast`` and
 ``external`` categories are left out of the script expression (they send packets to the local
-network or data to third parties, whatever the targets).
+network or data to third parties, whatever the targets). Scripts that look names up through the
+machine's resolver (:data:`NAME_LOOKUP_SCRIPTS`, ``fcrdns`` among them: ``-n`` does not stop
+them) are always left out: a scan sends nothing anywhere but its targets.
+
+Replay (:func:`replay_argv`): one probe, script or connect of an earlier run, alone, on one port,
+to confirm what took a device down. A version-detection probe is replayed with a data directory
+whose ``nmap-service-probes`` holds only that probe (taken from the installed nmap's own file)
+and whose script database is empty, so that ``-sV`` sends that probe and nothing else (no
+``version`` scripts follow it); a script is forced to run alone (``--script "+(EXPR) and NAME"``,
+within the template's own expression); anything else is a bare connect to the port.
 """
 
 from __future__ import annotations
@@ -31,32 +40,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from pydantic import Field
-
-from scanguard import ActivityEvent, CompiledTemplate, ScanguardError, UsageError
-from scanguard.model.base import Model
+from scanguard import CompiledTemplate, ScanguardError, ScanRun, Suspect, UsageError
 
 from .activity import format_header, format_line, parse_activity
 from .argv import render_argv
 
 CONFINED_SCRIPT_TERMS = ("broadcast", "external")
 """NSE categories left out unless non-loopback scanning is allowed."""
+NAME_LOOKUP_SCRIPTS = ("dns-client-subnet-scan", "dns-srv-enum", "fcrdns", "ftp-bounce", "ip-forwarding",
+                       "resolveall")
+"""NSE scripts that send name lookups to the machine's resolver (or resolve a third party's name)
+whatever ``-n`` says; some are in the ``safe`` category. Always left out."""
 STOP_GRACE_S = 5.0
 """How long nmap gets to exit after SIGTERM (it flushes its XML) before it is killed."""
-
-
-class NmapRun(Model):
-    """What a run of nmap did."""
-
-    argv: tuple[str, ...]
-    exit_code: int | None
-    activity_log: Path
-    xml: Path
-    started: datetime
-    finished: datetime
-    stopped_early: bool = False
-    stop_reason: str = ""
-    events: tuple[ActivityEvent, ...] = Field(default=(), repr=False)
+DATA_DIRS = ("/usr/share/nmap", "/usr/local/share/nmap", "/opt/homebrew/share/nmap")
+"""Where nmap's data files are looked for (after $NMAPDIR and beside the binary)."""
 
 
 def check_targets(targets: Sequence[str], *, allow_non_loopback: bool = False) -> None:
@@ -82,14 +80,16 @@ def check_targets(targets: Sequence[str], *, allow_non_loopback: bool = False) -
         )
 
 
-def confine_scripts(argv: list[str]) -> list[str]:
-    """The argument vector with NSE's broadcast and external categories left out of --script
-    (narrowing only: the expression can only select fewer scripts)."""
+def confine_scripts(argv: list[str], terms: Sequence[str] = (*CONFINED_SCRIPT_TERMS, *NAME_LOOKUP_SCRIPTS)) -> list[str]:
+    """The argument vector with `terms` (NSE categories or script names; by default broadcast,
+    external and the name-lookup scripts) left out of --script (narrowing only: the expression
+    can only select fewer scripts). A forced expression (``+...``) keeps its ``+``."""
     out = list(argv)
     for i, a in enumerate(out[:-1]):
-        if a == "--script":
-            terms = " and ".join(f"not {t}" for t in CONFINED_SCRIPT_TERMS)
-            out[i + 1] = f"({out[i + 1]}) and {terms}"
+        if a == "--script" and terms:
+            expr = out[i + 1]
+            force = "+" if expr.startswith("+") else ""
+            out[i + 1] = f"{force}({expr.removeprefix('+')}) and " + " and ".join(f"not {t}" for t in terms)
     return out
 
 
@@ -104,8 +104,7 @@ def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str
         base = base[1:]
     if "-n" not in base:
         base.insert(0, "-n")  # never resolve names: no DNS traffic leaves the machine
-    if not allow_non_loopback:
-        base = confine_scripts(base)
+    base = confine_scripts(base, (*(() if allow_non_loopback else CONFINED_SCRIPT_TERMS), *NAME_LOOKUP_SCRIPTS))
     argv = [nmap, *base, "--packet-trace"]
     if debug:
         argv.append("-" + "d" * debug)  # -d prints "NSE: Starting <script> against <host>"
@@ -116,13 +115,123 @@ def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str
     return argv
 
 
+def _data_file(binary: str, filename: str) -> Path | None:
+    """An nmap data file as the installed nmap reads it: $NMAPDIR, beside the binary, the usual
+    share directories."""
+    dirs = [os.environ.get("NMAPDIR", ""), str(Path(binary).resolve().parent.parent / "share" / "nmap"), *DATA_DIRS]
+    for d in dirs:
+        if d and (Path(d) / filename).is_file():
+            return Path(d) / filename
+    return None
+
+
+def probe_block(probes_text: str, protocol: str, probe: str) -> str:
+    """One probe of an ``nmap-service-probes`` file: its ``Probe`` line with the directives that
+    say how it is sent and awaited (``totalwaitms``, ``tcpwrappedms``), as a file of its own.
+    Raises UsageError when the file has no such probe."""
+    head = f"Probe {protocol.upper()} {probe} "
+    lines = probes_text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(head):
+            keep = [line, "rarity 1"]
+            for nxt in lines[i + 1:]:
+                if nxt.startswith("Probe "):
+                    break
+                if nxt.split(" ", 1)[0] in ("totalwaitms", "tcpwrappedms"):
+                    keep.append(nxt)
+            return "\n".join(keep) + "\n"
+    raise UsageError(f"nmap has no {protocol} version-detection probe {probe!r} to replay")
+
+
+_ESCAPES = {"\\": "\\", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def probe_payload(probes_text: str, protocol: str, probe: str) -> bytes:
+    """The bytes a version-detection probe sends: its ``q|...|`` string from an
+    ``nmap-service-probes`` file, with nmap's escapes (``\\r``, ``\\n``, ``\\0``, ``\\xHH``, ...)
+    decoded. Raises UsageError when the file has no such probe."""
+    line = probe_block(probes_text, protocol, probe).splitlines()[0]
+    spec = line.split(" ", 3)[3]  # "q|...|" (and maybe " no-payload")
+    if not spec.startswith("q") or len(spec) < 3:
+        raise UsageError(f"probe {probe}: cannot read its payload from {line!r}")
+    delim, body = spec[1], spec[2:]
+    out, i = [], 0
+    while i < len(body) and body[i] != delim:
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt == "x":
+                out.append(chr(int(body[i + 2:i + 4], 16)))
+                i += 4
+                continue
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out).encode("latin-1")
+
+
+def installed_probes(nmap: str = "nmap") -> str:
+    """The text of the installed nmap's ``nmap-service-probes`` (ScanguardError when not found)."""
+    binary = shutil.which(nmap) or nmap
+    source = _data_file(binary, "nmap-service-probes")
+    if source is None:
+        raise ScanguardError("nmap-service-probes not found (set NMAPDIR to nmap's data directory)")
+    return source.read_text(encoding="latin-1")
+
+
+def replay_argv(base: Sequence[str], suspect: Suspect, workdir: Path, *, nmap: str = "nmap") -> list[str]:
+    """The argument vector (without targets) that sends only what `suspect` names to its port,
+    within the template vector `base` (its timing and rate options are kept; its port list,
+    version detection and scripts are replaced). See the module docstring."""
+    if suspect.port is None:
+        raise UsageError("a replay needs the port the suspect was sent to")
+    proto = suspect.protocol if suspect.protocol in ("tcp", "udp") else "tcp"
+    out: list[str] = []
+    expr: str | None = None
+    skip = False
+    for i, a in enumerate(base):
+        if skip:
+            skip = False
+            continue
+        if a in ("-p", "--script", "--exclude-ports"):
+            if a == "--script":
+                expr = base[i + 1] if i + 1 < len(base) else None
+            skip = True
+            continue
+        if a in ("-sV", "--version-all") or a.startswith("--version-intensity"):
+            continue
+        out.append(a)
+    out += ["-p", f"{'T' if proto == 'tcp' else 'U'}:{suspect.port}"]
+    if suspect.check_id:
+        if expr is None:
+            raise UsageError(f"cannot replay script {suspect.check_id}: the template runs no scripts")
+        if not all(c.isalnum() or c in "_.-" for c in suspect.check_id):
+            raise UsageError(f"{suspect.check_id!r} is not an NSE script name")
+        # forced ("+"), so its port rule does not need -sV; still within the template's expression
+        out += ["--script", f"+({expr.removeprefix('+')}) and {suspect.check_id}"]
+    elif suspect.probe:
+        if suspect.probe != "NULL" and not all(c.isalnum() or c in "_.-" for c in suspect.probe):
+            raise UsageError(f"{suspect.probe!r} is not an nmap probe name")
+        datadir = workdir / "replay-data"
+        (datadir / "scripts").mkdir(parents=True, exist_ok=True)
+        (datadir / "nmap-service-probes").write_text(probe_block(installed_probes(nmap), proto, suspect.probe),
+                                                     encoding="latin-1")
+        (datadir / "scripts" / "script.db").write_text("", encoding="utf-8")  # no version scripts after it
+        out += ["-sV", "--version-all", "--datadir", str(datadir)]
+    return out
+
+
 def run_scan(template: CompiledTemplate | Sequence[str], targets: Sequence[str], *, out_dir: Path,
              name: str = "nmap", stop_when: Callable[[], bool] | None = None, poll_interval_s: float = 0.05,
              timeout_s: float | None = None, nmap: str | None = None, debug: int = 1,
-             allow_non_loopback: bool = False, extra_args: Sequence[str] = ()) -> NmapRun:
+             allow_non_loopback: bool = False, extra_args: Sequence[str] = (),
+             replay: Suspect | None = None) -> ScanRun:
     """Run nmap and wait for it, polling `stop_when` every `poll_interval_s` seconds: when it
     returns True (e.g. the device is down) nmap is stopped (SIGTERM, then SIGKILL). Writes
     ``<out_dir>/<name>.activity.log`` and ``<name>.xml``. `timeout_s` stops it likewise.
+    With `replay`, only what that suspect names is sent (see :func:`replay_argv`).
 
     Raises UsageError for a non-loopback target (unless allowed) and ScanguardError when nmap
     is not installed."""
@@ -133,6 +242,14 @@ def run_scan(template: CompiledTemplate | Sequence[str], targets: Sequence[str],
     out_dir.mkdir(parents=True, exist_ok=True)
     xml = out_dir / f"{name}.xml"
     log_path = out_dir / f"{name}.activity.log"
+    if replay is not None:
+        if isinstance(template, CompiledTemplate):
+            if template.targets.exclude:  # a replay keeps the template's excluded addresses too
+                extra_args = [*extra_args, "--exclude", ",".join(template.targets.exclude.blocks())]
+            base = render_argv(template, with_targets=False)
+        else:
+            base = list(template)
+        template = replay_argv(base, replay, out_dir / name, nmap=binary)
     argv = build_argv(template, targets, xml, nmap=binary, debug=debug,
                       allow_non_loopback=allow_non_loopback, extra_args=extra_args)
 
@@ -167,8 +284,9 @@ def run_scan(template: CompiledTemplate | Sequence[str], targets: Sequence[str],
     finished = datetime.now(timezone.utc)
     with open(log_path, encoding="utf-8") as f:
         events = tuple(parse_activity(f))
-    return NmapRun(argv=tuple(argv), exit_code=proc.returncode, activity_log=log_path, xml=xml, started=started,
-                   finished=finished, stopped_early=stopped, stop_reason=reason, events=events)
+    return ScanRun(label=name, vendor="nmap", argv=tuple(argv), exit_code=proc.returncode, activity=events,
+                   activity_log=log_path, results=xml if xml.exists() else None, started=started,
+                   finished=finished, stopped_early=stopped, stop_reason=reason)
 
 
 def _safe_call(fn: Callable[[], bool]) -> bool:
