@@ -3,6 +3,7 @@ they are absent (a clone without ../shared beside it)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,16 @@ def fixtures_dir() -> Path:
 def example_workspace() -> Path:
     """The example hospital workspace shipped in examples/."""
     return REPO / "examples" / "hospital"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_home(tmp_path_factory):
+    """The user state folder (where the state database and the load cache go when a workspace
+    names no state path) is a temporary one: tests never write into the real home."""
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state-home"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old

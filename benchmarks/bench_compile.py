@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import random
 import sys
 import time
 from pathlib import Path
@@ -22,44 +21,7 @@ from scanguard.plugin.manager import load_plugins  # noqa: E402
 from scanguard.render import render_plan  # noqa: E402
 from scanguard.workspace import Workspace, load_workspace  # noqa: E402
 
-GROUPS = [f"model-{i:02d}" for i in range(40)]
-CATS = ["dos", "brute-force", "exploit", "intrusive", "fuzzing", "web-crawl"]
-
-
-def generate(n: int, seed: int = 7) -> list[dict]:
-    """n profile documents as they come out of YAML: varied policies, locations and constraints."""
-    rng = random.Random(seed)
-    docs = []
-    for i in range(n):
-        a, b = divmod(i, 250)
-        policy = rng.choices(["scan", "restricted", "never"], weights=[65, 30, 5])[0]
-        doc: dict = {
-            "id": f"dev-{i:05d}",
-            "name": f"Device {i}",
-            "vendor": "Acme",
-            "model": GROUPS[i % len(GROUPS)],
-            "category": rng.choice(["plc", "infusion-pump", "patient-monitor", "imaging", "payment-terminal"]),
-            "location": {"hosts": [f"10.{a // 250}.{a % 250}.{b + 1}"]},
-            "policy": policy,
-            "scope": "everywhere" if rng.random() < 0.02 else "assets",
-            "constraints": {
-                "excluded_ports": [{"ports": f"{rng.randint(1, 65535)}/tcp", "reason": "crashed once",
-                                    "evidence": [f"INC-{i}"]}],
-                "excluded_checks": [{"categories": rng.sample(CATS, 2), "reason": "disruptive"}],
-                "rate": {"packets_per_second": rng.randint(10, 500), "parallel_checks_per_host": rng.randint(1, 4),
-                         "reason": "slow stack"},
-            },
-        }
-        if policy == "restricted":
-            doc["group"] = GROUPS[i % len(GROUPS)]
-        if policy == "never":
-            doc["risk_acceptance"] = {"accepted_by": "CISO", "accepted_on": "2026-01-01", "expires": "2030-01-01",
-                                      "reason": "clinical risk", "compensating_controls": ["isolated VLAN"]}
-        if rng.random() < 0.2:
-            doc["constraints"]["discovery"] = {"icmp": False, "tcp_syn": False, "reason": "fragile"}
-        docs.append(doc)
-    return docs
-
+from workspaces import generate  # noqa: E402  (benchmarks/workspaces.py: the shared generator)
 
 def floor(docs: list[dict], keep: bool = True) -> float:
     """Validate every profile with pydantic. `keep` holds on to the results, as any real use must

@@ -16,6 +16,7 @@ from .model.addresses import AddressSet
 from .model.base import Model
 from .model.events import CheckRequest, CheckResult
 from .model.plan import CompiledTemplate
+from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
 from .model.windows import allowed_at
 
@@ -38,6 +39,49 @@ def _template_of(request: CheckRequest) -> ScanTemplate | None:
     return t if isinstance(t, ScanTemplate) else None
 
 
+class _AddressIndex:
+    """Every profile's address intervals, sorted by their start, per IP version: the profiles a
+    scan's targets reach are found in one merge of two sorted lists (a /8 in 10,000 ranges
+    against 20,000 profiles: thirty thousand steps, never two hundred million pairs)."""
+
+    def __init__(self, profiles: tuple[DeviceProfile, ...]) -> None:
+        self.profiles = profiles
+        entries: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
+        for pos, p in enumerate(profiles):
+            addrs = p.addresses()
+            entries[4].extend((lo, hi, pos) for lo, hi in addrs.v4.intervals)
+            entries[6].extend((lo, hi, pos) for lo, hi in addrs.v6.intervals)
+        self.sorted = {v: sorted(e) for v, e in entries.items()}
+
+    def reached(self, targets: AddressSet) -> list[DeviceProfile]:
+        """The profiles with an address among the targets, in workspace order."""
+        hit: set[int] = set()
+        for version, wanted in ((4, targets.v4), (6, targets.v6)):
+            index, i, n = self.sorted[version], 0, len(self.sorted[version])
+            for tlo, thi in wanted.intervals:
+                # every interval starting by this target's end either reaches it or ends before
+                # it starts, and then no later target (they lie further up) can reach it either
+                while i < n and index[i][0] <= thi:
+                    if index[i][1] >= tlo:
+                        hit.add(index[i][2])
+                    i += 1
+                if i == n:
+                    break
+        return [self.profiles[pos] for pos in sorted(hit)]
+
+
+_last_index: _AddressIndex | None = None
+
+
+def reached(profiles: tuple[DeviceProfile, ...], targets: AddressSet) -> list[DeviceProfile]:
+    """The profiles with an address among the targets, in their order. The index of the last
+    workspace asked about is kept (it holds its profiles, so it is never mistaken for another's)."""
+    global _last_index
+    if _last_index is None or _last_index.profiles is not profiles:
+        _last_index = _AddressIndex(tuple(profiles))
+    return _last_index.reached(targets)
+
+
 def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = None) -> list[CheckResult]:
     """The checks every scan gets: never-scan devices, fragile devices without a template at
     least as safe as their profile, restricted devices outside their own template, scan windows,
@@ -46,14 +90,14 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
     targets: AddressSet = request.targets
     template = _template_of(request)
     compiled = request.template if isinstance(request.template, CompiledTemplate) else None
+    # a general template names thousands of devices: look each one up in a set, not the tuple
+    covered = frozenset(compiled.devices) if compiled else frozenset()
     today = today or request.when.date()
     if not targets:
         out.append(CheckResult(severity="error", code="no-targets", message="the scan has no targets",
                                fix="give --targets"))
-    for p in ws.profiles:
+    for p in reached(ws.profiles, targets):
         addrs = p.addresses()
-        if not addrs or not targets.overlaps(addrs):
-            continue
         hit = ", ".join((targets & addrs).items()[:5])
         ra = p.risk_acceptance
         if p.policy == "never":
@@ -70,7 +114,7 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
                     fix="renew the acceptance or change the device's policy",
                 ))
             continue
-        if p.policy == "restricted" and (compiled is None or p.id not in compiled.devices):
+        if p.policy == "restricted" and p.id not in covered:
             own = f"{compiled.base if compiled else '<base template>'}@{p.group_name()}"
             out.append(CheckResult(
                 severity="error", code="restricted-device", device=p.id,
@@ -83,14 +127,15 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
                                    message=f"targets include the fragile device {p.id} and the template is unknown",
                                    fix="name a compiled template with --template"))
             continue
-        bad = violations(template, p.lattice())
+        constraints = p.lattice()
+        bad = violations(template, constraints)
         for v in bad:
             if v.kind == "window":
                 continue  # windows are judged against the scan's time below
             out.append(CheckResult(severity="error", code=f"unsafe-{v.kind}", device=p.id,
                                    message=f"targets include {hit} ({p.name}): {v.message}",
                                    fix="use the device's compiled template, or exclude these addresses"))
-        windows = p.lattice().windows
+        windows = constraints.windows
         if windows and not allowed_at(windows, request.when):
             allowed = "; ".join(w.text() for ws_ in windows for w in ws_)
             out.append(CheckResult(severity="error", code="outside-window", device=p.id,

@@ -49,12 +49,16 @@ ALL_SCOPES = frozenset({"assets", "everywhere"})
 @contextmanager
 def bulk_allocation():
     """Compile builds hundreds of thousands of small immutable records and no reference cycles;
-    generational GC passes over them cost as much as the work itself, so pause GC meanwhile."""
+    generational GC passes over them cost as much as the work itself, so pause GC meanwhile.
+    (Loading a workspace does the same.) What was built is handed to the oldest generation at
+    once (freeze, then unfreeze), rather than have the next young collection walk all of it."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was:
             gc.enable()
 

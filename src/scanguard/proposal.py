@@ -39,6 +39,8 @@ from .errors import ScanguardError, WorkspaceError
 from .model.base import Model
 from .model.events import Finding, ProfileChange
 from .workspace import Workspace, check_workspace
+from .yamlsrc import YAMLSourceError
+from .yamlsrc import parse as parse_yaml
 
 SCHEMA_VERSION = 1
 HEADER = "# scanguard proposal: apply with `scanguard apply-proposal THIS-FILE --workspace DIR`\n"
@@ -100,9 +102,11 @@ def write_proposals(proposals: Sequence[Proposal], path: str | Path) -> Path:
 def read_proposals(path: str | Path) -> list[Proposal]:
     """Read a proposal file; ProposalError naming the file when it is not one."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
+        data = parse_yaml(Path(path).read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError) as e:
         raise ProposalError(f"{path}: cannot read the proposal: {e}") from None
+    except YAMLSourceError as e:  # read like a workspace file: YAML 1.2, no aliases
+        raise ProposalError(f"{path}:{e.line or 1}: cannot read the proposal: {e}") from None
     if not isinstance(data, dict) or "proposals" not in data:
         raise ProposalError(f"{path}: not a scanguard proposal file (no 'proposals' list)")
     if data.get("schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
@@ -189,7 +193,10 @@ def _holds(profile, host: str) -> bool:
 def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profile>") -> tuple[str, str]:
     """The profile text with the change added, and a one-line summary. The result is verified
     to load to the old data plus the change (ProposalError otherwise)."""
-    data = yaml.safe_load(text)
+    try:
+        data = parse_yaml(text).data  # as the loader reads it (YAML 1.2): `0100` is 100 here too
+    except YAMLSourceError as e:
+        raise ProposalError(f"{source}:{e.line or 1}: {e}") from None
     if not isinstance(data, dict):
         raise ProposalError(f"{source}: not a profile (expected a mapping)")
     expected = copy.deepcopy(data)
@@ -333,8 +340,8 @@ def edit_profile_text(text: str, change: ProfileChange, *, source: str = "<profi
     for start, end, repl in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         new_text = new_text[:start] + repl + new_text[end:]
     try:
-        got = yaml.safe_load(new_text)
-    except yaml.YAMLError as e:
+        got = parse_yaml(new_text).data
+    except YAMLSourceError as e:
         got = e
     if got != expected:
         raise ProposalError(f"{source}: could not add the change without disturbing the rest of the file; "

@@ -127,3 +127,27 @@ def test_correlate_then_apply_proposal_from_the_command_line(ws, tmp_path):
     assert applied.exit_code == 0, applied.output
     ports = load_workspace(ws).profile("pos-terminal").constraints.excluded_ports[-1].ports
     assert ports == PortSet.parse("7200/tcp")
+
+
+def test_a_rate_is_compared_as_the_loader_reads_it(ws):
+    # `0100` is 100 packets/s to scanguard (YAML 1.2), so 80 is tighter and must be applied;
+    # read by YAML 1.1 rules it would be octal 64, and the proposal dropped as "already stricter"
+    path = ws / "profiles" / "pos-terminal.yaml"
+    text = path.read_text()
+    old = next(line for line in text.splitlines() if "packets_per_second:" in line)
+    path.write_text(text.replace(old, old.split(":")[0] + ": 0100"))
+    assert load_workspace(ws).profile("pos-terminal").constraints.rate.packets_per_second == 100
+    tight = Proposal(host=TERMINAL, change=ProfileChange(kind="rate", packets_per_second=80, reason="died at 90/s"))
+
+    [applied] = apply_proposals([tight], ws)
+
+    assert applied.changed
+    assert load_workspace(ws).profile("pos-terminal").constraints.rate.packets_per_second == 80
+
+
+def test_a_proposal_file_with_aliases_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("schema_version: 1\nproposals: &p [*p]\n")
+
+    with pytest.raises(ProposalError, match=r"p\.yaml:2: .*aliases"):
+        read_proposals(path)

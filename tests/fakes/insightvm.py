@@ -21,6 +21,14 @@ response carries resources, page and links, with a "next" link while pages remai
 PUT replaces the whole object. Built-in templates (BUILTIN_IDS) are present and read-only: PUT
 and DELETE on them answer 400. Every request needs HTTP Basic auth (401 otherwise).
 
+What the console knows, in the spec's shapes: GET /api/3/vulnerability_categories (paged,
+PageOf<VulnerabilityCategory>: `categories`), GET /api/3/vulnerability_checks_types
+(ReferencesWith<VulnerabilityCheckTypeID>: `check_types`), GET /api/3/administration/info (Info,
+with version.semantic `console_version`) and GET /api/3/json (the console's own spec; 404 when
+`serves_spec` is False). `api_version` "3" serves the recorded spec, whose port lists are arrays
+(ranges as strings); "3.1" serves it with info.version "3.1" and port lists as one CSV string.
+Request bodies must take the form of the version served.
+
 Errors have the console's shape {"status", "message"}; `status_type` (int or str) chooses
 whether status is an integer or a string, both of which real consoles send.
 
@@ -47,6 +55,7 @@ import socket
 import ssl
 import struct
 import threading
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
@@ -58,6 +67,13 @@ from .common import FaultPlan, LoopbackTLS, serve_in_background, stop_serving
 from .insightvm_sites import SITES, SitesMixin
 
 BASE = "/api/3/scan_templates"
+CATEGORIES = (
+    "Apache", "Database", "Default Account", "Denial of Service", "DNS", "HTTP", "Malware", "Microsoft",
+    "Network", "SCADA", "SSL", "Web",
+)
+"""Vulnerability check categories the fake console knows (names as Rapid7's docs show them)."""
+CHECK_TYPES = ("Default Account", "Local", "Patch", "Policy", "Remote", "Safe", "Unsafe", "Version")
+"""Vulnerability check types the fake console knows."""
 BUILTIN_IDS = (
     "discovery",
     "full-audit-without-web-spider",
@@ -192,7 +208,7 @@ class FakeInsightVM(SitesMixin):
     See the module docstring for its API (and tests/fakes/insightvm_sites.py for sites)."""
 
     def __init__(self, tls: bool = True, *, page_size: int = 10, validate: bool = True,
-                 spec_path: str | Path | None = None) -> None:
+                 spec_path: str | Path | None = None, api_version: str = "3") -> None:
         self.tls = tls
         self.username = "nxadmin-" + secrets.token_hex(4)
         self.password = secrets.token_urlsafe(18)
@@ -211,7 +227,15 @@ class FakeInsightVM(SitesMixin):
         self._stop = threading.Event()
         self._conns: set[Any] = set()
         spec = spec_path or find_spec()
-        self.validator: SpecValidator | None = load_validator(str(spec)) if (validate and spec) else None
+        self.spec_path = str(spec) if spec else None
+        self.api_version = api_version
+        self.serves_spec = True
+        self.console_version = "6.6.55"
+        self.categories: list[str] = list(CATEGORIES)
+        self.check_types: list[str] = list(CHECK_TYPES)
+        form = "csv" if api_version == "3.1" else "array"
+        self.validator: SpecValidator | None = (load_validator(str(spec), port_form=form)
+                                                if (validate and spec) else None)
         self._init_sites()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -350,7 +374,7 @@ class FakeInsightVM(SitesMixin):
             h.close_connection = True
             return
         self._log(method, path, status)
-        payload = json.dumps(body).encode()
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json;charset=UTF-8")
         h.send_header("Content-Length", str(len(payload)))
@@ -423,7 +447,35 @@ class FakeInsightVM(SitesMixin):
         except _BadRequest as e:
             return 400, self._error_body(400, str(e))
 
+    def _console(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
+        """What the console knows (module docstring); None for any other path."""
+        path = path.rstrip("/")
+        if path == "/api/3/vulnerability_categories":
+            number, size = self._paging(query)
+            with self.lock:
+                names = list(self.categories)
+            chosen = names[number * size:(number + 1) * size]
+            resources = [{"id": i, "name": n, "links": [{"href": f"{self.url}{path}/{i}", "rel": "self"}]}
+                         for i, n in enumerate(chosen, number * size + 1)]
+            return 200, self._page(path, resources, number, size, len(names))
+        if path == "/api/3/vulnerability_checks_types":
+            with self.lock:
+                return 200, {"resources": list(self.check_types), "links": [{"href": self.url + path, "rel": "self"}]}
+        if path == "/api/3/administration/info":
+            info = self.validator.example("Info") if self.validator is not None else {"version": {}}
+            info["version"]["semantic"] = self.console_version
+            return 200, info
+        if path == "/api/3/json":
+            if not self.serves_spec or self.spec_path is None:
+                return 404, self._error_body(404, "Not found.")
+            return 200, served_spec_bytes(self.spec_path, self.api_version)
+        return None
+
     def _route_inner(self, method: str, path: str, query: dict[str, list[str]], raw: bytes) -> tuple[int, Any]:
+        if method == "GET":
+            known = self._console(path, query)
+            if known is not None:
+                return known
         if path.rstrip("/") == SITES or path.startswith(SITES + "/"):
             return self._sites_route(method, path, query, raw)
         if path.rstrip("/") == BASE:
@@ -462,13 +514,24 @@ class FakeInsightVM(SitesMixin):
             return 200, {"links": [{"href": f"{self.url}{BASE}", "rel": "up"}]}
         return 405, self._error_body(405, f"Method {method} is not supported here.")
 
-    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+    def _paging(self, query: dict[str, list[str]]) -> tuple[int, int]:
         try:
             number = int(query.get("page", ["0"])[0])
             size = int(query.get("size", [str(self.page_size)])[0])
         except ValueError:
             raise _BadRequest("page and size must be integers") from None
-        size = max(1, size)
+        return number, max(1, size)
+
+    def _page(self, path: str, resources: list[Any], number: int, size: int, total: int) -> dict[str, Any]:
+        pages = max(1, -(-total // size))
+        links = [{"href": f"{self.url}{path}?page={number}&size={size}", "rel": "self"}]
+        if number + 1 < pages:
+            links.append({"href": f"{self.url}{path}?page={number + 1}&size={size}", "rel": "next"})
+        return {"resources": resources, "page": {"number": number, "size": size, "totalPages": pages,
+                                                 "totalResources": total}, "links": links}
+
+    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        number, size = self._paging(query)
         with self.lock:
             ids = sorted(self.templates)
             total = len(ids)
@@ -478,12 +541,27 @@ class FakeInsightVM(SitesMixin):
                 doc = copy.deepcopy(self.templates[template_id])
                 doc["links"] = self._links(template_id)
                 resources.append(doc)
-        pages = max(1, -(-total // size))
-        links = [{"href": f"{self.url}{BASE}?page={number}&size={size}", "rel": "self"}]
-        if number + 1 < pages:
-            links.append({"href": f"{self.url}{BASE}?page={number + 1}&size={size}", "rel": "next"})
-        return {"resources": resources, "page": {"number": number, "size": size, "totalPages": pages,
-                                                 "totalResources": total}, "links": links}
+        return self._page(BASE, resources, number, size, total)
+
+
+@lru_cache(maxsize=4)
+def served_spec_bytes(path: str, api_version: str) -> bytes:
+    """`served_spec` serialised once (it is some 800 KB)."""
+    return json.dumps(served_spec(path, api_version)).encode()
+
+
+def served_spec(path: str, api_version: str) -> dict[str, Any]:
+    """The console's own spec as GET /api/3/json serves it: the recorded one for API 3.0; for 3.1,
+    info.version "3.1" and the service port lists as one CSV string."""
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    if api_version == "3.1":
+        spec["info"]["version"] = "3.1"
+        for definition in ("ScanTemplateServiceDiscoveryTcp", "ScanTemplateServiceDiscoveryUdp"):
+            for field in ("additionalPorts", "excludedPorts"):
+                prop = spec["definitions"][definition]["properties"][field]
+                prop.pop("items", None)
+                prop["type"] = "string"
+    return spec
 
 
 class _BadRequest(Exception):

@@ -150,6 +150,14 @@ def test_a_damaged_drafts_file_is_named(ws, tmp_path):
     assert r.exit_code == 2 and "ACME-2099-01.yaml: drafts[0].status" in r.output and "Traceback" not in r.output
 
 
+def test_a_drafts_file_with_an_alias_bomb_is_refused_with_its_line(ws, tmp_path):
+    import_documents([write(tmp_path / "a.json", GOOD)], KnowledgeBase(ws), [])
+    path = KnowledgeBase(ws).drafts_path("ACME-2099-01")
+    path.write_text(path.read_text() + "lol: &a [x, x, x, x, x, x, x, x, x]\nlol2: &b [*a, *a, *a, *a, *a, *a]\n")
+    r = runner.invoke(app, ["kb", "review", "-w", str(ws)])
+    assert r.exit_code == 2 and "ACME-2099-01.yaml:" in r.output and "aliases" in r.output
+
+
 @pytest.mark.fixtures
 def test_the_whole_fixture_folder_imports_without_a_problem(ws, fixtures_dir, tmp_path):
     src = tmp_path / "csaf"

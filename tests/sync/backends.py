@@ -1,6 +1,8 @@
 """The vendor fakes in tests/fakes/, behind one small interface for the sync acceptance tests:
 start a fake, the scanguard.toml entry (and environment) that reaches it, a console edit that
-makes a managed object less safe, and fault injection.
+makes a managed object less safe, fault injection, and what the fake holds read straight from
+its stored state (`stored`), never through the client under test: a client that misreads the
+scanner would otherwise agree with itself.
 
 `available()` lists the vendors whose fake exists in tests/fakes/; nothing else is guessed."""
 
@@ -8,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from scanguard import RemoteObject, parse_marker
 from scanguard.plugin.manager import PluginManager, load_plugins
 
 FAULTS = ("500", "503", "429", "reset", "timeout")
@@ -32,6 +36,9 @@ class Backend:
     """(the body of [scanners.NAME], environment variables to set) for a running fake."""
     drift: Callable[[Any, str], None]
     """A console edit of the managed object with that remote id, making it less safe."""
+    stored: Callable[[Any], dict[str, list[RemoteObject]]] | None = None
+    """Every object the fake holds, read from its stored state: {name: [object...]} with payloads
+    the vendor's parse reads."""
     faults: tuple[str, ...] = FAULTS
 
     def inject(self, fake: Any, n: int, kind: str) -> None:
@@ -94,6 +101,35 @@ def _nessus_drift(fake: Any, remote_id: str) -> None:
     fake.edit_policy(remote_id, settings={"portscan_range": "1-65535", "safe_checks": "no"})
 
 
+def _nessus_stored(fake: Any) -> dict[str, list[RemoteObject]]:
+    # the fake's raw state (settings, family states, plugin states, running port scanners) through
+    # the shared policy model's reading, with nothing of the client's HTTP reading in between
+    from scanguard_tenable_policy import hinted_plugins, live_document
+
+    out: dict[str, list[RemoteObject]] = {}
+    from tests.fakes.nessus import _recorded
+
+    names = {t["uuid"]: t["name"] for t in _recorded()["templates"]}
+    with fake._lock:
+        for pid, p in sorted(fake.policies.items()):
+            s = dict(p["settings"])
+            families = {f: fake.family_status(pid, f) for f in fake.families}
+            mixed: dict[str, list[str]] = {}
+            for plugin, state in p["plugins"].items():
+                family = fake.plugins[plugin][1]
+                if state == "disabled" and families.get(family) == "mixed":
+                    mixed.setdefault(family, []).append(plugin)
+            running = [k for k, v in fake.port_scanners_running(pid).items() if v == "enabled"]
+            doc = live_document(template=names.get(p["uuid"], p["uuid"]), settings=s, families=families,
+                                mixed_disabled=mixed, hinted=hinted_plugins(s.get("description")),
+                                plugin_family=lambda x: fake.plugins.get(x, (None, None))[1], port_scanners=running)
+            marker = parse_marker(s.get("description"))
+            out.setdefault(s.get("name", ""), []).append(RemoteObject(
+                remote_id=str(pid), name=s.get("name", ""), payload=doc.payload(),
+                marker_hash=marker[1] if marker else None, managed=marker is not None))
+    return out
+
+
 # -- InsightVM ---------------------------------------------------------------------------------------
 def _insightvm_start(tls: bool = True):
     from tests.fakes.insightvm import FakeInsightVM
@@ -121,6 +157,17 @@ def _insightvm_drift(fake: Any, remote_id: str) -> None:
     fake.edit_template(remote_id, edit)
 
 
+def _insightvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
+    # a console's stored template is what the vendor's parse reads, as it is
+    out: dict[str, list[RemoteObject]] = {}
+    for rid, doc in sorted(fake.managed_templates().items()):
+        marker = parse_marker(doc.get("description"))
+        out.setdefault(str(doc.get("name", "")), []).append(RemoteObject(
+            remote_id=rid, name=str(doc.get("name", "")), payload=doc,
+            marker_hash=marker[1] if marker else None, managed=marker is not None))
+    return out
+
+
 # -- GVM ---------------------------------------------------------------------------------------------
 def _gvm_start(tls: bool = True):  # gvmd is always TLS
     from tests.fakes.gvm import FakeGvmd
@@ -143,13 +190,75 @@ def _gvm_drift(fake: Any, remote_id: str) -> None:
     fake.edit("config", cid, scanner_preferences={"safe_checks": "no"}, families_on=["Denial of Service"])
 
 
+def _gvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
+    # every scan config the fake holds with the task, target and port list that use it, in the
+    # document form the vendor's parse reads: selected NVTs per feed family, preferences as stored
+    from scanguard_gvm.vocabulary import FORMAT
+    from tests.fakes.gvm import FEED, FULL_AND_FAST
+
+    out: dict[str, list[RemoteObject]] = {}
+    with fake._lock:
+        st = fake.state
+        for cid, cfg in sorted(st.configs.items()):
+            if cid == FULL_AND_FAST:
+                continue
+            marker = parse_marker(cfg.comment)
+            name = (marker[0] if marker and marker[0] else None) or cfg.name
+            task = next((t for t in st.tasks.values() if t.config_id == cid), None)
+            target = st.targets.get(task.target_id) if task else None
+            if target is not None:
+                plist = st.port_lists.get(target.port_list_id)
+            else:  # a template with no targets of its own: its port list by name, the rest in the comment
+                plist = next((pl for pl in st.port_lists.values() if pl.name == cfg.name), None)
+            intent = next((json.loads(line[len("scanguard:intent "):]) for line in cfg.comment.splitlines()
+                           if line.startswith("scanguard:intent ")), {})
+            counts = {fam: len({o for o, _ in nvts} & cfg.selected) for fam, nvts in FEED.items()}
+            if cfg.family_growing:
+                selection = {"mode": "all-except", "families": sorted(f for f, n in counts.items() if n == 0)}
+            else:
+                selection = {"mode": "only", "families": sorted(f for f, n in counts.items() if n > 0)}
+            excluded = sorted(o for fam, nvts in FEED.items() if 0 < counts[fam] < len(nvts)
+                              for o, _ in nvts if o not in cfg.selected)
+            payload = {
+                "format": FORMAT, "name": name,
+                "port_list": {"name": name, "ranges": [{"type": r["type"].upper(), "start": r["start"], "end": r["end"]}
+                                                       for r in (plist.ranges if plist else [])]},
+                "scan_config": {
+                    "name": name, "base_config": FULL_AND_FAST, "scanner_preferences": dict(cfg.scanner_prefs),
+                    "nvt_preferences": [{"oid": o, "id": i, "type": "", "name": "", "value": v}
+                                        for (o, i), v in sorted(cfg.nvt_prefs.items())],
+                    "family_selection": selection, "nvt_selection": {"excluded": excluded}},
+                "target": {"name": name, "hosts": [], "exclude_hosts": [],
+                           "alive_test": target.alive_tests if target else intent.get("target", {}).get("alive_test")},
+                "task": {"name": name, "preferences": dict(task.preferences) if task else dict(intent.get("task", {}))},
+            }
+            out.setdefault(name, []).append(RemoteObject(remote_id=cid, name=name, payload=payload,
+                                                         marker_hash=marker[1] if marker else None,
+                                                         managed=marker is not None))
+    return out
+
+
 BACKENDS: dict[str, Backend] = {
-    "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift),
+    "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
+                      stored=_nessus_stored),
     "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
-                         _insightvm_entry, _insightvm_drift),
+                         _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
-                   faults=("500", "503", "reset", "timeout")),  # GMP has no 429
+                   stored=_gvm_stored, faults=("500", "503", "reset", "timeout")),  # GMP has no 429
 }
+
+
+def ready(vendor: str) -> tuple[Backend, PluginManager]:
+    """(backend, plugin manager) for one vendor; the test is skipped, saying why, when its plugin
+    has no client yet."""
+    import pytest
+
+    b = BACKENDS[vendor]
+    pm = b.plugins()
+    why = b.missing_client(pm)
+    if why:
+        pytest.skip(f"{b.vendor}: {why}")
+    return b, pm
 
 
 def available() -> list[str]:

@@ -7,6 +7,7 @@ import pytest
 from scanguard.plugin.manager import load_plugins
 
 from . import memory
+from .backends import available, ready
 
 
 @pytest.fixture
@@ -33,3 +34,10 @@ def mem_scanners():
 
 
 MEM = 'type = "memory"\nurl = "https://127.0.0.1:1"'
+
+
+@pytest.fixture(params=available())
+def backend(request):
+    """(backend, plugin manager) for each vendor fake in tests/fakes/ (skipped, saying why, when its
+    plugin has no client yet)."""
+    return ready(request.param)

@@ -1,10 +1,11 @@
 """Scenario building blocks shared by the engine tests, the fault matrix and the benchmark:
-workspaces on disk, running a sync in-process, and reading a scanner's state through its own
-client (vendor-neutral), so one set of assertions holds for every vendor's fake."""
+workspaces on disk, running a sync in-process, reading a scanner's state through its own client
+(vendor-neutral: names, ids, markers), and judging safety on what the fake actually stores
+(`stored`, read from the fake's state by each backend, never through the client under test)."""
 
 from __future__ import annotations
 
-import shutil
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -40,6 +41,13 @@ constraints:
 FAST_RETRY = RetryPolicy(attempts=4, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=60)
 
 
+NO_PACKET_RATE = frozenset({"nessus"})
+"""Scanner types that refuse a packet rate (CannotEnforce: Tenable has none). For them the example
+profiles are used without their `packets_per_second` (the refusal itself is tested apart)."""
+_TYPE = re.compile(r'^type\s*=\s*"([^"]+)"', re.MULTILINE)
+_PACKET_RATE = re.compile(r"^\s*packets_per_second:.*\n", re.MULTILINE)
+
+
 def write_workspace(root: Path, scanners: dict[str, str], *, profiles: Iterable[str] = ("pos-terminal",),
                     templates: Iterable[str] = ("discovery", "full-audit"), state: str = "state.db",
                     extra_profiles: dict[str, str] | None = None) -> Path:
@@ -48,8 +56,10 @@ def write_workspace(root: Path, scanners: dict[str, str], *, profiles: Iterable[
     (root / "profiles").mkdir(exist_ok=True)
     for old in (root / "profiles").glob("*.yaml"):
         old.unlink()
+    no_rate = any(t in NO_PACKET_RATE for body in scanners.values() for t in _TYPE.findall(body))
     for p in profiles:
-        shutil.copy(PROFILES / f"{p}.yaml", root / "profiles" / f"{p}.yaml")
+        text = (PROFILES / f"{p}.yaml").read_text(encoding="utf-8")
+        (root / "profiles" / f"{p}.yaml").write_text(_PACKET_RATE.sub("", text) if no_rate else text, encoding="utf-8")
     for name, text in (extra_profiles or {}).items():
         (root / "profiles" / f"{name}.yaml").write_text(text, encoding="utf-8")
     lines = ["[workspace]", f'state = "{state}"', "templates = [" + ", ".join(f'"{t}"' for t in templates) + "]", ""]
@@ -83,6 +93,14 @@ def snapshot(ws: Workspace, plugins: PluginManager, scanner: str) -> dict[str, l
     return out
 
 
+def stored(backend: Any, fake: Any) -> dict[str, list[Any]]:
+    """Every object the fake holds, read from its stored state rather than through the client under
+    test: {name: [RemoteObject, ...]} with payloads the vendor's parse reads."""
+    if backend.stored is None:
+        raise AssertionError(f"backend {backend.vendor} cannot read its fake's stored state")
+    return backend.stored(fake)
+
+
 def duplicates(snap: dict[str, list[Any]]) -> list[str]:
     """Names held more than once."""
     return [n for n, objs in snap.items() if len(objs) > 1]
@@ -114,8 +132,10 @@ def less_safe_than_before(ws: Workspace, plugins: PluginManager, scanner: str,
     return out
 
 
-def in_sync(ws: Workspace, plugins: PluginManager, scanner: str) -> list[str]:
-    """Problems keeping the scanner from being exactly the plan (empty: converged)."""
+def in_sync(ws: Workspace, plugins: PluginManager, scanner: str,
+            held: dict[str, list[Any]] | None = None) -> list[str]:
+    """Problems keeping the scanner from being exactly the plan (empty: converged). With `held`
+    (what `stored` read from the fake), every planned object as stored must keep its constraints too."""
     from scanguard import compile_plan
     from scanguard.render import render_one
 
@@ -134,6 +154,11 @@ def in_sync(ws: Workspace, plugins: PluginManager, scanner: str) -> list[str]:
             problems.append(f"{ct.name} differs from the plan")
         if violations(vendor.parse(o.payload), ct.constraints, vendor=vendor.name):
             problems.append(f"{ct.name} breaks its constraints")
+        for kept in (held or {}).get(ct.name, []):
+            if violations(vendor.parse(kept.payload), ct.constraints, vendor=vendor.name):
+                problems.append(f"{ct.name} as stored on the scanner breaks its constraints")
+        if held is not None and not held.get(ct.name):
+            problems.append(f"{ct.name} is not stored on the scanner")
     return problems
 
 
@@ -142,5 +167,5 @@ def marker_of(obj: Any) -> str | None:
     return obj.marker_hash
 
 
-__all__ = ["write_workspace", "run_sync", "snapshot", "duplicates", "less_safe_than_before", "in_sync", "marker_of",
-           "FAST_RETRY", "parse_marker"]
+__all__ = ["write_workspace", "run_sync", "snapshot", "stored", "duplicates", "less_safe_than_before", "in_sync",
+           "marker_of", "FAST_RETRY", "parse_marker"]

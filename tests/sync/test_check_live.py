@@ -9,7 +9,7 @@ import pytest
 from scanguard import load_workspace
 from scanguard.check import live_template_results
 
-from .backends import BACKENDS, available, running
+from .backends import available, ready, running
 from .harness import run_sync, snapshot, write_workspace
 
 TEMPLATE = "full-audit@payment-terminals"
@@ -17,12 +17,7 @@ TEMPLATE = "full-audit@payment-terminals"
 
 @pytest.fixture(params=[v for v in available() if v in ("nessus", "insightvm")])
 def backend(request):
-    b = BACKENDS[request.param]
-    pm = b.plugins()
-    why = b.missing_client(pm)
-    if why:
-        pytest.skip(f"{b.vendor}: {why}")
-    return b, pm
+    return ready(request.param)
 
 
 def _codes(results):

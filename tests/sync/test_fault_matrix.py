@@ -5,6 +5,8 @@ less safe than before, and the next clean run converges with no duplicates.
 The scenario at each position: the scanner holds the plan of workspace W1 (one restricted
 device); the workspace becomes W2 (two more devices: planned updates and new group templates)
 and someone edits a managed object in the console (drift). The sync of W2 then meets the fault.
+Safety is judged on what the fake stores, read from its state (harness.stored), not through the
+client the sync used.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from scanguard import load_workspace
 from scanguard.sync import RetryPolicy
 
 from .backends import BACKENDS, available, running
-from .harness import LAB_PRINTER, duplicates, in_sync, less_safe_than_before, run_sync, snapshot, write_workspace
+from .harness import LAB_PRINTER, duplicates, in_sync, less_safe_than_before, run_sync, snapshot, stored, write_workspace
 
 RETRY = RetryPolicy(attempts=3, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=30)
-PARTS = {"gvm": 8}
-"""GMP makes over a hundred calls per sync of this scenario: its positions are split into parts
-(every part-th position) so that pytest-xdist spreads them over workers. The first part (every
-8th position, all fault kinds) runs in every test run; the other parts are marked slow and run
-with `make test-all` (about half an hour)."""
+PARTS = {"gvm": 8, "nessus": 3}
+"""GMP makes over a hundred calls per sync of this scenario, Nessus some sixty (a policy is read
+from three views): their positions are split into parts (every part-th position) so that
+pytest-xdist spreads them over workers. The first part (every part-th position, all fault kinds)
+runs in every test run; the other parts are marked slow and run with `make test-all`."""
 CASES = [pytest.param(v, k, part, PARTS.get(v, 1), id=f"{v}-{k}" + (f"-part{part + 1}" if PARTS.get(v, 1) > 1 else ""),
                       marks=[pytest.mark.slow] if part > 0 else [])
          for v in available() for k in BACKENDS[v].faults for part in range(PARTS.get(v, 1))]
@@ -68,10 +70,10 @@ def test_every_call_position_fails_safe_and_converges(vendor, kind, part, parts,
         failures = []
         for n in range(1 + part, positions + 1, parts):
             _reset_to_w1(w1, w2, pm, fake, backend)
-            before = snapshot(w2, pm, "scn")
+            before = stored(backend, fake)
             backend.inject(fake, n, kind)
             faulty = run_sync(w2, pm, retry=RETRY).scanners[0]
-            after = snapshot(w2, pm, "scn")
+            after = stored(backend, fake)
             where = f"position {n}/{positions} ({kind})"
             if not (faulty.errors or faulty.retries):
                 failures.append(f"{where}: the failure was not reported")
@@ -80,13 +82,14 @@ def test_every_call_position_fails_safe_and_converges(vendor, kind, part, parts,
             worse = less_safe_than_before(w2, pm, "scn", before, after)
             if worse:
                 failures.append(f"{where}: less safe than before: {worse}")
-            if duplicates(after):
-                failures.append(f"{where}: duplicates {duplicates(after)}")
+            seen = snapshot(w2, pm, "scn")
+            if duplicates(seen):
+                failures.append(f"{where}: duplicates {duplicates(seen)}")
             clean = run_sync(w2, pm, retry=RETRY)
             if clean.exit_code not in (0, 3):
                 failures.append(f"{where}: the clean run after failed: {clean.scanners[0].errors}")
             # exactly the plan, markers included: the run after this one writes nothing
-            problems = in_sync(w2, pm, "scn")
+            problems = in_sync(w2, pm, "scn", stored(backend, fake))
             if problems:
                 failures.append(f"{where}: not converged: {problems}")
         assert not failures, "\n".join(failures)

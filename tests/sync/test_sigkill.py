@@ -16,7 +16,7 @@ from scanguard import load_workspace
 from scanguard.sync import StateDB
 
 from .backends import BACKENDS, available, running
-from .harness import LAB_PRINTER, duplicates, in_sync, less_safe_than_before, run_sync, snapshot, write_workspace
+from .harness import LAB_PRINTER, duplicates, in_sync, less_safe_than_before, run_sync, snapshot, stored, write_workspace
 
 SCANGUARD = Path(sys.executable).with_name("scanguard")
 
@@ -42,7 +42,7 @@ def test_a_sync_killed_mid_run_converges_on_the_next(vendor, kill_after_writes, 
         root2 = write_workspace(tmp_path / "w2", bodies, templates=("full-audit",), state="../state.db",
                                 profiles=("pos-terminal", "infusion-rack"), extra_profiles={"lab-printer": LAB_PRINTER})
         w2 = load_workspace(root2)
-        before = snapshot(w2, pm, "scn")
+        before = stored(b, fake)
         fake.latency = 0.15  # slow enough to land the kill mid-run
         start = _writes(fake)
         proc = subprocess.Popen(
@@ -58,13 +58,12 @@ def test_a_sync_killed_mid_run_converges_on_the_next(vendor, kill_after_writes, 
         assert proc.returncode == -signal.SIGKILL
         fake.latency = 0.0
         time.sleep(0.2)  # let the fake finish the request the killed process had in flight
-        mid = snapshot(w2, pm, "scn")
-        assert less_safe_than_before(w2, pm, "scn", before, mid) == []
-        assert duplicates(mid) == []
+        assert less_safe_than_before(w2, pm, "scn", before, stored(b, fake)) == []
+        assert duplicates(snapshot(w2, pm, "scn")) == []
 
         again = run_sync(w2, pm)
         assert again.exit_code in (0, 3), again.scanners[0].errors
-        assert in_sync(w2, pm, "scn") == []
+        assert in_sync(w2, pm, "scn", stored(b, fake)) == []
         assert run_sync(w2, pm).scanners[0].writes == 0
         with StateDB(w2.state_path()) as db:
             statuses = [r.status for r in db.runs()]

@@ -114,11 +114,11 @@ def test_excluded_ports_read_as_csv_hash_like_the_array(client, plan, fake):
     assert payload_hash(client.read(rid).payload) == digest
 
 
-def test_excluded_ports_read_as_csv_are_written_back_as_csv(client, plan, fake):
+def test_a_3_0_console_gets_arrays_even_where_it_showed_a_csv_string(client, plan, fake):
     rid, payload, digest = _push(client, plan)
     fake.edit_template(rid, {"discovery": {"service": {"tcp": {"excludedPorts": "7100"}}}})
     client.update(rid, NAME, payload, managed_marker(NAME, digest))
-    assert fake.template(rid)["discovery"]["service"]["tcp"]["excludedPorts"] == "7100"
+    assert isinstance(fake.template(rid)["discovery"]["service"]["tcp"]["excludedPorts"], list)
 
 
 def test_a_built_in_template_is_copied_not_edited(client, plan, fake):

@@ -28,7 +28,7 @@ def test_wrong_password_says_the_credential_was_refused(fake, monkeypatch, scann
     monkeypatch.setenv("SG_TEST_IVM_USER", fake.username)
     monkeypatch.setenv("SG_TEST_IVM_PASSWORD", "not-the-password")
     c = InsightVMClient(scanner_config(fake.url, fake.ca_bundle))
-    with pytest.raises(ScannerError, match="scanner ivm-test: the console refused the credential") as e:
+    with pytest.raises(ScannerError, match="scanner ivm-test: the credential was refused.*SG_TEST_IVM_PASSWORD") as e:
         c.list_managed()
     assert e.value.status == 401 and not e.value.transient
 
@@ -79,7 +79,7 @@ def test_an_unreachable_console_is_transient(fake, credentials, scanner_config):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     c = InsightVMClient(scanner_config(f"https://127.0.0.1:{port}", fake.ca_bundle))
-    with pytest.raises(ScannerError, match="could not reach") as e:
+    with pytest.raises(ScannerError, match="cannot reach") as e:
         c.list_managed()
     assert e.value.transient
 

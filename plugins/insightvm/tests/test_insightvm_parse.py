@@ -70,11 +70,20 @@ def test_an_individually_enabled_check_voids_category_exclusions():
 
 
 def test_disabled_ids_read_as_insightvm_checks():
-    doc = {"checks": {"categories": {"disabled": ["Malware"]}, "types": {"disabled": ["Policy"]},
-                      "individual": {"disabled": ["ssh-weak-kex"]}}}
+    doc = {"webEnabled": False, "checks": {"categories": {"disabled": ["Malware"]}, "types": {"disabled": ["Policy"]},
+                                           "individual": {"disabled": ["ssh-weak-kex"]}}}
     got = parse_template(doc).checks.excluded_vendor_checks
     assert {v.text() for v in got} == {"insightvm:category:Malware", "insightvm:type:Policy",
                                        "insightvm:check:ssh-weak-kex"}
+
+
+def test_the_web_spider_running_voids_category_and_type_exclusions():
+    doc = {"webEnabled": True, "checks": {"unsafe": False, "categories": {"disabled": ["Denial of Service"]},
+                                          "types": {"disabled": ["Default Account"]},
+                                          "individual": {"disabled": ["ssh-weak-kex"]}}}
+    checks = parse_template(doc).checks
+    assert not checks.excluded_categories
+    assert {v.text() for v in checks.excluded_vendor_checks} == {"insightvm:check:ssh-weak-kex"}
 
 
 def test_full_method_is_connect_scan():

@@ -17,3 +17,12 @@ def test_the_entry_point_registers_insightvm():
 
 def test_check_kinds_are_check_category_and_type():
     assert _vendor().check_kinds == {"check", "category", "type"}
+
+
+def test_the_readme_says_what_the_performance_settings_throttle():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for said in ("discovery.performance", "discovery phase", "vulnerability-check phase", "maxScanProcesses",
+                 "maxParallelAssets", "webEnabled", "vulnerability_categories", "/api/3/json"):
+        assert said in text, said

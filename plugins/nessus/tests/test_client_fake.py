@@ -1,5 +1,6 @@
-"""The Nessus client against the stateful fake Nessus over real HTTPS: push, read back, idempotency,
-drift, and the errors a user meets."""
+"""The Nessus client against the stateful fake Nessus over real HTTPS, the fake answering in the
+recorded real shapes: push, read back from where Nessus shows each part, idempotency, drift, and
+the errors a user meets."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import logging
 
 import pytest
 
-from scanguard import ScannerConfig, ScannerError, compile_plan, load_workspace, managed_marker, payload_hash, violations
+from scanguard import CannotEnforce, ScannerConfig, ScannerError, compile_plan, load_workspace, managed_marker
+from scanguard import payload_hash, violations
 from scanguard_nessus.plugin import NESSUS, parse
-from scanguard_nessus.portrange import parse_range
-from tests.fakes.nessus import FakeNessus
+from scanguard_tenable_policy import DISCOVERY_FAMILIES, parse_range
+from tests.fakes.nessus import ADVANCED_UUID, FakeNessus
 
 
 @pytest.fixture
@@ -35,9 +37,17 @@ def client(config):
     return NESSUS.client(config)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def plan(example_workspace):
     return compile_plan(load_workspace(example_workspace))
+
+
+def _takes(ct) -> bool:
+    try:
+        NESSUS.render(ct)
+    except CannotEnforce:
+        return False
+    return True
 
 
 def push(client, plan) -> dict[str, str]:
@@ -45,6 +55,8 @@ def push(client, plan) -> dict[str, str]:
     live = {o.name: o for o in client.list_managed() if o.managed}
     ids = {}
     for ct in plan.for_scanner("nessus-main"):
+        if not _takes(ct):
+            continue
         payload = NESSUS.render(ct)
         digest = payload_hash(payload)
         marker = managed_marker(ct.name, digest)
@@ -59,25 +71,65 @@ def push(client, plan) -> dict[str, str]:
     return ids
 
 
-def test_push_then_read_back_payment_terminal_policy_without_7100(fake, client, plan):
+def _restore(client, plan, name: str, rid: str) -> None:
+    ct = plan.get(name)
+    payload = NESSUS.render(ct)
+    client.update(rid, ct.name, payload, managed_marker(ct.name, payload_hash(payload)))
+
+
+def test_the_policy_is_made_from_the_editor_template_the_scanner_names(fake, client, plan):
     ids = push(client, plan)
-    doc = client.get_policy(ids["full-audit@payment-terminals"])
+    assert fake.policies[int(ids["full-audit"])]["uuid"] == ADVANCED_UUID
+    assert ("GET", "/editor/policy/templates", 200) in fake.requests
+
+
+def test_pushed_policy_keeps_port_7100_out_and_reads_back_as_a_string_document(fake, client, plan):
+    ids = push(client, plan)
+    doc = client.get_policy(ids["full-audit@infusion"])
+    assert set(doc) == {"settings", "uuid"}  # the recorded shape: no family state here
     settings = doc["settings"]
     assert not parse_range(settings["portscan_range"]).contains(7100, "tcp")
-    assert settings["unscanned_closed"] == "yes"
-    assert settings["safe_checks"] == "yes"
+    assert settings["unscanned_closed"] == "yes" and settings["safe_checks"] == "yes"
     assert all(isinstance(v, str) for v in settings.values())
     assert len(settings) > 80  # a GET returns the whole document, not only what was written
 
 
 def test_every_pushed_policy_reads_back_with_its_rendered_hash(client, plan):
     ids = push(client, plan)
-    for ct in plan.for_scanner("nessus-main"):
-        back = client.read(ids[ct.name])
+    assert ids
+    for name, rid in ids.items():
+        ct = plan.get(name)
+        back = client.read(rid)
         digest = payload_hash(NESSUS.render(ct))
         assert back.managed and back.marker_hash == digest
         assert payload_hash(back.payload) == digest
         assert violations(parse(back.payload), ct.constraints, vendor="nessus") == []
+
+
+def test_every_family_the_editor_lists_is_set_explicitly(fake, client, plan):
+    ids = push(client, plan)
+    policy = fake.policies[int(ids["full-audit"])]
+    assert set(policy["families"]) == set(fake.families)
+    assert policy["families"]["Denial of Service"] == "disabled"
+    discovery = fake.policies[int(ids["discovery"])]["families"]
+    assert {f for f, s in discovery.items() if s == "enabled"} == DISCOVERY_FAMILIES
+
+
+def test_a_family_the_feed_gained_is_turned_off_in_a_policy_without_checks(fake, client, plan):
+    fake.add_family("Tenable.ot")
+    ids = push(client, plan)
+    assert fake.family_status(ids["discovery"], "Tenable.ot") == "disabled"
+    assert fake.family_status(ids["full-audit"], "Tenable.ot") == "enabled"
+
+
+def test_a_family_the_feed_gains_after_the_push_is_drift_in_a_policy_without_checks(fake, client, plan):
+    ids = push(client, plan)
+    fake.add_family("Tenable.ot")  # enabled in every policy: the feed added it
+    back = client.read(ids["discovery"])
+    assert payload_hash(back.payload) != back.marker_hash
+    assert parse(back.payload).checks.enabled  # no longer "checks off"
+    _restore(client, plan, "discovery", ids["discovery"])
+    assert fake.family_status(ids["discovery"], "Tenable.ot") == "disabled"
 
 
 def test_pushing_again_writes_nothing(fake, client, plan):
@@ -87,46 +139,86 @@ def test_pushing_again_writes_nothing(fake, client, plan):
     assert len(fake.writes()) == writes
 
 
-def test_console_edit_adding_7100_back_is_visible_as_drift(fake, client, plan):
+def test_console_edit_adding_7100_back_is_drift_and_less_safe(fake, client, plan):
     ids = push(client, plan)
-    rid = ids["full-audit@payment-terminals"]
+    rid = ids["full-audit@infusion"]
     fake.edit_policy(rid, settings={"portscan_range": "1-65535"})
     back = client.read(rid)
     assert payload_hash(back.payload) != back.marker_hash
-    ct = plan.get("full-audit@payment-terminals")
-    kinds = {v.kind for v in violations(parse(back.payload), ct.constraints, vendor="nessus")}
-    assert "excluded_ports" in kinds
+    ct = plan.get("full-audit@infusion")
+    assert "excluded_ports" in {v.kind for v in violations(parse(back.payload), ct.constraints, vendor="nessus")}
 
 
-def test_console_edit_turning_safe_checks_off_is_visible_as_drift(fake, client, plan):
+def test_a_family_re_enabled_in_the_console_is_read_from_the_editor_and_restored(fake, client, plan):
     ids = push(client, plan)
-    rid = ids["full-audit@payment-terminals"]
-    fake.edit_policy(rid, settings={"safe_checks": "no"})
+    rid = ids["full-audit@infusion"]
+    fake.edit_policy(rid, families={"Denial of Service": "enabled"})
     back = client.read(rid)
-    assert payload_hash(back.payload) != back.marker_hash
-    assert parse(back.payload).checks.safe_only is False
+    assert "dos" not in parse(back.payload).checks.excluded_categories
+    _restore(client, plan, "full-audit@infusion", rid)
+    assert fake.family_status(rid, "Denial of Service") == "disabled"
+    assert payload_hash(client.read(rid).payload) == client.read(rid).marker_hash
 
 
-def test_update_restores_a_family_re_enabled_in_the_console(fake, client, plan):
-    ids = push(client, plan)
-    rid = ids["full-audit@payment-terminals"]
-    fake.edit_policy(rid, plugins={"Denial of Service": {"status": "enabled"}}, settings={"safe_checks": "no"})
-    ct = plan.get("full-audit@payment-terminals")
-    payload = NESSUS.render(ct)
-    client.update(rid, ct.name, payload, managed_marker(ct.name, payload_hash(payload)))
-    back = client.read(rid)
-    assert payload_hash(back.payload) == payload_hash(payload)
-    assert fake.policies[int(rid)]["plugins"]["Denial of Service"] == {"status": "disabled"}
-
-
-def test_update_re_enables_a_family_disabled_by_hand(fake, client, plan):
+def test_a_family_disabled_by_hand_is_enabled_again(fake, client, plan):
     ids = push(client, plan)
     rid = ids["full-audit"]
-    fake.edit_policy(rid, plugins={"Web Servers": {"status": "disabled"}})
-    ct = plan.get("full-audit")
+    fake.edit_policy(rid, families={"Web Servers": "disabled"})
+    assert payload_hash(client.read(rid).payload) != client.read(rid).marker_hash
+    _restore(client, plan, "full-audit", rid)
+    assert fake.family_status(rid, "Web Servers") == "enabled"
+    assert payload_hash(client.read(rid).payload) == client.read(rid).marker_hash
+
+
+def test_a_port_scanner_running_against_its_settings_is_seen_through_the_export(fake, client, plan):
+    ids = push(client, plan)
+    rid = ids["full-audit@infusion"]
+    assert fake.policies[int(rid)]["settings"]["tcp_scanner"] == "no"
+    fake.edit_policy(rid, port_scanners={"10335": "enabled"})  # the TCP scanner runs all the same
+    back = client.read(rid)
+    assert back.payload["settings"]["tcp_scanner"] == "yes"
+    assert payload_hash(back.payload) != back.marker_hash
+
+
+def test_plugin_ids_are_filed_under_the_family_the_scanner_names(fake, client):
+    fake.add_plugin("990001", "Example web check", "Web Servers")
+    from scanguard import CompiledTemplate, ScanTemplate
+
+    ct = CompiledTemplate(name="t", base="t", template=ScanTemplate(
+        name="t", checks={"excluded_vendor_checks": ["nessus:plugin:990001"]}))
     payload = NESSUS.render(ct)
-    client.update(rid, ct.name, payload, managed_marker(ct.name, payload_hash(payload)))
-    assert payload_hash(client.read(rid).payload) == payload_hash(payload)
+    rid = client.create("t", payload, managed_marker("t", payload_hash(payload)))
+    assert fake.family_status(rid, "Web Servers") == "mixed"
+    assert fake.policies[int(rid)]["plugins"] == {"990001": "disabled"}
+    back = client.read(rid)
+    assert payload_hash(back.payload) == back.marker_hash
+    assert "nessus:plugin:990001" in {v.text() for v in parse(back.payload).checks.excluded_vendor_checks}
+
+
+def test_a_plugin_in_a_family_turned_off_anyway_reads_back_through_the_hint(fake, client):
+    fake.add_plugin("990002", "Example DoS check", "Denial of Service")
+    from scanguard import CompiledTemplate, ScanTemplate
+
+    ct = CompiledTemplate(name="t", base="t", template=ScanTemplate(
+        name="t", checks={"excluded_categories": ["dos"], "excluded_vendor_checks": ["nessus:plugin:990002"]}))
+    payload = NESSUS.render(ct)
+    rid = client.create("t", payload, managed_marker("t", payload_hash(payload)))
+    assert fake.family_status(rid, "Denial of Service") == "disabled" and fake.policies[int(rid)]["plugins"] == {}
+    back = client.read(rid)
+    assert payload_hash(back.payload) == back.marker_hash
+    fake.edit_policy(rid, families={"Denial of Service": "enabled"})
+    assert "990002" not in client.read(rid).payload["disabled_plugins"]
+
+
+def test_a_plugin_the_scanner_does_not_know_is_refused(fake, client):
+    from scanguard import CompiledTemplate, ScanTemplate
+
+    ct = CompiledTemplate(name="t", base="t", template=ScanTemplate(
+        name="t", checks={"excluded_vendor_checks": ["nessus:plugin:999999"]}))
+    payload = NESSUS.render(ct)
+    with pytest.raises(CannotEnforce, match="999999"):
+        client.create("t", payload, managed_marker("t", payload_hash(payload)))
+    assert not fake.policies
 
 
 def test_list_managed_includes_unmanaged_policies_with_a_managed_name(fake, client, plan):
@@ -134,8 +226,7 @@ def test_list_managed_includes_unmanaged_policies_with_a_managed_name(fake, clie
     fake.add_policy("full-audit", settings={"portscan_range": "default"})
     fake.add_policy("someone-elses-policy")
     listed = client.list_managed()
-    unmanaged = [o for o in listed if not o.managed]
-    assert [o.name for o in unmanaged] == ["full-audit"]
+    assert [o.name for o in listed if not o.managed] == ["full-audit"]
     assert all(o.payload is None for o in listed)
 
 
@@ -147,10 +238,6 @@ def test_copy_and_delete(fake, client, plan):
     assert int(copy_id) not in fake.policies
 
 
-def test_editor_templates_list_the_advanced_scan(client):
-    assert client.template_uuid("advanced") == "ad629e16-03b6-8c1d-cef6-ef8c9dd3c658d24bd260ef5f9e66"
-
-
 def test_no_policies_is_an_empty_list(client):
     assert client.list_policies() == [] and client.list_managed() == []
 
@@ -160,7 +247,7 @@ def test_refused_credential_names_the_scanner(fake, config, monkeypatch):
     with pytest.raises(ScannerError) as e:
         NESSUS.client(config).list_managed()
     assert e.value.status == 401 and not e.value.transient
-    assert "nessus-main" in str(e.value) and "refused" in str(e.value)
+    assert "nessus-main" in str(e.value) and "refused" in str(e.value) and "NESSUS_SECRET_KEY" in str(e.value)
     assert "not-the-key" not in str(e.value) and fake.access_key not in str(e.value)
 
 
@@ -197,19 +284,6 @@ def test_server_error_is_not_transient(fake, client):
     with pytest.raises(ScannerError) as e:
         client.list_policies()
     assert e.value.status == 500 and not e.value.transient
-
-
-def test_fail_at_counts_requests_from_now(fake, client):
-    fake.fail_at(2, "503")
-    client.list_policies()
-    with pytest.raises(ScannerError):
-        client.list_policies()
-    client.list_policies()
-
-
-def test_latency_still_answers(fake, client):
-    fake.latency = 0.05
-    assert client.list_policies() == []
 
 
 def test_tls_is_verified_by_default(fake, config, monkeypatch):

@@ -33,9 +33,9 @@ def plan(example_workspace):
 
 @pytest.fixture
 def safe_export(tmp_path, plan):
-    ct = plan.get("full-audit@payment-terminals")
+    ct = plan.get("full-audit@infusion")
     path = tmp_path / "safe.nessus"
-    path.write_text(_with_hosts(NESSUS.artifacts(ct)[f"{ct.name}.policy.nessus"], _host("10.20.50.7")))
+    path.write_text(_with_hosts(NESSUS.artifacts(ct)[f"{ct.name}.policy.nessus"], _host("10.20.61.7")))
     return path
 
 
@@ -53,7 +53,7 @@ def test_scan_with_the_rendered_policy_is_clean(safe_export, example_workspace):
     r = runner.invoke(app, ["audit", str(safe_export), "--workspace", str(example_workspace), "--json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert doc["violations"] == 0 and doc["hosts_scanned"] == 1 and doc["policy"] == "full-audit@payment-terminals"
+    assert doc["violations"] == 0 and doc["hosts_scanned"] == 1 and doc["policy"] == "full-audit@infusion"
 
 
 @pytest.mark.fixtures
@@ -77,11 +77,11 @@ def test_every_fixture_export_is_audited(fixtures_dir, example_workspace):
 
 
 def test_safe_checks_off_is_reported(tmp_path, plan, example_workspace):
-    ct = plan.get("full-audit@payment-terminals")
+    ct = plan.get("full-audit@infusion")
     xml = NESSUS.artifacts(ct)[f"{ct.name}.policy.nessus"].replace(
         "<name>safe_checks</name><value>yes</value>", "<name>safe_checks</name><value>no</value>")
     path = tmp_path / "unsafe-checks.nessus"
-    path.write_text(_with_hosts(xml, _host("10.20.50.7")))
+    path.write_text(_with_hosts(xml, _host("10.20.61.7")))
     report = audit_export(load_workspace(example_workspace), NESSUS, path)
     codes = {r.code for r in report.results}
     assert "safe_checks_off" in codes and "device_excluded_checks" in codes

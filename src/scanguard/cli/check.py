@@ -13,7 +13,7 @@ from ..compile import compile_plan
 from ..model.addresses import AddressSet
 from ..model.events import CheckRequest
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
-from .output import EXIT_INVALID, EXIT_SAFETY, emit_json, err, fail, info, out, safe
+from .output import EXIT_INVALID, EXIT_SAFETY, emit_json, fail, info, out, print_results
 
 
 def check(
@@ -76,11 +76,7 @@ def check(
     if json_:
         emit_json({"go": verdict.go, "results": [r.model_dump(mode="json") for r in verdict.results]})
     else:
-        for r in verdict.results:
-            colour = {"error": "red", "warning": "yellow"}.get(r.severity, "blue")
-            err.print(f"[{colour}]{r.severity}[/] {safe(r.code)}: {safe(r.message)}")
-            if r.fix:
-                err.print(f"    fix: {safe(r.fix)}")
+        print_results((r.severity, f"{r.code}: {r.message}", r.fix) for r in verdict.results)
         out.print("[bold green]GO[/]" if verdict.go else "[bold red]NO-GO[/]")
         info(f"{len(verdict.results)} result(s) from {len(pm.info())} plugin(s)")
     if not verdict.go:

@@ -25,12 +25,13 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import ScanguardError
+from ..yamlsrc import YAMLSourceError
+from ..yamlsrc import parse as parse_yaml
 from .model import Advisory, Draft
 
 SCHEMA_VERSION = 1
 KB_DIR = "kb"
-# libyaml when present: review and accept read every drafts file
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml when present: import writes every drafts file
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _HEADER = ("# scanguard knowledge base: drafts from {id}. Compile ignores them until a person accepts one:\n"
            "#   scanguard kb review --advisory {id}\n#   scanguard kb accept DRAFT-ID | scanguard kb reject DRAFT-ID\n")
@@ -120,10 +121,12 @@ class KnowledgeBase:
         return self._read_drafts(path) if path.exists() else []
 
     def _read_drafts(self, path: Path) -> list[Draft]:
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-        except (OSError, yaml.YAMLError) as e:
+        try:  # read like every workspace file: YAML 1.2, no aliases (a drafts file is edited by hand)
+            data = parse_yaml(path.read_text(encoding="utf-8")).data or {}
+        except (OSError, UnicodeDecodeError) as e:
             raise KbError(f"{path}: cannot read the drafts: {e}") from None
+        except YAMLSourceError as e:
+            raise KbError(f"{path}:{e.line or 1}: cannot read the drafts: {e}") from None
         if not isinstance(data, dict) or not isinstance(data.get("drafts", []), list):
             raise KbError(f"{path}: not a drafts file (no 'drafts' list)")
         if int(data.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 from pydantic import GetCoreSchemaHandler
@@ -11,8 +12,11 @@ from pydantic_core import core_schema
 
 from .intervals import IntervalSet
 
+_EMPTY = IntervalSet()
 
-_DOTTED = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?")
+
+# ASCII digits only (\d would take other scripts' digits, which ipaddress refuses)
+_DOTTED = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")
 
 
 def _fast_v4(item: str) -> tuple[int, int, int] | None:
@@ -38,7 +42,13 @@ def _fast_v4(item: str) -> tuple[int, int, int] | None:
 
 def parse_address_item(text: str) -> tuple[int, int, int]:
     """Parse one host, CIDR or range ("a-b") into (version, low, high); ValueError when bad."""
-    item = str(text).strip()
+    return _parse_item(str(text).strip())
+
+
+@lru_cache(maxsize=1 << 17)
+def _parse_item(item: str) -> tuple[int, int, int]:
+    # cached: validating a profile parses its addresses, and its address set is built later from
+    # the same items
     if not item:
         raise ValueError("empty address")
     fast = _fast_v4(item)
@@ -79,8 +89,8 @@ class AddressSet:
     __slots__ = ("v4", "v6", "_items", "_blocks")
 
     def __init__(self, v4: IntervalSet | None = None, v6: IntervalSet | None = None) -> None:
-        object.__setattr__(self, "v4", v4 or IntervalSet())
-        object.__setattr__(self, "v6", v6 or IntervalSet())
+        object.__setattr__(self, "v4", v4 or _EMPTY)
+        object.__setattr__(self, "v6", v6 or _EMPTY)
         object.__setattr__(self, "_items", None)
         object.__setattr__(self, "_blocks", None)
 
@@ -210,7 +220,15 @@ class AddressSet:
         )
 
 
+def _v4_text(value: int) -> str:
+    return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+
+
 def _interval_text(ver: int, lo: int, hi: int) -> list[str]:
+    if ver == 4:  # hosts and CIDRs without ipaddress objects: check names thousands of them
+        size = hi - lo + 1
+        if size & (size - 1) == 0 and lo % size == 0:
+            return [_v4_text(lo) if size == 1 else f"{_v4_text(lo)}/{33 - size.bit_length()}"]
     mk = ipaddress.IPv4Address if ver == 4 else ipaddress.IPv6Address
     if lo == hi:
         return [str(mk(lo))]

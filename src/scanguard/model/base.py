@@ -19,6 +19,26 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 
+def describe(value: Any) -> str:
+    """A value read from a user's file as the user would call it, for error messages:
+    "the number 7100.0", "the text 'no'", "true (a boolean)"."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int):
+        return f"the number {value}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
 def trusted(cls: type[M], **values: Any) -> M:
     """Build a model from values that are already valid and complete (every field given), skipping
     validation. For hot paths inside the core only (compile builds tens of thousands of these);

@@ -8,9 +8,19 @@ from pathlib import Path
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from .addresses import AddressSet
-from .base import Input
+from .base import Input, describe
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _path(value: object) -> Path | None:
+    # scanguard.toml is validated strictly (no "yes" for true, no 30.5 for 30); a path is the one
+    # value TOML can only write as text
+    if value is None or isinstance(value, Path):
+        return value
+    if isinstance(value, str) and value.strip():
+        return Path(value)
+    raise ValueError(f"expected a file path as text (like \"certs/ca.pem\"), found {describe(value)}")
 
 
 class TLSSettings(Input):
@@ -19,6 +29,11 @@ class TLSSettings(Input):
     verify: bool = True
     ca_bundle: Path | None = None
     client_cert: Path | None = None
+
+    @field_validator("ca_bundle", "client_cert", mode="before")
+    @classmethod
+    def _paths(cls, v: object) -> Path | None:
+        return _path(v)
 
 
 class ScannerConfig(Input):
@@ -33,8 +48,13 @@ class ScannerConfig(Input):
     tls: TLSSettings = Field(default_factory=TLSSettings)
     templates: list[str] | None = None
     targets: list[str] = []
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
     options: dict[str, str | int | float | bool] = {}
+
+    @field_validator("socket", mode="before")
+    @classmethod
+    def _paths(cls, v: object) -> Path | None:
+        return _path(v)
 
     @field_validator("credentials")
     @classmethod
@@ -71,6 +91,11 @@ class WorkspaceSettings(Input):
     name: str = "scanguard workspace"
     state: Path | None = None
     templates: list[str] | None = None
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _paths(cls, v: object) -> Path | None:
+        return _path(v)
 
 
 class WorkspaceConfig(Input):

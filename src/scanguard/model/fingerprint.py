@@ -157,11 +157,11 @@ class Fingerprint(Input):
     fields, evidence rules, and the score a host needs."""
 
     os: str | None = None
-    mac_ouis: list[str] = []
+    mac_ouis: list[str] = Field(default_factory=list)
     open_ports: PortSet = Field(default_factory=PortSet)
-    banners: list[str] = []
-    cpes: list[str] = []
-    evidence: list[EvidenceRule] = []
+    banners: list[str] = Field(default_factory=list)
+    cpes: list[str] = Field(default_factory=list)
+    evidence: list[EvidenceRule] = Field(default_factory=list)
     min_score: int | None = Field(default=None, ge=1)
 
     @field_validator("mac_ouis")
@@ -171,6 +171,8 @@ class Fingerprint(Input):
 
     @model_validator(mode="after")
     def _reachable(self) -> "Fingerprint":
+        if self.min_score is None:  # nothing to check (and every profile without one comes here)
+            return self
         rules = self.rules()
         if self.min_score is not None and rules:
             total = sum(r.weight for r in rules)

@@ -76,9 +76,7 @@ class IntervalSet:
     def __contains__(self, value: object) -> bool:
         if not isinstance(value, int):
             return False
-        if self._starts is None:
-            self._starts = tuple(lo for lo, _ in self._iv)
-        i = bisect_right(self._starts, value) - 1
+        i = bisect_right(self._start_list(), value) - 1
         return i >= 0 and self._iv[i][1] >= value
 
     def union(self, other: "IntervalSet") -> "IntervalSet":
@@ -87,9 +85,22 @@ class IntervalSet:
 
     __or__ = union
 
+    def _start_list(self) -> tuple[int, ...]:
+        if self._starts is None:
+            self._starts = tuple(lo for lo, _ in self._iv)
+        return self._starts
+
     def intersection(self, other: "IntervalSet") -> "IntervalSet":
-        """Integers in both sets (a linear merge of the two interval lists)."""
+        """Integers in both sets: a linear merge of the two interval lists, or, when one list is
+        far shorter (a device's hosts against a scan's 10,000 ranges), a bisection into the long
+        one for each short interval."""
         a, b = self._iv, other._iv
+        if not a or not b:
+            return IntervalSet._raw(())
+        if len(a) > len(b):
+            a, b, other = b, a, self
+        if len(a) * 16 < len(b):
+            return IntervalSet._raw(tuple(self._bisected(a, b, other._start_list())))
         i = j = 0
         out: list[Interval] = []
         while i < len(a) and j < len(b):
@@ -102,6 +113,17 @@ class IntervalSet:
             else:
                 j += 1
         return IntervalSet._raw(tuple(out))
+
+    @staticmethod
+    def _bisected(short: tuple[Interval, ...], long: tuple[Interval, ...], starts: tuple[int, ...]) -> Iterator[Interval]:
+        for lo, hi in short:
+            # the long intervals that can meet [lo, hi]: from the last one starting at or before lo
+            j = max(bisect_right(starts, lo) - 1, 0)
+            end = bisect_right(starts, hi)
+            for k in range(j, end):
+                klo, khi = long[k]
+                if khi >= lo:
+                    yield (max(lo, klo), min(hi, khi))
 
     __and__ = intersection
 
@@ -138,4 +160,14 @@ class IntervalSet:
 
     def overlaps(self, other: "IntervalSet") -> bool:
         """True when the sets share at least one integer."""
+        if not self._iv or not other._iv:
+            return False
+        a, b = (self, other) if len(self._iv) <= len(other._iv) else (other, self)
+        if len(a._iv) * 16 < len(b._iv):  # each short interval meets the long list where it would go
+            starts, long = b._start_list(), b._iv
+            for lo, hi in a._iv:
+                k = bisect_right(starts, hi) - 1
+                if k >= 0 and long[k][1] >= lo:
+                    return True
+            return False
         return bool(self.intersection(other))

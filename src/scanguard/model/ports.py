@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Literal
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+from .base import describe
 from .intervals import IntervalSet
 
 Protocol = Literal["tcp", "udp"]
 PROTOCOLS: tuple[Protocol, ...] = ("tcp", "udp")
 MIN_PORT, MAX_PORT = 1, 65535
 _EMPTY = IntervalSet()
+
+
+_NUMBER = re.compile(r"[0-9]+")
+_ONE_ITEM = re.compile(r"([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp))?", re.IGNORECASE)
+
+
+def _port_number(text: str, item: str) -> int:
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):  # int() would also take "1_000", "+80" and other scripts' digits
+        raise ValueError(f"{item!r} is not a port or a port range (like 80 or 1-1024)")
+    return int(text)
 
 
 def _range_items(text: str) -> list[tuple[int, int]]:
@@ -23,11 +36,8 @@ def _range_items(text: str) -> list[tuple[int, int]]:
         if not item:
             continue
         lo_s, sep, hi_s = item.partition("-")
-        try:
-            lo = int(lo_s)
-            hi = int(hi_s) if sep else lo
-        except ValueError:
-            raise ValueError(f"{item!r} is not a port or a port range (like 80 or 1-1024)") from None
+        lo = _port_number(lo_s, item)
+        hi = _port_number(hi_s, item) if sep else lo
         if not (MIN_PORT <= lo <= MAX_PORT and MIN_PORT <= hi <= MAX_PORT):
             bad = lo if not MIN_PORT <= lo <= MAX_PORT else hi
             raise ValueError(f"port {bad} in {item!r} is outside {MIN_PORT}-{MAX_PORT}")
@@ -45,6 +55,18 @@ def parse_range_text(text: str) -> IntervalSet:
 def format_range_text(iv: IntervalSet) -> str:
     """"1-7099,7101-65535" for a set of ports."""
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in iv.intervals)
+
+
+_FORM = 'write them as text such as "7100/tcp, 53/udp, 1-1024", a whole number, or a list of those'
+
+
+def _item_text(value: Any) -> str:
+    """One item of a port list as text; a float (7100.0) or a boolean is refused, never rounded."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"{describe(value)} is not a port: {_FORM}")
 
 
 class PortSet:
@@ -74,14 +96,18 @@ class PortSet:
     @classmethod
     def parse(cls, text: "str | int | Iterable[str | int]", default: Protocol = "tcp") -> "PortSet":
         """Parse the text form (or a list of items); raises ValueError on bad input."""
-        if isinstance(text, int) and not isinstance(text, bool):
-            items: list[str] = [str(text)]
-        elif isinstance(text, str):
-            items = [p for p in text.split(",")]
-        else:
-            items = []
-            for t in text:
-                items.extend(str(t).split(","))
+        if isinstance(text, str):  # the common case, one item ("7100/tcp"), without the general path
+            m = _ONE_ITEM.fullmatch(text.strip())
+            if m is not None:
+                lo = int(m.group(1))
+                hi = int(m.group(2)) if m.group(2) else lo
+                if MIN_PORT <= lo <= hi <= MAX_PORT:
+                    ivs = IntervalSet._raw(((lo, hi),))
+                    return cls(ivs, None) if (m.group(3) or default).lower() == "tcp" else cls(None, ivs)
+        items: list[str] = []
+        many = not isinstance(text, (str, int)) and isinstance(text, Iterable) and not isinstance(text, dict)
+        for t in text if many else (text,):
+            items.extend(_item_text(t).split(","))
         by: dict[str, list[tuple[int, int]]] = {"tcp": [], "udp": []}
         for raw in items:
             item = raw.strip()
@@ -99,6 +125,25 @@ class PortSet:
                 item = item[2:]
             by[proto].extend(_range_items(item))
         return cls(IntervalSet(by["tcp"]), IntervalSet(by["udp"]))
+
+    @classmethod
+    def _from_map(cls, value: dict) -> "PortSet":
+        """{tcp: "1-1024", udp: "53"}: exactly these keys (a port under any other key would be
+        dropped without a word), each protocol's ports under its own key."""
+        for key in value:
+            if key not in PROTOCOLS:
+                raise ValueError(f"unknown key {key!r} in a port map: the keys are tcp and udp "
+                                 '(like {tcp: "1-1024", udp: "53"})')
+        by: dict[str, IntervalSet] = {}
+        for proto in PROTOCOLS:
+            ports = value.get(proto)
+            got = cls() if ports is None else cls.parse(ports, proto)
+            other = got.get("udp" if proto == "tcp" else "tcp")
+            if other:
+                raise ValueError(f"{proto}: {describe(ports)} names {'udp' if proto == 'tcp' else 'tcp'} ports; "
+                                 "put them under their own key")
+            by[proto] = got.get(proto)
+        return cls(by["tcp"], by["udp"])
 
     def get(self, proto: Protocol) -> IntervalSet:
         """The interval set of one protocol."""
@@ -149,13 +194,10 @@ class PortSet:
         def validate(value: Any) -> "PortSet":
             if isinstance(value, PortSet):
                 return value
-            if isinstance(value, bool) or value is None:
-                raise ValueError("expected ports such as 7100/tcp, 1-1024 or 53/udp")
             if isinstance(value, dict):
-                return cls(
-                    cls.parse(value.get("tcp", ""), "tcp").tcp,
-                    cls.parse(value.get("udp", ""), "udp").udp,
-                )
+                return cls._from_map(value)
+            if not isinstance(value, (str, int, list, tuple)):
+                raise ValueError(f"{describe(value)} is not ports: {_FORM}")
             return cls.parse(value)
 
         return core_schema.no_info_plain_validator_function(

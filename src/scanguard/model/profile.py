@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from .addresses import AddressSet, parse_address_item
-from .base import Input, trusted
+from .base import Input, describe, trusted
 from .checks import check_categories, parse_vendor_checks
 from .constraints import Constraints, Provenance
 from .fingerprint import Fingerprint
@@ -20,12 +22,28 @@ Policy = Literal["scan", "restricted", "never"]
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(value: object) -> date:
+    """A calendar day written 2027-03-01 (ISO 8601). Numbers are refused: pydantic would read
+    20270301 as seconds since 1970."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar day") from None
+    raise ValueError(f"{describe(value)} is not a date: write it like 2027-03-01")
+
+
 class Reasoned(Input):
     """A constraint item's why: a reason, evidence (incident or advisory ids) and a scope
     (None: the profile's scope)."""
 
     reason: str = Field(min_length=1)
-    evidence: list[str] = []
+    evidence: list[str] = Field(default_factory=list)
     scope: Scope | None = None
 
 
@@ -46,7 +64,7 @@ class CheckExclusion(Reasoned):
     """Checks that must never run: vendor-neutral categories and vendor-specific ids."""
 
     categories: frozenset[str] = frozenset()
-    vendor: dict[str, dict[str, list[str | int]]] = {}
+    vendor: dict[str, dict[str, list[str | int]]] = Field(default_factory=dict)
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -96,8 +114,8 @@ class Windows(Reasoned):
 class ProfileConstraints(Input):
     """Every constraint of a profile, each with its reason and evidence."""
 
-    excluded_ports: list[PortExclusion] = []
-    excluded_checks: list[CheckExclusion] = []
+    excluded_ports: list[PortExclusion] = Field(default_factory=list)
+    excluded_checks: list[CheckExclusion] = Field(default_factory=list)
     discovery: DiscoveryLimits | None = None
     rate: RateLimits | None = None
     safe_checks_only: SafeChecksOnly | None = None
@@ -111,13 +129,19 @@ class Owner(Input):
     contact: str = ""
 
 
+@lru_cache(maxsize=1 << 16)
+def _address_set(items: tuple[str, ...]) -> AddressSet:
+    # keyed by the text itself, so never stale; check, compile and audit ask each profile again and again
+    return AddressSet.parse(items)
+
+
 class Location(Input):
     """Where the devices are: single hosts, CIDRs, address ranges, asset tags."""
 
-    hosts: list[str] = []
-    cidrs: list[str] = []
-    ranges: list[str] = []
-    asset_tags: list[str] = []
+    hosts: list[str] = Field(default_factory=list)
+    cidrs: list[str] = Field(default_factory=list)
+    ranges: list[str] = Field(default_factory=list)
+    asset_tags: list[str] = Field(default_factory=list)
 
     @field_validator("hosts", "cidrs", "ranges")
     @classmethod
@@ -136,9 +160,14 @@ class Location(Input):
                 raise ValueError(f"item {i}: {e}") from None
         return v
 
+    @model_validator(mode="after")
+    def _known(self) -> "Location":
+        self.addresses()  # built once, while its items are fresh in the parser's cache; check asks again
+        return self
+
     def addresses(self) -> AddressSet:
         """Every address of the device, as intervals."""
-        return AddressSet.parse([*self.hosts, *self.cidrs, *self.ranges])
+        return _address_set((*self.hosts, *self.cidrs, *self.ranges))
 
 
 class RiskAcceptance(Input):
@@ -150,6 +179,11 @@ class RiskAcceptance(Input):
     reason: str = Field(min_length=1)
     compensating_controls: list[str] = Field(min_length=1)
     ticket: str | None = None
+
+    @field_validator("accepted_on", "expires", mode="before")
+    @classmethod
+    def _day(cls, v: object) -> date:
+        return parse_day(v)
 
     @model_validator(mode="after")
     def _order(self) -> "RiskAcceptance":
@@ -179,7 +213,7 @@ class DeviceProfile(Input):
     group: str | None = Field(default=None, pattern=ID_PATTERN)
     constraints: ProfileConstraints = Field(default_factory=ProfileConstraints)
     risk_acceptance: RiskAcceptance | None = None
-    advisories: list[str] = []
+    advisories: list[str] = Field(default_factory=list)
     notes: str = ""
 
     @field_validator("policy")

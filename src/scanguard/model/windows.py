@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 
-from .base import Model
+from .base import Model, describe
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = {name: day for day, full in zip(WEEKDAYS, ("monday", "tuesday", "wednesday", "thursday", "friday",
+                                                        "saturday", "sunday")) for name in (day, full)}
+_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
+
+
+def parse_clock(value: object) -> time:
+    """A time of day written "22:00" or "06:30:15" (24-hour clock). A number is refused: YAML 1.1
+    reads an unquoted 22:00 as 79200 (base 60), and seconds since midnight are nobody's clock."""
+    if isinstance(value, time):
+        return value
+    m = _TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(f"{describe(value)} is not a time of day: write it like 22:00 or 06:30 (24-hour clock)")
+    return time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
 
 class ScanWindow(Model):
@@ -24,14 +39,20 @@ class ScanWindow(Model):
     @field_validator("days", mode="before")
     @classmethod
     def _days(cls, v: object) -> tuple[str, ...]:
-        items = [v] if isinstance(v, str) else list(v)  # type: ignore[arg-type]
+        if not isinstance(v, (str, list, tuple)):
+            raise ValueError("expected weekdays, like [mon, tue] or sat")
         out = []
-        for d in items:
-            key = str(d).strip().lower()[:3]
-            if key not in WEEKDAYS:
+        for d in [v] if isinstance(v, str) else v:
+            key = _DAY_NAMES.get(d.strip().lower()) if isinstance(d, str) else None
+            if key is None:
                 raise ValueError(f"unknown weekday {d!r} (use mon, tue, ... sun)")
             out.append(key)
         return tuple(sorted(set(out), key=WEEKDAYS.index))
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock(cls, v: object) -> time:
+        return parse_clock(v)
 
     @field_validator("tz")
     @classmethod

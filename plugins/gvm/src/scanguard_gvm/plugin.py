@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanguard import ScannerConfig, Vendor, hookimpl
 
 from .activity import parse_activity
-from .client import GvmClient
 from .commands import serialize
 from .document import parse, parse_targets, render
 from .results import parse_results
 from .vocabulary import CHECK_KINDS
 
+if TYPE_CHECKING:
+    from .client import GvmClient
+
 
 def client(config: ScannerConfig) -> GvmClient:
     """The client of one gvmd (TLS or Unix socket, see scanguard_gvm.connection)."""
+    # python-gvm pulls in paramiko and cryptography (a third of a second): only commands that
+    # talk to a gvmd pay for it, never validate, render or check
+    from .client import GvmClient
+
     return GvmClient(config)
 
 

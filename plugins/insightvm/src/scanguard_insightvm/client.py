@@ -1,11 +1,22 @@
 """The InsightVM console API v3 (scan templates) for the sync engine: a ScannerClient.
 
 - HTTP Basic with the credentials `username` and `password` named in scanguard.toml (the
-  environment or the keyring; never stored on the client in clear);
-- TLS verified by default (`tls.verify`, `tls.ca_bundle`, `tls.client_cert`);
+  environment or the keyring); HTTP, TLS (`tls.verify`, `tls.ca_bundle`, `tls.client_cert`),
+  error mapping and secret masking are scanguard.http's;
 - no retries here: the sync engine retries what is transient (connection errors, timeouts, 429
   with its Retry-After, 502, 503, 504) and nothing else;
 - errors come from the console as {"status", "message"} with status a string or an integer.
+
+What the console knows, the client asks it (once per client):
+
+- check categories (`GET /api/3/vulnerability_categories`, paged) and check types
+  (`GET /api/3/vulnerability_checks_types`): a template that disables a category or type the
+  console does not know is refused (CannotEnforce) before anything is written: the console would
+  store the name and exclude nothing;
+- which form port lists take: the console's own spec (`GET /api/3/json`) says, by the type of
+  `excludedPorts` or by its version (3.0: an array with ranges as strings; 3.1: one CSV string).
+  A console that does not serve its spec gets the 3.0 form, and its version
+  (`GET /api/3/administration/info`, version.semantic) is logged.
 
 Managed templates carry `managed_marker(name, hash)` at the end of their description. Updates
 follow the console's rule that PUT replaces the whole object: GET, change, PUT. A template
@@ -15,39 +26,29 @@ overwritten: update copies it instead, and returns the copy's id.
 
 from __future__ import annotations
 
-import base64
 import copy
-from typing import Any, Iterable
-from urllib.parse import quote, urlsplit
+import logging
+from typing import Any, Iterable, Iterator
+from urllib.parse import quote
 
 import requests
 
-from scanguard import RemoteObject, ScannerConfig, ScannerError, parse_marker, resolve_secret
+from scanguard import CannotEnforce, RemoteObject, ScannerConfig, ScannerError, parse_marker, resolve_secret
+from scanguard.http import HttpTransport, basic_auth
 
-from .ports import format_port_list, parse_port_list, port_list_form
+from .ports import format_port_list, parse_port_list
+from .spec import spec_port_form
 from .template import normalise_document, strip_marker
 
+log = logging.getLogger(__name__)
+
 API = "/api/3/scan_templates"
-TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
+CATEGORIES = "/api/3/vulnerability_categories"
+CHECK_TYPES = "/api/3/vulnerability_checks_types"
 PAGE_SIZE = 100
 MAX_PAGES = 10_000
 """A bound on paging, so that a console that never stops sending "next" cannot hold a sync forever."""
-
-
-class _BasicAuth(requests.auth.AuthBase):
-    """HTTP Basic from Secret objects, revealed only while the header is built."""
-
-    def __init__(self, username: Any, password: Any) -> None:
-        self._username = username
-        self._password = password
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = f"{self._username.reveal()}:{self._password.reveal()}".encode()
-        request.headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
-        return request
-
-    def __repr__(self) -> str:
-        return "_BasicAuth('***')"
+UNREADABLE = (403, 404, 405, 501)
 
 
 def _strip_links(value: Any) -> Any:
@@ -70,22 +71,40 @@ def _merge(base: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _keep_port_list_forms(body: dict[str, Any], current: dict[str, Any]) -> None:
-    """Write each port list back in the form the console gave it (array or CSV string)."""
+def write_port_lists(body: dict[str, Any], form: str) -> None:
+    """Every service port list of a body in the form the console takes ("array" or "csv")."""
     for proto in ("tcp", "udp"):
-        read = current.get("discovery", {}).get("service", {}).get(proto, {})
-        written = body.get("discovery", {}).get("service", {}).get(proto)
-        if not isinstance(read, dict) or not isinstance(written, dict):
+        service = body.get("discovery", {}).get("service", {}).get(proto)
+        if not isinstance(service, dict):
             continue
         for field in ("additionalPorts", "excludedPorts"):
-            if field in read and field in written and port_list_form(read[field]) == "csv":
-                written[field] = format_port_list(parse_port_list(written[field]), "csv")
+            if field in service:
+                service[field] = format_port_list(parse_port_list(service[field]), form)
 
 
 def with_marker(description: str, marker: str) -> str:
     """The description with scanguard's marker on its last line (any old marker removed)."""
     text = strip_marker(description)
     return f"{text}\n{marker}" if text else marker
+
+
+def _describe(response: requests.Response) -> str:
+    """(message, with the console's status when it differs from the HTTP one) of a console error;
+    the status may come as a string or an integer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return str(response.reason or "no message")[:200]
+    message = str(body.get("message") or response.reason or "no message")[:500]
+    try:
+        status = int(str(body.get("status")).strip())
+    except ValueError:
+        status = None
+    if status is not None and status != response.status_code:
+        message = f"{message} (console status {status})"
+    return message
 
 
 class InsightVMClient:
@@ -95,58 +114,99 @@ class InsightVMClient:
         self.scanner = config.name or "insightvm"
         if not config.url:
             raise ScannerError(self.scanner, "no url is set for this InsightVM console (like https://console:3780)")
-        self.base_url = config.url.rstrip("/")
-        self.timeout = config.timeout_s
         self.base_template = str(config.options.get("base_template", "") or "") or None
-        self.session = session or requests.Session()
-        self.session.auth = _BasicAuth(resolve_secret(config, "username"), resolve_secret(config, "password"))
-        tls = config.tls
-        # passed with every request: requests lets REQUESTS_CA_BUNDLE override a session's verify
-        self.verify: bool | str = str(tls.ca_bundle) if (tls.verify and tls.ca_bundle) else tls.verify
-        self.cert = str(tls.client_cert) if tls.client_cert else None
-        self.session.headers.update({"Accept": "application/json", "User-Agent": "scanguard-insightvm"})
+        username, password = resolve_secret(config, "username"), resolve_secret(config, "password")
+        self.http = HttpTransport(config, auth=basic_auth(username, password), secrets=[username, password],
+                                  user_agent="scanguard-insightvm", describe=_describe, session=session)
+        self._port_form: str | None = None
+        self._categories: frozenset[str] | None = None
+        self._types: frozenset[str] | None = None
 
-    # transport ---------------------------------------------------------------------------------
-    def _request(self, method: str, path_or_url: str, *, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
-        what = f"{method} {urlsplit(url).path}"
-        try:
-            response = self.session.request(method, url, json=body, params=params, timeout=self.timeout,
-                                            verify=self.verify, cert=self.cert, allow_redirects=False)
-        except requests.exceptions.SSLError as e:
-            # a certificate that does not verify will not verify on retry either
-            raise ScannerError(self.scanner, f"TLS verification failed for {self.base_url} ({type(e).__name__}); "
-                               "set tls.ca_bundle to the console's CA") from None
-        except requests.exceptions.Timeout:
-            raise ScannerError(self.scanner, f"{what} timed out after {self.timeout:g} s", transient=True) from None
-        except requests.exceptions.ConnectionError as e:
-            raise ScannerError(self.scanner, f"{what}: could not reach {self.base_url} ({_reason(e)})",
-                               transient=True) from None
-        except requests.exceptions.RequestException as e:
-            raise ScannerError(self.scanner, f"{what} failed: {type(e).__name__}") from None
-        except OSError as e:  # requests reports an unreadable CA bundle or client certificate so
-            raise ScannerError(self.scanner, f"TLS files could not be read: {e.strerror or type(e).__name__} "
-                               "(check tls.ca_bundle and tls.client_cert)") from None
-        if response.status_code >= 400 or response.status_code in (301, 302, 303, 307, 308):
-            raise self._error(what, response)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ScannerError(self.scanner, f"{what}: the console's answer is not JSON") from None
+    def __repr__(self) -> str:
+        return f"InsightVMClient(scanner={self.scanner!r}, url={self.http.base_url!r})"
 
-    def _error(self, what: str, response: requests.Response) -> ScannerError:
-        code = response.status_code
-        status, message = _error_fields(response)
-        if status is not None and status != code:
-            message = f"{message} (console status {status})"
-        if code in (401, 403):
-            return ScannerError(self.scanner, f"the console refused the credential (HTTP {code}) for {what}: {message}",
-                                status=code)
-        retry_after = _retry_after(response.headers.get("Retry-After")) if code == 429 else None
-        return ScannerError(self.scanner, f"{what} failed with HTTP {code}: {message}", status=code,
-                            transient=code in TRANSIENT_STATUS, retry_after=retry_after)
+    @property
+    def base_url(self) -> str:
+        """The console's address (no trailing slash)."""
+        return self.http.base_url
+
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session (its auth has a masked repr)."""
+        return self.http.session
+
+    def _request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self.http.json(method, path, body=body, params=params)
+
+    def _optional(self, path: str) -> Any:
+        """GET what a console may not offer: None when it says so."""
+        try:
+            return self._request("GET", path)
+        except ScannerError as e:
+            if e.status in UNREADABLE:
+                return None
+            raise
+
+    def _pages(self, path: str) -> Iterator[Any]:
+        """Every resource of a paged collection, page by page."""
+        page = 0
+        for _ in range(MAX_PAGES):
+            answer = self._request("GET", path, params={"page": page, "size": PAGE_SIZE}) or {}
+            resources = answer.get("resources") or []
+            yield from resources
+            info = answer.get("page")
+            if not isinstance(info, dict) or not resources:
+                break  # the spec's unpaged form: everything came at once
+            if int(info.get("number", page)) + 1 >= int(info.get("totalPages", 0)):
+                break
+            page = int(info.get("number", page)) + 1
+
+    # what the console knows ---------------------------------------------------------------------
+    def port_form(self) -> str:
+        """The form the console takes port lists in: "array" (API 3.0) or "csv" (API 3.1)."""
+        if self._port_form is None:
+            spec = self._optional("/api/3/json")
+            if isinstance(spec, dict) and isinstance(spec.get("definitions"), dict):
+                self._port_form = spec_port_form(spec)
+            else:
+                info = self._optional("/api/3/administration/info") or {}
+                version = ((info.get("version") or {}).get("semantic") if isinstance(info, dict) else None) or "unknown"
+                log.warning("scanner %s: the console (version %s) does not serve its API spec; port lists are "
+                            "written as arrays (the API 3.0 form)", self.scanner, version)
+                self._port_form = "array"
+        return self._port_form
+
+    def check_categories(self) -> frozenset[str]:
+        """The vulnerability check categories the console knows (GET /api/3/vulnerability_categories)."""
+        if self._categories is None:
+            self._categories = frozenset(str(r["name"]) for r in self._pages(CATEGORIES)
+                                         if isinstance(r, dict) and r.get("name"))
+        return self._categories
+
+    def check_types(self) -> frozenset[str]:
+        """The vulnerability check types the console knows (GET /api/3/vulnerability_checks_types)."""
+        if self._types is None:
+            answer = self._request("GET", CHECK_TYPES) or {}
+            self._types = frozenset(str(t) for t in (answer.get("resources") or []) if isinstance(t, str))
+        return self._types
+
+    def require_known_checks(self, payload: dict[str, Any]) -> None:
+        """CannotEnforce when the template disables a check category or type the console does not
+        know: the exclusion would be stored and do nothing."""
+        checks = payload.get("checks") or {}
+        for kind, wanted, known in (("category", (checks.get("categories") or {}).get("disabled") or [],
+                                     self.check_categories),
+                                    ("type", (checks.get("types") or {}).get("disabled") or [], self.check_types)):
+            if not wanted:
+                continue
+            names = known()
+            unknown = sorted(str(w) for w in wanted if str(w) not in names)
+            if unknown:
+                near = {n.casefold(): n for n in names}
+                hints = [f"{u!r} (the console has {near[u.casefold()]!r})" if u.casefold() in near else repr(u)
+                         for u in unknown]
+                raise CannotEnforce(f"scanner {self.scanner}: the console knows no check {kind} {', '.join(hints)}; "
+                                    "the exclusion would do nothing, so the template is not pushed")
 
     # documents ---------------------------------------------------------------------------------
     def _remote(self, doc: dict[str, Any]) -> RemoteObject:
@@ -161,19 +221,7 @@ class InsightVMClient:
 
     def list_templates(self) -> list[dict[str, Any]]:
         """Every scan template on the console, page by page."""
-        out: list[dict[str, Any]] = []
-        page = 0
-        for _ in range(MAX_PAGES):
-            answer = self._request("GET", API, params={"page": page, "size": PAGE_SIZE}) or {}
-            resources = answer.get("resources") or []
-            out.extend(r for r in resources if isinstance(r, dict))
-            info = answer.get("page")
-            if not isinstance(info, dict) or not resources:
-                break  # the spec's unpaged form: everything came at once
-            if int(info.get("number", page)) + 1 >= int(info.get("totalPages", 0)):
-                break
-            page = int(info.get("number", page)) + 1
-        return out
+        return [r for r in self._pages(API) if isinstance(r, dict)]
 
     def list_managed(self, names: Iterable[str] = ()) -> list[RemoteObject]:
         """Templates carrying scanguard's marker, and any other whose name collides with one of
@@ -194,35 +242,34 @@ class InsightVMClient:
         return self._remote(self._get(remote_id))
 
     def _body(self, name: str, payload: dict[str, Any], marker: str, base: dict[str, Any] | None) -> dict[str, Any]:
+        self.require_known_checks(payload)
         ours = copy.deepcopy(payload)
         ours["name"] = name
         ours["description"] = with_marker(str(payload.get("description", "")), marker)
-        if base is None:
-            return ours
-        body = _merge(_strip_links({k: v for k, v in base.items() if k != "id"}), ours)
-        _keep_port_list_forms(body, base)
+        body = ours if base is None else _merge(_strip_links({k: v for k, v in base.items() if k != "id"}), ours)
+        write_port_lists(body, self.port_form())
         return body
+
+    def _post(self, body: dict[str, Any], what: str) -> str:
+        answer = self._request("POST", API, body=body)
+        new_id = answer.get("id") if isinstance(answer, dict) else None
+        if new_id in (None, ""):
+            raise ScannerError(self.scanner, f"{what}: the console returned no id")
+        return str(new_id)
 
     def create(self, name: str, payload: Any, marker: str) -> str:
         """POST a new template (a copy of `options.base_template` when set); returns its id."""
         base = self._get(self.base_template) if self.base_template else None
-        answer = self._request("POST", API, body=self._body(name, payload, marker, base))
-        new_id = answer.get("id") if isinstance(answer, dict) else None
-        if new_id in (None, ""):
-            raise ScannerError(self.scanner, f"creating scan template {name}: the console returned no id")
-        return str(new_id)
+        return self._post(self._body(name, payload, marker, base), f"creating scan template {name}")
 
     def update(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
         """GET, change, PUT the whole object; returns the id now in force. A template scanguard
         does not manage (built-ins cannot be edited) is copied, never overwritten."""
         current = self._get(remote_id)
+        body = self._body(name, payload, marker, current)
         if parse_marker(current.get("description")) is None:
-            answer = self._request("POST", API, body=self._body(name, payload, marker, current))
-            new_id = answer.get("id") if isinstance(answer, dict) else None
-            if new_id in (None, ""):
-                raise ScannerError(self.scanner, f"copying scan template {remote_id}: the console returned no id")
-            return str(new_id)
-        self._request("PUT", f"{API}/{quote(remote_id, safe='')}", body=self._body(name, payload, marker, current))
+            return self._post(body, f"copying scan template {remote_id}")
+        self._request("PUT", f"{API}/{quote(remote_id, safe='')}", body=body)
         return remote_id
 
     def delete(self, remote_id: str) -> None:
@@ -255,52 +302,3 @@ class InsightVMClient:
     def delete_exclusion(self, remote_id: str) -> None:
         """Not done: scanguard never empties a site's excluded targets."""
         raise ScannerError(self.scanner, "scanguard never removes a site's excluded targets")
-
-    def __repr__(self) -> str:
-        return f"InsightVMClient(scanner={self.scanner!r}, url={self.base_url!r})"
-
-
-def _error_fields(response: requests.Response) -> tuple[int | None, str]:
-    """(status, message) of a console error; status may come as a string or an integer."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        status: int | None
-        try:
-            status = int(str(body.get("status")).strip())
-        except ValueError:
-            status = None
-        message = str(body.get("message") or response.reason or "no message")
-        return status, message[:500]
-    return None, str(response.reason or "no message")[:200]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from datetime import datetime, timezone
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def _reason(e: Exception) -> str:
-    """A short, secret-free reason for a connection failure."""
-    text = str(e.args[0]) if e.args else type(e).__name__
-    for marker in ("Connection refused", "Connection reset", "Remote end closed", "Name or service not known",
-                   "timed out", "Connection aborted"):
-        if marker.lower() in text.lower():
-            return marker.lower()
-    return type(e).__name__
-

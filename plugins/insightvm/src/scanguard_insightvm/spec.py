@@ -37,13 +37,13 @@ _PORT_ITEM = {
         {"type": "string", "pattern": r"^\s*[0-9]{1,5}\s*(-\s*[0-9]{1,5}\s*)?$"},
     ]
 }
-PORT_LIST_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "array", "items": _PORT_ITEM},
-        {"type": "string", "pattern": r"^[0-9,\s-]*$"},
-    ]
-}
+PORT_LIST_ARRAY: dict[str, Any] = {"type": "array", "items": _PORT_ITEM}
+"""A port list as the 3.0 spec takes it: an array of ports (integers) and ranges (strings)."""
+PORT_LIST_CSV: dict[str, Any] = {"type": "string", "pattern": r"^[0-9,\s-]*$"}
+"""A port list as the 3.1 spec takes it: one CSV string ("3078,8000-8080")."""
+PORT_LIST_SCHEMA: dict[str, Any] = {"anyOf": [PORT_LIST_ARRAY, PORT_LIST_CSV]}
 """What a port list is, per the spec's own description and examples (see the module docstring)."""
+PORT_LIST_FORMS: dict[str, dict[str, Any]] = {"array": PORT_LIST_ARRAY, "csv": PORT_LIST_CSV, "either": PORT_LIST_SCHEMA}
 PORT_LIST_FIELDS: tuple[tuple[str, str], ...] = (
     ("ScanTemplateServiceDiscoveryTcp", "additionalPorts"),
     ("ScanTemplateServiceDiscoveryTcp", "excludedPorts"),
@@ -65,23 +65,49 @@ def find_spec() -> Path | None:
     return None
 
 
-def apply_errata(spec: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the spec with the port-list erratum applied (see the module docstring)."""
+def apply_errata(spec: dict[str, Any], port_form: str = "either") -> dict[str, Any]:
+    """A copy of the spec with the port-list erratum applied (see the module docstring): port
+    lists as `port_form` says, "array" (the 3.0 form), "csv" (the 3.1 form) or "either"."""
     fixed = copy.deepcopy(spec)
     for definition, field in PORT_LIST_FIELDS:
         props = fixed["definitions"][definition]["properties"]
-        described = props[field].get("description", "")
-        props[field] = dict(PORT_LIST_SCHEMA, description=described)
+        kept = {k: props[field][k] for k in ("description", "example") if k in props[field]}
+        props[field] = dict(PORT_LIST_FORMS[port_form], **kept)
     return fixed
+
+
+def api_version(spec: Any) -> tuple[int, ...]:
+    """The API version a console's spec declares (info.version: "3" -> (3,), "3.1" -> (3, 1))."""
+    text = str(((spec or {}).get("info") or {}).get("version") or "") if isinstance(spec, dict) else ""
+    parts = []
+    for piece in text.strip().split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts)
+
+
+def spec_port_form(spec: Any) -> str:
+    """The port-list form a console's own spec (GET /api/3/json) takes: the type it gives
+    ScanTemplateServiceDiscoveryTcp.excludedPorts ("string": "csv", "array": "array"), else by
+    its declared version (3.1 and later: "csv"; 3.0: "array")."""
+    try:
+        field = spec["definitions"]["ScanTemplateServiceDiscoveryTcp"]["properties"]["excludedPorts"]
+    except (KeyError, TypeError):
+        field = {}
+    kind = field.get("type") if isinstance(field, dict) else None
+    if kind in ("string", "array"):
+        return "csv" if kind == "string" else "array"
+    return "csv" if api_version(spec) >= (3, 1) else "array"
 
 
 class SpecValidator:
     """Validates documents against definitions of the console spec (errata applied)."""
 
-    def __init__(self, spec: dict[str, Any], *, errata: bool = True) -> None:
+    def __init__(self, spec: dict[str, Any], *, errata: bool = True, port_form: str = "either") -> None:
         from jsonschema import Draft4Validator  # optional dependency: only tests and the fake need it
 
-        self.spec = apply_errata(spec) if errata else spec
+        self.spec = apply_errata(spec, port_form) if errata else spec
         self._draft = Draft4Validator
         self._validators: dict[str, Any] = {}
 
@@ -108,6 +134,11 @@ class SpecValidator:
         if errs:
             raise ValueError(f"body does not validate against {definition}:\n" + "\n".join(errs))
 
+    def example(self, definition: str) -> Any:
+        """A document built from the `example` values the spec gives each property of a
+        definition (nested definitions followed, cycles cut): what the spec shows a console sends."""
+        return _example(self.spec["definitions"], definition, ())
+
     def body_schema(self, method: str, path_template: str) -> str | None:
         """The definition name of the body parameter of an operation, e.g. ("POST",
         "/api/3/scan_templates") -> "ScanTemplate"; None when the operation takes no body."""
@@ -119,10 +150,36 @@ class SpecValidator:
         return None
 
 
-@lru_cache(maxsize=4)
-def load_validator(path: str | None = None, errata: bool = True) -> SpecValidator | None:
+def _example(definitions: dict[str, Any], name: str, seen: tuple[str, ...]) -> Any:
+    d = definitions[name]
+    if "properties" not in d:
+        return d.get("example")
+    out: dict[str, Any] = {}
+    for key, prop in d["properties"].items():
+        ref = prop.get("$ref", "").rsplit("/", 1)[-1]
+        items = prop.get("items") or {}
+        item_ref = items.get("$ref", "").rsplit("/", 1)[-1] if isinstance(items, dict) else ""
+        if ref:
+            if ref not in seen:
+                out[key] = _example(definitions, ref, (*seen, ref))
+        elif prop.get("type") == "array":
+            if item_ref:
+                out[key] = [] if item_ref in seen else [_example(definitions, item_ref, (*seen, item_ref))]
+            elif "example" in items:
+                out[key] = [items["example"]]
+            elif "example" in prop:
+                out[key] = prop["example"] if isinstance(prop["example"], list) else [prop["example"]]
+            else:
+                out[key] = []
+        elif "example" in prop:
+            out[key] = prop["example"]
+    return out
+
+
+@lru_cache(maxsize=8)
+def load_validator(path: str | None = None, errata: bool = True, port_form: str = "either") -> SpecValidator | None:
     """A validator over the spec at `path` (default: `find_spec()`), or None when there is none."""
     where = Path(path) if path else find_spec()
     if where is None or not where.is_file():
         return None
-    return SpecValidator(json.loads(where.read_text(encoding="utf-8")), errata=errata)
+    return SpecValidator(json.loads(where.read_text(encoding="utf-8")), errata=errata, port_form=port_form)

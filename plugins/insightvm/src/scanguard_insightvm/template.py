@@ -55,10 +55,14 @@ def _service(ports: IntervalSet, hard_excluded: IntervalSet) -> dict[str, Any]:
 
 
 def _check_selection(t: ScanTemplate) -> tuple[bool, bool, dict[str, list[str]]]:
-    """(unsafe checks off, web spider off, disabled categories/types/individual checks)."""
+    """(unsafe checks off, web spider off, disabled categories/types/individual checks).
+
+    The web spider crawls and tests whatever it finds whatever the check selection says, with its
+    own performance settings: wherever checks are restricted (a category, type or check excluded)
+    it is off."""
     ch = t.checks
     unsafe_off = ch.safe_only
-    web_off = False
+    web_off = bool(ch.excluded_categories) or any(vc.vendor == VENDOR for vc in ch.excluded_vendor_checks)
     disabled: dict[str, set[str]] = {"categories": set(), "types": set(), "individual": set()}
     for cat in sorted(ch.excluded_categories):
         sw = CATEGORY_SWITCHES.get(cat)
@@ -217,8 +221,9 @@ def parse_template(doc: dict[str, Any]) -> ScanTemplate:
     unsafe = checks.get("unsafe") is not False
     individual_enabled = _strings(_get(checks, "individual", "enabled"))
     # an individually enabled check runs even where its category or type is disabled, and we
-    # cannot tell which categories it belongs to: then no category or type exclusion holds
-    trust_groups = not individual_enabled
+    # cannot tell which categories it belongs to: then no category or type exclusion holds; nor
+    # does one while the web spider runs (it tests what it crawls, whatever the selection says)
+    trust_groups = not individual_enabled and not web
     cats = _strings(_get(checks, "categories", "disabled")) if trust_groups else set()
     types = _strings(_get(checks, "types", "disabled")) if trust_groups else set()
     singles = _strings(_get(checks, "individual", "disabled")) - individual_enabled
@@ -229,7 +234,7 @@ def parse_template(doc: dict[str, Any]) -> ScanTemplate:
         if all(c.casefold() in cats_folded for c in sw.categories)
         and all(t.casefold() in types_folded for t in sw.types)
         and (not sw.unsafe_off or not unsafe)
-        and (not sw.web_spider_off or not web)
+        and not web
     }
     vendor = (
         {VendorCheck(vendor=VENDOR, kind="category", id=c) for c in cats}

@@ -19,9 +19,9 @@ from lxml import etree
 from scanguard import HostResult, IntervalSet, PortSet
 
 from scanguard.safexml import iterparse
+from scanguard_tenable_policy import parse_range
 
 from .evidence import HANDLERS, PRODUCT_FAMILIES, evidence_of, host_evidence
-from .portrange import parse_range
 
 DETAIL_LIMIT = 2000
 """Characters of plugin output kept per item (enough to read, bounded for huge exports)."""

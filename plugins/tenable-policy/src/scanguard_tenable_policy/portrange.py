@@ -19,7 +19,7 @@ ALL = "1-65535"
 @lru_cache(maxsize=1)
 def default_ports() -> PortSet:
     """The ports behind "default" (tcp and udp alike), from the list a Tenable export spells out."""
-    text = resources.files("scanguard_nessus").joinpath("data/default_ports.txt").read_text(encoding="ascii")
+    text = resources.files("scanguard_tenable_policy").joinpath("data/default_ports.txt").read_text(encoding="ascii")
     body = ",".join(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
     tcp = PortSet.parse(body).tcp
     return PortSet(tcp, tcp)

@@ -1,0 +1,148 @@
+"""A Tenable policy document back as a neutral template, read conservatively: whatever the product
+would do that the document does not pin down is read as the less safe possibility (a missing key
+takes the product's default; "built-in" ping ports may be any port; with `unscanned_closed` "no"
+plugins may probe any port; a family whose state is unknown is enabled), so that `violations`
+never passes a policy that could hurt a device."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from scanguard import CATEGORIES, IntervalSet, PortSet, ScanTemplate, VendorCheck
+
+from .document import PolicyDocument, description_lines
+from .portrange import parse_range
+from .render import SNMP, VENDOR
+from .vocabulary import CATEGORY_MAP, DEFAULTS, DISCOVERY_FAMILIES, PORT_SCANNER_FAMILY, PORT_SCANNERS
+
+ALL_PORTS = IntervalSet([(1, 65535)])
+
+
+def _flag(settings: Mapping[str, Any], key: str) -> bool:
+    value = settings.get(key)
+    if value is None or value == "":
+        value = DEFAULTS.get(key, "no")
+    return str(value).strip().lower() in ("yes", "true", "1", "on")
+
+
+def _number(settings: Mapping[str, Any], key: str) -> int | None:
+    """An integer setting; None for "" / "unlimited"; the product's default when missing."""
+    value = settings.get(key)
+    if value is None:
+        value = DEFAULTS.get(key, "")
+    text = str(value).strip().lower()
+    if text in ("", "unlimited", "none"):
+        return None
+    try:
+        return max(1, int(float(text)))
+    except ValueError:
+        raise ValueError(f"setting {key} = {value!r} is not a number") from None
+
+
+def _ping_ports(text: Any) -> IntervalSet:
+    value = str(text if text is not None else "built-in").strip()
+    if not value or "built-in" in value.lower():
+        return ALL_PORTS  # the product chooses the ports: any port may be pinged
+    return PortSet.parse(re.sub(r"[;\s]+", ",", value)).tcp
+
+
+def template_name(text: Any, fallback: str = "tenable-policy") -> str:
+    """A template name from a policy name ("Basic Network Scan" -> "Basic-Network-Scan")."""
+    name = re.sub(r"[^A-Za-z0-9_.@-]+", "-", str(text or "")).strip("-._@")
+    return name or fallback
+
+
+def parse_document(doc: PolicyDocument, name: str | None = None) -> ScanTemplate:
+    """The neutral template a policy document amounts to (see the module docstring). Raises
+    ValueError on a malformed setting."""
+    s = doc.settings
+    scanned = parse_range(s.get("portscan_range", DEFAULTS["portscan_range"]))
+    syn, connect, udp_scan = _flag(s, "syn_scanner"), _flag(s, "tcp_scanner"), _flag(s, "udp_scanner")
+    if _flag(s, "unscanned_closed"):
+        tcp = scanned.tcp if (syn or connect) else IntervalSet()
+        udp = scanned.udp if udp_scan else IntervalSet()
+        if _flag(s, "snmp_scanner"):
+            udp = udp | IntervalSet([(SNMP, SNMP)])
+    else:
+        # unscanned ports count as open: any plugin may probe any port
+        tcp, udp = ALL_PORTS, ALL_PORTS
+    ping = _flag(s, "ping_the_remote_host")
+    tcp_ping = ping and _flag(s, "tcp_ping")
+    udp_ping = ping and _flag(s, "udp_ping")
+    discovery = {
+        "icmp": ping and _flag(s, "icmp_ping"),
+        "arp": ping and _flag(s, "arp_ping"),
+        "tcp_ping": tcp_ping,
+        "udp_ping": udp_ping,
+        "ping_ports": PortSet(
+            _ping_ports(s.get("tcp_ping_dest_ports", DEFAULTS["tcp_ping_dest_ports"])) if tcp_ping else None,
+            ALL_PORTS if udp_ping else None,
+        ),
+        "port_scan": "syn" if syn or not connect else "connect",
+    }
+
+    def off(family: str) -> bool:
+        if family in doc.disabled_families:
+            return True
+        return doc.all_check_families_off and family not in DISCOVERY_FAMILIES and family != PORT_SCANNER_FAMILY
+
+    categories = {
+        cat for cat in CATEGORIES
+        if cat in CATEGORY_MAP
+        and all(off(f) for f in CATEGORY_MAP[cat].families)
+        and all(str(s.get(k, DEFAULTS.get(k, ""))).strip().lower() == v for k, v in CATEGORY_MAP[cat].settings)
+    }
+    vendor = {VendorCheck(vendor=VENDOR, kind="family", id=f) for f in doc.disabled_families}
+    vendor |= {VendorCheck(vendor=VENDOR, kind="plugin", id=pid) for pid in doc.disabled_plugins}
+    scanners_off = {pid for pid, key in PORT_SCANNERS.items() if not _flag(s, key)}
+    vendor |= {VendorCheck(vendor=VENDOR, kind="plugin", id=pid) for pid in scanners_off}
+    if scanners_off == set(PORT_SCANNERS):
+        vendor.add(VendorCheck(vendor=VENDOR, kind="family", id=PORT_SCANNER_FAMILY))
+    performance = {
+        # no packet rate and no delay between probes: render refuses templates that need either
+        "packets_per_second": None,
+        "probe_delay_ms": 0,
+        "parallel_hosts": _number(s, "max_hosts_per_scan") or int(DEFAULTS["max_hosts_per_scan"]),
+        "parallel_checks_per_host": _number(s, "max_checks_per_host") or int(DEFAULTS["max_checks_per_host"]),
+        "timeout_s": _number(s, "network_receive_timeout") or int(DEFAULTS["network_receive_timeout"]),
+    }
+    return ScanTemplate(
+        name=template_name(name or s.get("name") or ""),
+        description="\n".join(description_lines(s.get("description") or "")),
+        ports=PortSet(tcp, udp),
+        discovery=discovery,
+        checks={
+            "enabled": not doc.all_check_families_off,
+            "safe_only": _flag(s, "safe_checks"),
+            "excluded_categories": frozenset(categories),
+            "excluded_vendor_checks": frozenset(vendor),
+        },
+        performance=performance,
+    )
+
+
+def api_document(doc: Mapping[str, Any], template: str = "") -> PolicyDocument:
+    """A policy as the REST API shows it (`GET /policies/{id}`: "uuid" and flat "settings";
+    a create or update body may add "plugins" {family: {"status", "individual"}}) as a document.
+
+    Such a body never lists every family the scanner has, so vulnerability checks are never read as
+    off from it, without "plugins" every family counts as enabled, and every port scanner counts as
+    running (fail closed)."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("settings", {}), Mapping):
+        raise ValueError("a Tenable policy is an object with a settings object")
+    settings = {str(k): "" if v is None else str(v) for k, v in (doc.get("settings") or {}).items()}
+    # which port scanners run is seen in the policy export, not here: every one counts as running
+    settings.update({key: "yes" for key in PORT_SCANNERS.values()})
+    off, plugins = set(), set()
+    for family, entry in (doc.get("plugins") or {}).items():
+        if not isinstance(entry, Mapping):
+            continue
+        status = str(entry.get("status", "enabled")).lower()
+        if status == "disabled":
+            off.add(str(family))
+        elif status == "mixed":
+            plugins |= {str(p) for p, state in (entry.get("individual") or {}).items()
+                        if str(state).lower() == "disabled"}
+    return PolicyDocument(template=template or str(doc.get("uuid") or ""), settings=settings,
+                          disabled_families=tuple(off), disabled_plugins=tuple(plugins))
