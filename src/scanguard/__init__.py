@@ -26,6 +26,7 @@ from .model import __all__ as _model_all
 from .plugin.records import ExclusionSupport, HealthSource, ReportFormat, TemplateRewrite, Vendor
 from .scanners import ExclusionClient, RemoteObject, ScannerClient, managed_marker, parse_marker, payload_hash
 from .secrets import Secret, resolve as resolve_secret
+from .text import briefly
 from .workspace import Workspace, load_workspace
 
 __all__ = [
@@ -34,5 +35,5 @@ __all__ = [
     "merge", "merge_all", "narrow", "safety_regressions", "violations", "exclusion_gaps", "HealthSource",
     "ReportFormat", "ExclusionSupport", "ExclusionClient", "TemplateRewrite", "Vendor", "RemoteObject",
     "ScannerClient", "managed_marker", "parse_marker",
-    "payload_hash", "Secret", "resolve_secret", "Workspace", "load_workspace", *_model_all,
+    "payload_hash", "briefly", "Secret", "resolve_secret", "Workspace", "load_workspace", *_model_all,
 ]

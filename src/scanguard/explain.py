@@ -9,6 +9,7 @@ from .model.base import Model
 from .model.constraints import Provenance
 from .model.plan import CompiledTemplate
 from .model.ports import PortSet
+from .text import briefly
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -61,7 +62,7 @@ def explain(ct: CompiledTemplate, port: str | None = None, workspace: "Workspace
         if because:
             summary += "; it is also excluded by a profile"
     elif because:
-        summary = f"{ps} removed from {ct.name} by " + ", ".join(sorted({p.profile for p in because}))
+        summary = f"{ps} removed from {ct.name} by " + briefly(sorted({p.profile for p in because}))
     else:
         summary = f"{ps} removed from {ct.name} by a rewrite ({', '.join(ct.rewrites)})"
     return Explanation(template=ct.name, base=ct.base, group=ct.group, devices=ct.devices, port=ps.text(),

@@ -1,6 +1,8 @@
-"""nmap's argument vectors carry exactly the addresses their templates exclude (issue 8, item 8):
-never-scan devices and restricted devices of other templates, written so that nmap reads them
-(CIDR blocks: nmap takes 10.0.0.10-10.0.0.29 for a host name), read back and verified by render."""
+"""nmap's argument vectors aim exactly where their templates may: targets and exclusions written
+as nmap reads them (hosts and CIDR blocks: nmap takes 10.0.0.10-10.0.0.29 for a host name), IPv6
+in a run of its own with -6, never-scan devices and restricted devices of other templates
+excluded (issue 8, item 8), read back and verified by render. Real nmap's reading of every
+rendering is tested in test_real_nmap_reads_renderings.py."""
 
 from __future__ import annotations
 
@@ -9,15 +11,17 @@ import subprocess
 
 import pytest
 
-from scanguard import AddressSet, CompiledTemplate, SafetyError, Vendor, compile_plan, load_workspace
+from scanguard import AddressSet, CompiledTemplate, PortSet, SafetyError, ScanTemplate, Targets, Vendor
+from scanguard import compile_plan, load_workspace
 from scanguard.render import render_one
 from scanguard_nmap.argv import render_argv
 from scanguard_nmap.plugin import scanguard_vendors
 from scanguard_nmap.run import build_argv
-from scanguard_nmap.targets import parse_targets
+from scanguard_nmap.targets import nmap_items, parse_targets
 from tests.helpers import make_workspace
 
 NMAP = scanguard_vendors()[0]
+
 TOML = """
 [workspace]
 name = "test"
@@ -102,3 +106,52 @@ def test_a_scan_run_keeps_the_template_exclusions_whatever_the_targets(plan, tmp
 
 def test_the_vendor_record_reads_targets():
     assert isinstance(NMAP, Vendor) and NMAP.parse_targets is parse_targets and "targets" in NMAP.capabilities
+
+
+def _items(text: str, version: int = 4) -> list[str]:
+    return nmap_items(AddressSet.parse(text), version)
+
+
+def test_ipv4_ranges_become_hosts_and_cidr_blocks():
+    assert _items("10.20.60.0-10.20.61.127") == ["10.20.60.0/24", "10.20.61.0/25"]
+    assert _items("10.40.20.11-10.40.20.12") == ["10.40.20.11", "10.40.20.12"]
+    assert _items("10.20.70.10-10.20.70.29") == ["10.20.70.10/31", "10.20.70.12/30", "10.20.70.16/29",
+                                                 "10.20.70.24/30", "10.20.70.28/31"]
+    assert _items("10.0.0.0/16, 10.1.0.7, fd00::1") == ["10.0.0.0/16", "10.1.0.7"]
+
+
+def test_ipv6_ranges_become_cidrs():
+    assert _items("fd00::1-fd00::4", 6) == ["fd00::1", "fd00::2/127", "fd00::4"]
+    assert _items("fd00::/120", 6) == ["fd00::/120"]
+
+
+def _template(include: str, exclude: str = "") -> CompiledTemplate:
+    t = ScanTemplate(name="t", ports=PortSet.parse("22"), checks={"enabled": False})
+    return CompiledTemplate(name="t", base="t", template=t,
+                            targets=Targets(include=AddressSet.parse(include), exclude=AddressSet.parse(exclude)))
+
+
+def test_ipv4_and_ipv6_targets_are_two_runs_each_with_its_own_exclusions():
+    doc = NMAP.render(_template("10.0.0.0/24, fd00::/120", "10.0.0.7, fd00::9"))
+    v4, v6 = doc["argv"], doc["argv6"]
+    assert "-6" not in v4 and v4[-1] == "10.0.0.0/24" and v4[v4.index("--exclude") + 1] == "10.0.0.7"
+    assert "-6" in v6 and v6[-1] == "fd00::/120" and v6[v6.index("--exclude") + 1] == "fd00::9"
+    script = NMAP.serialize(doc)
+    assert script.count("nmap -n") == 2 and script.rstrip().splitlines()[-1].startswith("exec nmap")
+    assert NMAP.parse(doc) == NMAP.parse(script).model_copy(update={"name": "t"})
+
+
+def test_targets_left_to_the_scanner_keep_every_exclusion():
+    argv = NMAP.render(_template("", "10.0.0.7-10.0.0.9, fd00::9"))["argv"]
+    assert argv[-2:] == ["--exclude", "10.0.0.7,10.0.0.8/31,fd00::9"]
+
+
+def test_both_runs_are_read_back_for_where_they_aim():
+    aimed = parse_targets(NMAP.render(_template("10.0.0.0/24, fd00::/120", "10.0.0.7, fd00::9")))
+    assert aimed.include - aimed.exclude == AddressSet.parse("10.0.0.0/24, fd00::/120") - AddressSet.parse(
+        "10.0.0.7, fd00::9")
+
+
+def test_option_arguments_are_not_read_as_targets():
+    aimed = parse_targets("nmap -n -T 4 -M 5 -d2 --max-os-tries 2 -p 80 10.0.0.1")
+    assert aimed.include == AddressSet.parse("10.0.0.1")

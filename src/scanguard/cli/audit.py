@@ -30,7 +30,9 @@ def audit(
     ran unsafe checks, fragile devices among the hosts scanned with a policy unsafe for them,
     devices that must never be scanned.
 
-    Exit codes: 0 no violation; 2 invalid input (a missing, malformed or hostile file); 3 violations."""
+    Exit codes: 0 clean; 2 invalid input (a missing, malformed or hostile file); 3 violations, or an
+    audit that could not judge the scan (outcome "undetermined": the policy is unreadable while a
+    constraint could apply)."""
     if not export.is_file():
         fail(f"{export}: no such file", EXIT_INVALID)
     name = vendor or SUFFIX_VENDORS.get(export.suffix.lower())
@@ -50,18 +52,21 @@ def audit(
             "vendor": report.vendor,
             "policy": report.policy,
             "hosts_scanned": report.hosts_scanned,
+            "outcome": report.outcome,
             "violations": len(report.violations),
+            "undetermined": list(report.undetermined),
             "results": [r.model_dump(mode="json") for r in report.results],
         })
     else:
         _print(report)
-    raise typer.Exit(EXIT_SAFETY if report.violations else EXIT_OK)
+    # cannot judge is not a pass: like a violation, someone has to look (the outcome says which)
+    raise typer.Exit(EXIT_OK if report.outcome == "clean" else EXIT_SAFETY)
 
 
 def _print(report: AuditReport) -> None:
     head = (f"{safe(report.export)}: policy {safe(report.policy or '(unreadable)')}, "
             f"{report.hosts_scanned} host(s) scanned")
-    if not report.results:
+    if report.outcome == "clean" and not report.results:
         info(f"[green]clean[/]: {head}; no profile broken")
         return
     table = Table(title=head)
@@ -69,8 +74,12 @@ def _print(report: AuditReport) -> None:
         table.add_column(col, overflow="fold")
     for r in report.results:
         table.add_row(r.severity, safe(r.device or "-"), r.code, safe(r.message), safe(r.fix))
-    out.print(table)
-    info(f"{len(report.violations)} violation(s), {len(report.results) - len(report.violations)} warning(s)")
+    if report.results:
+        out.print(table)
+    for reason in report.undetermined:
+        info(f"[bold red]undetermined[/]: {safe(reason)}")
+    info(f"{report.outcome}: {len(report.violations)} violation(s), "
+         f"{len(report.results) - len(report.violations)} warning(s)")
 
 
 def register(app: typer.Typer) -> None:

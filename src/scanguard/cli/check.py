@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..check import check_scan
+from ..check import Verdict, check_scan
 from ..compile import compile_plan
 from ..model.addresses import AddressSet
-from ..model.events import CheckRequest
+from ..model.events import CheckRequest, CheckResult
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
 from .output import EXIT_INVALID, EXIT_SAFETY, emit_json, fail, info, out, print_results
 
@@ -45,6 +45,7 @@ def check(
         if when.tzinfo is None:
             fail("--at needs a time zone offset (like +01:00 or Z)", EXIT_INVALID)
     tpl: object | None = None
+    unjudged: list[CheckResult] = []
     if template:
         plan = run_guarded(compile_plan, ws, pm)
         tpl = plan.get(template)
@@ -53,22 +54,34 @@ def check(
     elif payload:
         if not vendor:
             fail("--payload needs --vendor", EXIT_INVALID)
+        if not payload.is_file():
+            fail(f"{payload}: no such file", EXIT_INVALID)
         v = run_guarded(pm.vendor, vendor)
         import json
 
-        text = payload.read_text(encoding="utf-8")
+        try:
+            text = payload.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            fail(f"{payload}: cannot be read ({e})", EXIT_INVALID)
         try:
             doc = json.loads(text)
         except ValueError:
             doc = text
         try:
             tpl = v.parse(doc)
-        except Exception as e:  # a payload we cannot read is a no-go, not a traceback
-            fail(f"{payload}: cannot be read as a {vendor} template ({type(e).__name__}: {e})", EXIT_INVALID)
+        except Exception as e:  # what cannot be judged (unknown options, unknown defaults) is a no-go
+            unjudged.append(CheckResult(
+                severity="error", code="payload-not-judged",
+                message=f"{payload} cannot be judged as a {vendor} template: {e}",
+                fix="name what the scan does explicitly (for nmap: -p with every port, known options only), "
+                    "or check a compiled template with --template",
+            ))
     request = CheckRequest(scanner=scanner, template_name=template, template=tpl, targets=target_set, when=when)
     verdict = check_scan(request, ws, pm)
+    if unjudged:
+        verdict = Verdict(go=False, results=tuple(unjudged) + verdict.results)
     if scanner and template:
-        from ..check import Verdict, live_template_results
+        from ..check import live_template_results
 
         live = tuple(run_guarded(live_template_results, ws, pm, scanner, template))
         results = verdict.results + live

@@ -9,26 +9,51 @@ from typing import Any, Callable, Sequence
 from scanguard import CompiledTemplate, ScanRun, ScanTemplate, Suspect, UsageError, Vendor, hookimpl
 
 from .activity import parse_activity
-from .argv import CHECK_KINDS, parse_argv, render_argv
+from .argv import parse_argv, render_argvs
+from .command import commands_of
+from .export import read_recorded_command
+from .mapping import CHECK_KINDS
 from .results import parse_results
 from .targets import parse_targets
 
 
 def render(ct: CompiledTemplate) -> dict[str, Any]:
-    """The native document: the template name and its argument vector."""
-    return {"name": ct.name, "argv": render_argv(ct)}
+    """The native document: the template name and its argument vector ("argv"), plus "argv6"
+    when the targets also hold IPv6 addresses (nmap scans one address family per run)."""
+    argvs = render_argvs(ct)
+    doc: dict[str, Any] = {"name": ct.name, "argv": argvs[0]}
+    if len(argvs) > 1:
+        doc["argv6"] = argvs[1]
+    return doc
 
 
 def parse(payload: Any) -> ScanTemplate:
-    """A native document (or a bare argument vector or command line) back as a neutral template."""
-    if isinstance(payload, dict):
-        return parse_argv(payload["argv"], payload.get("name", "nmap"))
-    return parse_argv(payload)
+    """A neutral template from a native document, an argument vector, a command line or a script
+    of command lines, or an nmap XML export (a Path: its recorded command line and ports). Runs
+    of one document (IPv4 and IPv6) must scan alike."""
+    if isinstance(payload, Path):
+        with payload.open("rb") as f:
+            head = f.read(4096)
+        if head.lstrip().startswith(b"<"):
+            return read_recorded_command(payload)
+        payload = payload.read_text(encoding="utf-8", errors="replace")
+    name = str(payload.get("name") or "nmap") if isinstance(payload, dict) else "nmap"
+    templates = [parse_argv(args, name) for args in commands_of(payload)]
+    for other in templates[1:]:
+        if other != templates[0]:
+            raise ValueError(f"{name}: its nmap commands scan differently; judge each command on its own")
+    return templates[0]
 
 
 def serialize(payload: dict[str, Any]) -> str:
-    """A shell command line, ready to run."""
-    return "#!/bin/sh\n# scanguard template " + payload["name"] + "\nexec " + shlex.join(payload["argv"]) + ' "$@"\n'
+    """A shell script, ready to run (extra arguments go to every nmap run)."""
+    lines = ["#!/bin/sh", "# scanguard template " + payload["name"]]
+    if "argv6" in payload:
+        lines += ["# nmap scans one address family per run: IPv4 first, then IPv6", "set -e",
+                  shlex.join(payload["argv"]) + ' "$@"', "exec " + shlex.join(payload["argv6"]) + ' "$@"']
+    else:
+        lines.append("exec " + shlex.join(payload["argv"]) + ' "$@"')
+    return "\n".join(lines) + "\n"
 
 
 def run(compiled: CompiledTemplate, targets: Sequence[str], *, out_dir: Path, name: str = "nmap",

@@ -1,51 +1,58 @@
-"""Where an nmap argument vector aims: its target addresses less its --exclude list.
+"""Addresses the way nmap reads them: rendering a template's targets, and reading where an nmap
+command aims.
 
-Read the way nmap reads them: operands that are not option values are targets; `--exclude`
-takes a comma-separated list. What cannot be judged fails closed: targets from a file (-iL),
-random targets (-iR) or a host name make the vector reach anywhere, and an --excludefile or a
-name among the excluded hosts excludes nothing.
+nmap reads hosts and CIDR blocks (IPv6 only with ``-6``, in a run of its own) and IPv4 octet
+ranges. It does not read ``10.20.60.0-10.20.61.127``: as ``--exclude`` it tries to resolve it as a
+host name and quits, as a target it skips it. So every address set is written as hosts and CIDR
+blocks (`AddressSet.blocks`), one run per address family.
+
+Reading goes through the command reader (scanguard_nmap.command), so every option takes its
+argument as nmap gives it one; operands are targets and ``--exclude`` a comma-separated list.
+What cannot be judged fails closed: targets from a file (-iL), random targets (-iR) or a host name
+make the command reach anywhere, and an --excludefile or a name among the excluded hosts excludes
+nothing.
 """
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from scanguard import AddressSet, Targets
 
-TAKES_VALUE = frozenset({
-    "-p", "--exclude-ports", "--max-rate", "--min-rate", "--scan-delay", "--max-scan-delay", "--max-parallelism",
-    "--min-parallelism", "--max-hostgroup", "--min-hostgroup", "--max-rtt-timeout", "--min-rtt-timeout",
-    "--initial-rtt-timeout", "--host-timeout", "--max-retries", "--script", "--script-args", "--exclude",
-    "--excludefile", "-oX", "-oN", "-oG", "-oA", "-oS", "--stats-every", "-iL", "-iR", "-e", "-S", "-g",
-    "--source-port", "--top-ports", "--port-ratio", "--version-intensity", "--data-length", "--ttl", "-D",
-    "--dns-servers", "--datadir", "--resume", "--script-timeout",
-})
+from .command import commands_of, read_command
+
+
+def nmap_items(addresses: AddressSet, version: int) -> list[str]:
+    """The addresses of one family as nmap target items (hosts and CIDR blocks)."""
+    return (AddressSet(addresses.v4, None) if version == 4 else AddressSet(None, addresses.v6)).blocks()
+
+
+def families(addresses: AddressSet) -> list[int]:
+    """The address families present, IPv4 first."""
+    return [v for v, iv in ((4, addresses.v4), (6, addresses.v6)) if iv]
+
+
+def _aimed(args: list[str]) -> Targets:
+    cmd = read_command(args)
+    include, unknown = AddressSet.parse_known(cmd.targets)
+    exclude, _names = AddressSet.parse_known(cmd.excluded)  # a name excludes no address we can see
+    # a host name, a target form we cannot read, a file or random targets may be anywhere
+    reach_anywhere = cmd.targets_unknown or bool(unknown)
+    return Targets(include=AddressSet.everything() if reach_anywhere else include, exclude=exclude)
 
 
 def parse_targets(payload: Any) -> Targets:
-    """The targets of a native document, a bare argument vector or a command line."""
-    argv = payload["argv"] if isinstance(payload, dict) else payload
-    if isinstance(argv, str):
-        argv = shlex.split(argv)
-    args = list(argv[1:] if argv and str(argv[0]).endswith("nmap") else argv)
-    targets: list[str] = []
-    excluded: list[str] = []
-    anywhere = False
-    i = 0
-    while i < len(args):
-        a = str(args[i])
-        if a in ("-iL", "-iR"):
-            anywhere = True
-        if a == "--exclude" and i + 1 < len(args):
-            excluded.extend(str(args[i + 1]).split(","))
-        if a in TAKES_VALUE:
-            i += 2
-            continue
-        if not a.startswith("-"):
-            targets.append(a)
-        i += 1
-    include, unknown = AddressSet.parse_known(targets)
-    exclude, _names = AddressSet.parse_known(excluded)  # a name excludes no address we can see
-    # a host name, or a target form we cannot read, may be anywhere
-    return Targets(include=AddressSet.everything() if anywhere or unknown else include, exclude=exclude)
+    """Where a native document (every run of it), an argument vector, a command line or a script
+    of command lines aims. ValueError for a command that cannot be read."""
+    runs = [_aimed(args) for args in commands_of(payload)]
+    if len(runs) == 1:
+        return runs[0]
+    if not any(r.include for r in runs):  # every run leaves its targets to the scanner
+        exclude = runs[0].exclude
+        for r in runs[1:]:
+            exclude = exclude & r.exclude
+        return Targets(exclude=exclude)
+    aimed = AddressSet()
+    for r in runs:
+        aimed = aimed | ((r.include or AddressSet.everything()) - r.exclude)
+    return Targets(include=aimed)

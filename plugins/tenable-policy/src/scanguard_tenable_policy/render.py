@@ -8,7 +8,7 @@ than pushed looking safe. The port range is include-only: exclusions are its com
 
 from __future__ import annotations
 
-from scanguard import CannotEnforce, CompiledTemplate, IntervalSet, ScanTemplate
+from scanguard import CannotEnforce, CompiledTemplate, IntervalSet, ScanTemplate, briefly
 
 from .document import PolicyDocument
 from .portrange import render_range
@@ -31,7 +31,7 @@ def _ports_text(iv: IntervalSet) -> str:
 
 def _who(ct: CompiledTemplate, item: str) -> str:
     profiles = sorted({p.profile for p in ct.constraints.provenance if p.kind == "rate" and p.item == item})
-    return ", ".join(profiles) if profiles else f"the base template {ct.base}"
+    return briefly(profiles) if profiles else f"the base template {ct.base}"
 
 
 def refuse_what_tenable_cannot_enforce(ct: CompiledTemplate) -> None:
