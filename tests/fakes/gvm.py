@@ -35,12 +35,20 @@ from gvmd's source where the recording is silent. What it reproduces:
   that: no NVTs, no families, no preferences, 503 to NVT look-ups.
 
 Faults (the API of the Nessus fake): kinds "500" and "503" (a GMP error response), "reset"
-(close the connection without answering) and "timeout" (wait, interruptibly, `hang_s` seconds:
-longer than a client's timeout, then close). `fail_next(kind, count, command)` injects into the
-next matching requests; `fail_at(n, kind)` into the n-th request this server receives (1-based,
-counted from its start: `fail_at(len(fake.requests) + 1, kind)` is the next one);
-`clear_faults()` forgets them; `latency` delays every answer by that many seconds. `requests`
-logs (command, status) per request, status 0 when the connection was dropped.
+(close the connection without answering) and "timeout" (carry the command out, as a busy gvmd
+does, and never answer: the connection is held silent until the client gives up, at most
+`hang_s` seconds). `fail_next(kind, count, command)` injects into the next matching requests;
+`fail_at(n, kind)` into the n-th request this server receives (1-based, counted from its start:
+`fail_at(len(fake.requests) + 1, kind)` is the next one); `clear_faults()` forgets them;
+`latency` delays every answer by that many seconds. `requests` logs (command, status) per
+request, status 0 when no answer was sent.
+
+Timeouts without waiting: a client whose connection goes through `fake.timed(connection)` (or,
+for clients scanguard makes itself, any GVM client while `with fake.timed_clients():` is active)
+sees a "timeout" fault at once, as the TimeoutError its socket would raise, and is otherwise
+given as long as its own `timeout_s`. So a test can give clients a generous timeout, which real
+slowness of a loaded machine never reaches, and still meet every timeout fault where it was
+injected, without waiting for it.
 """
 
 from __future__ import annotations
@@ -49,15 +57,18 @@ import base64
 import copy
 import ipaddress
 import re
+import select
 import socket
 import ssl
 import struct
 import tempfile
 import threading
+import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
 import trustme
@@ -364,6 +375,8 @@ class FakeGvmd:
         self._conns: set[socket.socket] = set()
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._listener: socket.socket | None = None
+        self._silent: set[tuple[str, int]] = set()
+        """Client addresses of the connections a "timeout" fault holds silent."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> "FakeGvmd":
@@ -483,6 +496,52 @@ class FakeGvmd:
             else:
                 raise ValueError(f"unknown kind {kind!r}")
 
+    # -- the client's clock -------------------------------------------------------------------------
+    def timed(self, connection: Any) -> Any:
+        """`connection` (a python-gvm connection to this fake, not yet connected) with its wait for
+        an answer tied to this fake: a read on a connection a "timeout" fault holds silent ends at
+        once with the TimeoutError a socket timeout raises; any other read waits up to the
+        connection's own timeout, as python-gvm's would (see the module docstring)."""
+        def read() -> bytes:
+            sock = connection._socket
+            if sock is None:
+                raise OSError("not connected")
+            me = sock.getsockname()[:2]
+            limit = time.monotonic() + connection._timeout
+            while True:
+                with self._lock:
+                    silent = me in self._silent
+                if silent:
+                    raise socket.timeout("timed out")
+                pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+                if pending or select.select([sock], [], [], 0.05)[0]:
+                    return sock.recv(16 * 1024)
+                if time.monotonic() >= limit:
+                    raise socket.timeout("timed out")
+
+        connection._read = read
+        return connection
+
+    @contextmanager
+    def timed_clients(self) -> Iterator["FakeGvmd"]:
+        """While active, every GVM client scanguard makes (scanguard_gvm.client) reaches this fake
+        through `timed` connections (connections elsewhere are left as they are)."""
+        import scanguard_gvm.client as gvm_client
+
+        opened = gvm_client.open_connection
+
+        def open_timed(config: Any) -> Any:
+            conn = opened(config)
+            if getattr(conn, "hostname", None) == self.host and int(getattr(conn, "port", 0) or 0) == self.port:
+                return self.timed(conn)
+            return conn
+
+        gvm_client.open_connection = open_timed
+        try:
+            yield self
+        finally:
+            gvm_client.open_connection = opened
+
     def statuses(self, command: str | None = None) -> list[int | str]:
         """The statuses logged, optionally for one command only."""
         with self._lock:
@@ -559,14 +618,18 @@ class FakeGvmd:
         fault = self._fault_for(command)
         if self.latency:
             self._stop.wait(self.latency)
-        if fault in ("reset", "timeout"):
+        if fault == "reset":
             with self._lock:
                 self.requests.append((command, 0))
-            if fault == "timeout":
-                self._stop.wait(self.timeout_sleep)
-            else:
-                # RST rather than a clean close: what a crashed daemon or a middlebox does
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # RST rather than a clean close: what a crashed daemon or a middlebox does
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return False
+        if fault == "timeout":
+            # a busy gvmd: the command is carried out, its answer never arrives in time
+            self._dispatch(command, root, session)
+            with self._lock:
+                self.requests.append((command, 0))
+            self._hold_silent(conn)
             return False
         if fault:
             status, body, text = int(fault), "", FAULT_TEXT[fault]
@@ -584,6 +647,25 @@ class FakeGvmd:
         except OSError:
             return False
         return True
+
+    def _hold_silent(self, conn: ssl.SSLSocket) -> None:
+        """Answer nothing until the client leaves, at most `hang_s` seconds (cut short by stop)."""
+        peer = conn.getpeername()[:2]
+        with self._lock:
+            self._silent.add(peer)
+        try:
+            until = time.monotonic() + self.timeout_sleep
+            while not self._stop.is_set() and time.monotonic() < until:
+                try:
+                    if not conn.recv(65536):
+                        return  # the client closed the connection
+                except (socket.timeout, TimeoutError):
+                    continue
+                except (ssl.SSLError, OSError):
+                    return
+        finally:
+            with self._lock:
+                self._silent.discard(peer)
 
     # -- GMP commands ----------------------------------------------------------------------------
     def _dispatch(self, command: str, root: etree._Element, session: dict) -> tuple[int, str, Any]:

@@ -21,6 +21,9 @@ from scanguard.plugin.manager import PluginManager, load_plugins
 FAULTS = ("500", "503", "429", "reset", "timeout")
 CLIENT_TIMEOUT_S = 0.4
 """Short client timeout so that "timeout" faults cost little in the matrix."""
+TIMED_CLIENT_TIMEOUT_S = 60
+"""The client timeout where the fake keeps the client's clock (`Backend.timed`): a timeout fault
+is met at once, so the timeout can be long enough that no slowness of a loaded machine reaches it."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,10 @@ class Backend:
     """Every object the fake holds, read from its stored state: {name: [object...]} with payloads
     the vendor's parse reads."""
     faults: tuple[str, ...] = FAULTS
+    timed: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None
+    """While a fake runs: clients reaching it meet its "timeout" faults at once and wait for
+    nothing else but its answers (their own timeout generous), so timeouts happen exactly where
+    they are injected, never because the machine is slow."""
 
     def inject(self, fake: Any, n: int, kind: str) -> None:
         """Fail the n-th request from now (1: the next one) with `kind`. Fakes count either from
@@ -172,14 +179,15 @@ def _insightvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 def _gvm_start(tls: bool = True):  # gvmd is always TLS
     from tests.fakes.gvm import FakeGvmd
 
-    return FakeGvmd(timeout_sleep=2.0)
+    # a timeout fault holds the connection until the client leaves, which a timed client does at once
+    return FakeGvmd(timeout_sleep=TIMED_CLIENT_TIMEOUT_S)
 
 
 def _gvm_entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
     env = {_env_name(name, "username"): fake.username, _env_name(name, "password"): fake.password}
     body = (f'type = "gvm"\nurl = "https://{fake.host}:{fake.port}"\n'
             f'credentials = {{ username = "{_env_name(name, "username")}", password = "{_env_name(name, "password")}" }}\n'
-            f'{_tls(fake.ca_bundle)}\ntimeout_s = {CLIENT_TIMEOUT_S}')
+            f'{_tls(fake.ca_bundle)}\ntimeout_s = {TIMED_CLIENT_TIMEOUT_S}')
     return body, env
 
 
@@ -263,7 +271,8 @@ BACKENDS: dict[str, Backend] = {
     "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
-                   stored=_gvm_stored, faults=("500", "503", "reset", "timeout")),  # GMP has no 429
+                   stored=_gvm_stored, faults=("500", "503", "reset", "timeout"),  # GMP has no 429
+                   timed=lambda fake: fake.timed_clients()),
 }
 
 
@@ -294,6 +303,8 @@ def running(backend: Backend, names: tuple[str, ...] = ("scn",), *,
         for n in names:
             fake = backend.start(tls)
             stack.enter_context(fake)
+            if backend.timed is not None:
+                stack.enter_context(backend.timed(fake))
             body, e = backend.entry(fake, n)
             fakes.append(fake)
             bodies[n] = body

@@ -32,11 +32,13 @@ from tests.fakes.gvm import FakeGvmd, expand
 
 DOS_OID = "1.3.6.1.4.1.25623.1.0.11062"  # BadBlue invalid GET DoS
 DEFAULT_ACCOUNT_OIDS = ("1.3.6.1.4.1.25623.1.0.10753", "1.3.6.1.4.1.25623.1.0.10995")
+TIMEOUT_S = 60
 
 
 @pytest.fixture
 def fake():
-    with FakeGvmd(timeout_sleep=3.0) as f:
+    # clients meet a timeout fault at once and wait for nothing else (their timeout is generous)
+    with FakeGvmd(timeout_sleep=TIMEOUT_S) as f, f.timed_clients():
         yield f
 
 
@@ -45,7 +47,7 @@ def _config(fake, monkeypatch, **extra) -> ScannerConfig:
     monkeypatch.setenv("GVM_TEST_PASSWORD", fake.password)
     return ScannerConfig(name="openvas-lab", type="gvm", url=f"https://{fake.host}:{fake.port}",
                          credentials={"username": "GVM_TEST_USER", "password": "GVM_TEST_PASSWORD"},
-                         tls={"ca_bundle": fake.ca_bundle}, timeout_s=1.0, **extra)
+                         tls={"ca_bundle": fake.ca_bundle}, timeout_s=TIMEOUT_S, **extra)
 
 
 @pytest.fixture
@@ -210,12 +212,25 @@ def test_missing_credential_names_the_environment_variable(fake, monkeypatch):
         VENDOR.client(config).list_managed()
 
 
-@pytest.mark.parametrize("kind", ["503", "reset", "timeout"])
-def test_transient_faults_are_marked_transient(fake, client, kind):
+@pytest.mark.parametrize("kind,says", [
+    ("503", "503 Service temporarily down"),
+    ("reset", "Remote closed the connection|cannot reach gvmd"),  # an RST read before or after the close
+    ("timeout", f"gvmd did not answer within {TIMEOUT_S}s"),
+])
+def test_transient_faults_are_marked_transient(fake, client, kind, says):
     fake.fail_next(kind, command="get_configs")
-    with pytest.raises(ScannerError) as err:
+    with pytest.raises(ScannerError, match=says) as err:
         client.list_managed()
     assert err.value.transient and "openvas-lab" in str(err.value)
+
+
+def test_a_gvmd_that_never_answers_meets_the_socket_timeout(monkeypatch):
+    # the real clock, no timed connection: the client's own socket timeout ends the wait
+    with FakeGvmd(timeout_sleep=TIMEOUT_S) as f:
+        f.fail_next("timeout", command="get_version")  # the first command of a session
+        with pytest.raises(ScannerError) as err:
+            VENDOR.client(_config(f, monkeypatch).model_copy(update={"timeout_s": 0.5})).list_managed()
+    assert err.value.transient and "gvmd did not answer within 0.5s" in str(err.value)
 
 
 def test_a_500_is_not_transient(fake, client):

@@ -278,8 +278,11 @@ class GvmClient:
         """Create the bundle; returns the scan config's id."""
         with self._session() as gmp:
             self._require_feed(gmp)
-            new = self._create_version(gmp, name, payload, marker, old=None)
+            late: list[Exception] = []
+            new = self._create_version(gmp, name, payload, marker, old=None, late=late)
             self._tidy(gmp, name, new)
+            if late:
+                raise late[0]
             return new[0]
 
     def update(self, remote_id: str, name: str, payload: Any, marker: str) -> str:
@@ -295,6 +298,12 @@ class GvmClient:
                 # a retry after the repoint went through: the tasks are on the version now in force
                 current = self._current_version(gmp, name, inv)
                 if current not in (None, remote_id):
+                    if current in self._versions_marked(gmp, name, marker):
+                        # ... and it is this very push: only the tidying up is left to do
+                        now = self._bundle(gmp, current, inv)
+                        keep = (current, now.port_list_id or "", *(t.id for _, t in now.parts if t is not None))
+                        self._tidy(gmp, name, keep, self._bundle(gmp, remote_id, inv))
+                        return current
                     old = self._bundle(gmp, current, inv)
             stuck = [t for t, _ in old.parts if t.status != "New" and not t.alterable]
             if stuck:
@@ -303,9 +312,12 @@ class GvmClient:
                     "them a new scan config or target ('Status must be New to edit config'); nothing was changed. "
                     "Delete those tasks (their reports go with them) to let scanguard recreate them, or keep them "
                     "and remove the template from this scanner"))
-            new = self._create_version(gmp, name, payload, marker, old=old)
+            late: list[Exception] = []
+            new = self._create_version(gmp, name, payload, marker, old=old, late=late)
             new_id = new[0]
             kept = self._tidy(gmp, name, new, old)
+            if late:
+                raise late[0]
             if kept:
                 back = self._read(gmp, new_id)
                 held = "holds what was pushed" if back.marker_hash == payload_hash(back.payload) else (
@@ -426,12 +438,30 @@ class GvmClient:
 
     def _tidy(self, gmp: Any, name: str, new: tuple[str, ...], old: Bundle | None = None) -> list[str]:
         """Once the new version is in force: retire the old one and collect leftovers; returns
-        what stays because something scanguard did not make uses it. A failure here is reported;
-        what it left behind is collected by the next create or update of the name (a retry finds
-        the tasks on the new version: see update)."""
-        kept = self._retire(gmp, old, self._inventory(gmp)) if old is not None else []
-        self._collect_garbage(gmp, name, keep=new)
-        return kept
+        what stays because something scanguard did not make uses it. Every step is idempotent, so
+        a failure is met with one more go in the same session (a version left behind would read,
+        without its tasks, less safe than it was), then reported all the same; a session that is
+        gone leaves it to the engine's retry, which finds the tasks on the new version (update)."""
+        def once() -> list[str]:
+            kept = self._retire(gmp, old, self._inventory(gmp)) if old is not None else []
+            self._collect_garbage(gmp, name, keep=new)
+            return kept
+
+        try:
+            return once()
+        except (GvmError, OSError) as first:
+            try:
+                once()
+            except (GvmError, OSError):
+                pass
+            log.warning("scanner %s: %s is in force as %s; removing what it replaced failed (%s)",
+                        self.scanner, name, new[0], first)
+            raise
+
+    def _versions_marked(self, gmp: Any, name: str, marker: str) -> set[str]:
+        """The scan configs of that template carrying exactly this marker (this push)."""
+        return {c.get("id") for c in gmp.get_scan_configs(filter_string=_marked(name)).findall("config")
+                if parse_marker(c.findtext("comment")) == parse_marker(marker)}
 
     def _current_version(self, gmp: Any, name: str, inv: Inventory) -> str | None:
         """The scan config of that template that its own tasks use, if any."""
@@ -476,9 +506,10 @@ class GvmClient:
         return scanner_targets, exclude, bool(scanner_targets)
 
     def _create_version(self, gmp: Any, name: str, payload: dict[str, Any], marker: str, *,
-                        old: Bundle | None) -> tuple[str, ...]:
+                        old: Bundle | None, late: list[Exception]) -> tuple[str, ...]:
         """Make a version (port list, config, a target per part) and point a task per part at it,
-        reusing the old version's tasks; returns the new ids, the config's first."""
+        reusing the old version's tasks; returns the new ids, the config's first. A failure once
+        the version is in force (naming its tasks) is appended to `late`, not raised."""
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ScannerError(self.scanner, f"template {name}: not a GVM document of format {FORMAT}")
         include, exclude, scanner_hosts = self._targets_of(payload)
@@ -497,9 +528,10 @@ class GvmClient:
         if parts and (scanner_hosts or not exact):
             # what the parts stand for: read back as such while they scan exactly that
             intent["rendered_target"] = {k: tgt[k] for k in ("hosts", "exclude_hosts")}
+        # what its tasks are to hold: what a version reads as while it has none
+        intent["task"] = payload["task"]["preferences"]
         if not parts:
             intent["target"] = {k: tgt[k] for k in ("hosts", "exclude_hosts", "alive_test")}
-            intent["task"] = payload["task"]["preferences"]
         created: list[tuple[str, str]] = []
         repointed: list[TaskInfo] = []
         try:
@@ -536,13 +568,18 @@ class GvmClient:
         except BaseException:
             self._roll_back(gmp, created, repointed)
             raise
-        # the new version is in force: what follows is naming and tidying, never undone
-        for i, task in enumerate(repointed):
-            task_name = payload["task"]["name"] if len(target_ids) == 1 else \
-                f"{payload['task']['name']} (part {i + 1} of {len(target_ids)})"
-            gmp.modify_task(task.id, name=task_name, comment=marker)
-        for task in old_tasks[len(target_ids):]:  # parts the template no longer has: its own tasks
-            self._delete(gmp, "task", task.id, missing_ok=True)
+        # the new version is in force: what follows is naming and tidying, never undone; a failure
+        # here goes to `late`, for the caller to raise once the old version is retired (left
+        # behind, the old version would read, without its tasks, as it was before the push)
+        try:
+            for i, task in enumerate(repointed):
+                task_name = payload["task"]["name"] if len(target_ids) == 1 else \
+                    f"{payload['task']['name']} (part {i + 1} of {len(target_ids)})"
+                gmp.modify_task(task.id, name=task_name, comment=marker)
+            for task in old_tasks[len(target_ids):]:  # parts the template no longer has: its own tasks
+                self._delete(gmp, "task", task.id, missing_ok=True)
+        except (GvmError, OSError) as e:
+            late.append(e)
         return (cfg_id, pl_id, *target_ids)
 
     def _roll_back(self, gmp: Any, created: list[tuple[str, str]], repointed: list[TaskInfo]) -> None:
