@@ -39,12 +39,13 @@ demo: setup
 	$(VENV)/bin/scanguard --version
 	bash examples/demo.sh
 
+# --dist loadgroup: tests that share something of the machine (its listeners) name one xdist group
 test: setup
-	bash .ci/with-gvmd $(PY) -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+	bash .ci/with-gvmd $(PY) -m pytest -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 # everything, the slow parts of the fault matrix included (about half an hour more)
 test-all: setup
-	bash .ci/with-gvmd $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	bash .ci/with-gvmd $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # benchmarks compare against the libraries users would otherwise reach for (pyTenable): installed here only
 bench: setup

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_nessus_results.py [--size-mb 500]
 
-1. scanguard's results parser (scanguard_nessus.results.parse_nessus: HostResult per host);
+1. scanguard's results parser (scanguard_tenable_policy.results.parse_nessus: HostResult per host);
 2. pyTenable's NessusReportv2 (what users would reach for; `pip install -e '.[bench]'`);
 3. a bare lxml iterparse pass that only counts ReportItems, freeing hosts as it goes (the floor).
 
@@ -74,7 +74,7 @@ def generate(path: Path, size_mb: int) -> None:
 
 
 def load_scanguard():
-    from scanguard_nessus.results import parse_nessus
+    from scanguard_tenable_policy.results import parse_nessus
 
     def run(path: Path) -> int:
         items = 0

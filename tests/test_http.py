@@ -242,6 +242,20 @@ def test_a_refused_credential_names_the_variables_and_masks_an_echoed_secret(ser
         assert ACCESS not in shown and SECRET not in shown
 
 
+def test_a_403_the_scanner_means_as_a_refused_request_is_not_called_a_refused_credential(served):
+    srv, cfg = served
+    srv.script.append(_json(403, {"error_code": 146, "error_msg": "Invalid parameters"}))
+    srv.script.append(_json(403, {"error_code": 74, "error_msg": "Invalid login"}))
+    t = HttpTransport(cfg, auth=basic_auth(Secret("u"), Secret("p")),
+                      refused=lambda r: r.json().get("error_code") != 146)
+    with pytest.raises(ScannerError) as e:
+        t.json("POST", "/rest/policy", body={})
+    assert e.value.status == 403 and "Invalid parameters" in str(e.value) and "credential" not in str(e.value)
+    with pytest.raises(ScannerError) as e:
+        t.json("GET", "/rest/policy")
+    assert "the credential was refused" in str(e.value)
+
+
 def test_hints_add_advice_for_a_status(served):
     srv, cfg = served
     srv.script.append(_json(412, {"error": "API is not available"}))

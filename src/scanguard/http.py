@@ -119,11 +119,15 @@ class HttpTransport:
 
     `describe(response)` says what the scanner said about an error (default `error_text`);
     `hints` adds advice per HTTP status (for example 412 on Nessus Professional); 401 and 403 name
-    the credential variables of the workspace."""
+    the credential variables of the workspace, unless `refused(response)` says the scanner meant
+    something else by it (Tenable Security Center answers a request it finds invalid with 403).
+
+    .. versionadded:: 0.1 `refused`"""
 
     def __init__(self, config: ScannerConfig, *, auth: requests.auth.AuthBase, secrets: Iterable[Secret | None] = (),
                  user_agent: str = "scanguard", describe: Callable[[requests.Response], str] = error_text,
-                 hints: Mapping[int, str] | None = None, session: requests.Session | None = None) -> None:
+                 hints: Mapping[int, str] | None = None, session: requests.Session | None = None,
+                 refused: Callable[[requests.Response], bool] | None = None) -> None:
         self.scanner = config.name or config.type
         if not config.url:
             raise ScannerError(self.scanner, "no url is configured (set url in scanguard.toml)")
@@ -133,6 +137,7 @@ class HttpTransport:
         self._credentials = [env for env in config.credentials.values() if env]
         self._describe = describe
         self._hints = dict(hints or {})
+        self._refused = refused
         tls = config.tls
         # passed with every request: a session-level verify would lose to REQUESTS_CA_BUNDLE
         self.verify: bool | str = (str(tls.ca_bundle) if tls.ca_bundle else True) if tls.verify else False
@@ -210,7 +215,7 @@ class HttpTransport:
                               "address (redirects are not followed, so credentials stay here)", status=code)
         said = self._describe(r)
         said_text = f": {said}" if said else ""
-        if code in (401, 403):
+        if code in (401, 403) and (self._refused is None or self._refused(r)):
             where = " and ".join(self._credentials) or "the credentials in scanguard.toml"
             return self.error(f"the credential was refused for {what} (HTTP {code}{said_text}); check {where}",
                               status=code)

@@ -39,13 +39,8 @@ import copy
 import json
 import re
 import secrets
-import socket
-import ssl
-import struct
-import threading
 import time
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -54,7 +49,7 @@ from lxml import etree
 
 from scanguard_tenable_policy import PORT_SCANNER_FAMILY, PORT_SCANNERS, recorded_families
 
-from .common import FaultPlan, LoopbackTLS, serve_in_background, stop_serving
+from .common import HttpFake, key_pairs
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 FIXTURES = SHARED / "nessus"
@@ -96,6 +91,20 @@ def _inputs(node: Any):
             yield from _inputs(v)
 
 
+def exported_plugins(families: set[str]) -> dict[str, tuple[str, str]]:
+    """Plugin id -> (name, family) of the port scanners and of the plugins the recorded scan
+    exports (results/nessus) ran, in the families a scanner has."""
+    plugins: dict[str, tuple[str, str]] = {pid: (name, PORT_SCANNER_FAMILY) for pid, name in PORT_SCANNER_NAMES.items()}
+    for export in sorted((SHARED / "results" / "nessus").glob("*.nessus")):
+        for m in re.finditer(r'<ReportItem [^>]*?pluginID="(\d+)"[^>]*>', export.read_text(errors="replace")):
+            tag = m.group(0)
+            name = re.search(r'pluginName="([^"]*)"', tag)
+            family = re.search(r'pluginFamily="([^"]*)"', tag)
+            if family and family.group(1) in families:
+                plugins.setdefault(m.group(1), (name.group(1) if name else m.group(1), family.group(1)))
+    return plugins
+
+
 @lru_cache(maxsize=1)
 def _recorded() -> dict[str, Any]:
     """Editor, default settings, families, plugins and the export skeleton, from the recordings
@@ -120,14 +129,7 @@ def _recorded() -> dict[str, Any]:
                   "plugins": {"families": {}}}
         adv_defaults = dict(_MINIMAL_DEFAULTS)
         basic_defaults = dict(_MINIMAL_DEFAULTS)
-    plugins: dict[str, tuple[str, str]] = {pid: (name, PORT_SCANNER_FAMILY) for pid, name in PORT_SCANNER_NAMES.items()}
-    for export in sorted((SHARED / "results" / "nessus").glob("*.nessus")):
-        for m in re.finditer(r'<ReportItem [^>]*?pluginID="(\d+)"[^>]*>', export.read_text(errors="replace")):
-            tag = m.group(0)
-            name = re.search(r'pluginName="([^"]*)"', tag)
-            family = re.search(r'pluginFamily="([^"]*)"', tag)
-            if family and family.group(1) in families:
-                plugins.setdefault(m.group(1), (name.group(1) if name else m.group(1), family.group(1)))
+    plugins = exported_plugins(set(families))
     skeleton = export_path.read_bytes() if export_path.is_file() else None
     basic_editor = copy.deepcopy(editor)
     basic_editor.update(uuid=BASIC_UUID, name="basic", title="Basic Network Scan")
@@ -201,216 +203,27 @@ def _strings(settings: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def __init__(self, fake: "FakeNessus") -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # a client that refuses our certificate or drops the connection is part of the tests
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # headers and body go out in separate writes; with Nagle on, the body would wait for the
-    # client's delayed ACK (about 40 ms a request)
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        ctx = self.server.fake._ssl_context
-        if ctx is not None:
-            # the handshake runs in this connection's thread, never in the accept loop
-            self.request = ctx.wrap_socket(self.request, server_side=True)
-        super().setup()
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean (and key-free)
-        pass
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except (ConnectionError, ssl.SSLError, OSError):
-            self.close_connection = True
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    # --- plumbing -------------------------------------------------------------------------
-
-    def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return None
-        return json.loads(raw)
-
-    def _send(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
-        if isinstance(doc, bytes):
-            body = doc
-            ctype = "application/json" if doc[:1] == b"{" else "application/octet-stream"
-        else:
-            body, ctype = (b"" if doc is None else json.dumps(doc).encode()), "application/json"
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _drop(self, reset: bool) -> None:
-        """Close the connection without a response (with a TCP reset when `reset`)."""
-        self.close_connection = True
-        try:
-            raw = self.connection
-            if reset:
-                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            raw.close()
-        except OSError:
-            pass
-
-    def _dispatch(self, method: str) -> None:
-        fake = self.server.fake
-        path = self.path.split("?", 1)[0].rstrip("/") or "/"
-        try:
-            body = self._body()
-        except (ValueError, UnicodeDecodeError):
-            fake._log(method, path, 400)
-            self._send(400, {"error": "Invalid JSON"})
-            return
-        if fake.latency:
-            fake._stop.wait(fake.latency)
-        fault = fake._take_fault(method, path)
-        if fault is not None:
-            self._fault(fault, method, path)
-            return
-        if not fake._authorised(self.headers.get("X-ApiKeys", "")):
-            fake._log(method, path, 401)
-            self._send(401, {"error": "Invalid Credentials"})
-            return
-        status, doc = fake._route(method, path, body)
-        fake._log(method, path, status)
-        self._send(status, doc)
-
-    def _fault(self, kind: str, method: str, path: str) -> None:
-        fake = self.server.fake
-        if kind == "reset":
-            fake._log(method, path, 0)
-            self._drop(reset=True)
-        elif kind == "timeout":
-            fake._log(method, path, 0)
-            fake._stop.wait(fake.hang_s)  # bounded, and cut short when the fake stops
-            self._drop(reset=False)
-        elif kind == "429":
-            fake._log(method, path, 429)
-            self._send(429, {"error": "Too Many Requests"}, {"Retry-After": str(fake.retry_after)})
-        else:
-            status = int(kind)
-            fake._log(method, path, status)
-            self._send(status, {"error": f"fault injected ({status})"})
-
-
-class FakeNessus:
+class FakeNessus(HttpFake):
     """A fake Nessus on 127.0.0.1 (random free port) in a background thread.
 
-    Attributes for tests: `url`, `ca_bundle` (CA PEM path, TLS only), `access_key`, `secret_key`,
-    `policies` (id -> raw stored policy: "uuid", "settings", "families" {name: status},
-    "plugins" {plugin id: status} for plugins set one by one, "port_scanners" {plugin id: status}
-    for port scanners set by hand), `families` (name -> {"id", "count"}: the feed's families),
-    `plugins` (id -> (name, family)), `requests` ((method, path, status) per request; status 0 when
-    the connection was dropped), `bodies` ((method, path, body) of every JSON body received),
-    `latency`, `professional` (answer 412 on policy management, as Nessus Professional does),
-    `hang_s` (how long a "timeout" fault holds the connection), `retry_after` (seconds sent with a 429).
+    Attributes for tests, beyond HttpFake's: `policies` (id -> raw stored policy: "uuid",
+    "settings", "families" {name: status}, "plugins" {plugin id: status} for plugins set one by
+    one, "port_scanners" {plugin id: status} for port scanners set by hand), `families` (name ->
+    {"id", "count"}: the feed's families), `plugins` (id -> (name, family)), `professional`
+    (answer 412 on policy management, as Nessus Professional does).
     """
+
+    name = "fake-nessus"
 
     def __init__(self, tls: bool = True, *, access_key: str | None = None, secret_key: str | None = None,
                  professional: bool = False) -> None:
-        self.tls = tls
-        self.access_key = access_key or secrets.token_hex(32)
-        self.secret_key = secret_key or secrets.token_hex(32)
+        super().__init__(tls, access_key=access_key, secret_key=secret_key)
         self.professional = professional
-        self.latency = 0.0
-        self.hang_s = 5.0
-        self.retry_after = 0
         rec = _recorded()
         self.families: dict[str, dict[str, int]] = copy.deepcopy(rec["families"])
         self.plugins: dict[str, tuple[str, str]] = dict(rec["plugins"])
         self.policies: dict[int, dict[str, Any]] = {}
-        self.requests: list[tuple[str, str, int]] = []
-        self.bodies: list[tuple[str, str, Any]] = []
-        self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._faults = FaultPlan(self._lock)
         self._next_id = 1
-        self._tls: LoopbackTLS | None = None
-        self._ssl_context: ssl.SSLContext | None = None
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.ca_bundle: str | None = None
-        self.url = ""
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> "FakeNessus":
-        """Start serving; returns self."""
-        if self.tls:
-            self._tls = LoopbackTLS("fake-nessus-")
-            self._ssl_context = self._tls.context
-            self.ca_bundle = self._tls.ca_bundle
-        self._stop.clear()
-        self._server = _Server(self)
-        port = self._server.server_address[1]
-        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
-        self._thread = serve_in_background(self._server, "fake-nessus")
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and remove the CA files; hanging faults are cut short."""
-        self._stop.set()
-        stop_serving(self._server, self._thread)
-        self._server, self._thread = None, None
-        if self._tls is not None:
-            self._tls.cleanup()
-            self._tls = None
-
-    def __enter__(self) -> "FakeNessus":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    # --- fault injection ------------------------------------------------------------------
-
-    def fail_next(self, kind: str, count: int = 1, method: str | None = None, path_prefix: str | None = None) -> None:
-        """Answer the next `count` requests that match (method, path prefix) with the fault `kind`:
-        "500", "502", "503", "504", "429", "reset" or "timeout"."""
-        self._faults.fail_next(kind, count, method, path_prefix)
-
-    def fail_at(self, n: int, kind: str) -> None:
-        """Answer the n-th request from now (1 = the next one) with the fault `kind`."""
-        self._faults.fail_at(n, kind)
-
-    def clear_faults(self) -> None:
-        """Forget every pending fault."""
-        self._faults.clear()
-
-    def _take_fault(self, method: str, path: str) -> str | None:
-        return self._faults.take(method, path)
 
     # --- state helpers for tests ----------------------------------------------------------
 
@@ -453,23 +266,14 @@ class FakeNessus:
             p = self.policies[int(policy_id)]
             return self._status(p, family)
 
-    def writes(self) -> list[tuple[str, str, int]]:
-        """The logged requests that change state (POST, PUT, DELETE)."""
-        with self._lock:
-            return [r for r in self.requests if r[0] in ("POST", "PUT", "DELETE")]
-
-    def _log(self, method: str, path: str, status: int) -> None:
-        with self._lock:
-            self.requests.append((method, path, status))
-
     def _authorised(self, header: str) -> bool:
-        parts = {}
-        for item in header.split(";"):
-            k, _, v = item.strip().partition("=")
-            parts[k.strip()] = v.strip()
+        parts = key_pairs(header)
         return secrets.compare_digest(parts.get("accessKey", ""), self.access_key) and secrets.compare_digest(
             parts.get("secretKey", ""), self.secret_key
         )
+
+    def _handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        return self._route(method, path, body)
 
     # --- raw state -> what the product shows ----------------------------------------------
 

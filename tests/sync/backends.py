@@ -47,6 +47,12 @@ class Backend:
     """While a fake runs: clients reaching it meet its "timeout" faults at once and wait for
     nothing else but its answers (their own timeout generous), so timeouts happen exactly where
     they are injected, never because the machine is slow."""
+    exclusions: Callable[[Any], dict[str, RemoteObject]] | None = None
+    """For vendors whose client makes exclusion objects: every exclusion document the fake holds,
+    read from its stored objects (the vendor's reading of one stored object, grouped by the
+    library), never through the client's HTTP reading: {document name: object}."""
+    drop_piece: Callable[[Any, str], None] | None = None
+    """A console user deletes one of the objects holding an exclusion document."""
 
     def inject(self, fake: Any, n: int, kind: str) -> None:
         """Fail the n-th request from now (1: the next one) with `kind`. Fakes count either from
@@ -135,6 +141,100 @@ def _nessus_stored(fake: Any) -> dict[str, list[RemoteObject]]:
                 remote_id=str(pid), name=s.get("name", ""), payload=doc.payload(),
                 marker_hash=marker[1] if marker else None, managed=marker is not None))
     return out
+
+
+# -- Tenable Vulnerability Management: Nessus's policies, and exclusions ---------------------------------
+def _tenableio_start(tls: bool = True):
+    from tests.fakes.tenableio import FakeTenableIO
+
+    fake = FakeTenableIO(tls=tls)
+    fake.hang_s = 2.0
+    return fake
+
+
+def _api_keys_entry(vendor: str) -> Callable[[Any, str], tuple[str, dict[str, str]]]:
+    """The scanguard.toml entry of a Tenable product with API keys (as Nessus's, another type)."""
+    def entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
+        body, env = _nessus_entry(fake, name)
+        return body.replace('type = "nessus"', f'type = "{vendor}"', 1), env
+
+    return entry
+
+
+def _grouped(objects: list[tuple[str, Any]]) -> dict[str, RemoteObject]:
+    from scanguard_tenable_policy.exclusion import group, remote_object
+
+    return {name: remote_object(name, held) for name, held in group(objects).items()}
+
+
+def _tenableio_exclusions(fake: Any) -> dict[str, RemoteObject]:
+    from scanguard_tenableio.exclusions import piece_of
+
+    with fake._lock:
+        return _grouped([(str(i), piece_of(e)) for i, e in sorted(fake.exclusions.items())])
+
+
+def _tenableio_drop(fake: Any, name: str) -> None:
+    with fake._lock:
+        victim = max(i for i, e in fake.exclusions.items() if e["name"] == f"scanguard {name}")
+        del fake.exclusions[victim]
+
+
+# -- Tenable Security Center ---------------------------------------------------------------------------
+def _tenablesc_start(tls: bool = True):
+    from tests.fakes.tenablesc import FakeTenableSC
+
+    fake = FakeTenableSC(tls=tls)
+    fake.hang_s = 2.0
+    return fake
+
+
+def _tenablesc_drift(fake: Any, remote_id: str) -> None:
+    # someone re-opens every port (7100 included) and turns safe checks off in the console
+    fake.edit_policy(remote_id, preferences={"portscan_range": "1-65535", "safe_checks": "no"})
+
+
+def _tenablesc_stored(fake: Any) -> dict[str, list[RemoteObject]]:
+    # the fake's raw state (preferences, families by id, the plugins kept on in a mixed family, the
+    # port scanners that run) through the shared policy model's reading, no client in between
+    from scanguard_tenable_policy import hinted_plugins, live_document
+    from scanguard_tenable_policy.securitycenter import template_of
+    from tests.fakes.tenablesc import TEMPLATES
+
+    out: dict[str, list[RemoteObject]] = {}
+    with fake._lock:
+        for pid, p in sorted(fake.policies.items()):
+            families = {name: "disabled" for name in fake.families.values()}
+            mixed: dict[str, list[str]] = {}
+            for fid, entry in p["families"].items():
+                name = fake.families[fid]
+                families[name] = entry["state"]
+                if entry["state"] == "mixed":
+                    mixed[name] = [x for x, (_, fam) in fake.plugins.items() if fam == name and x not in entry["plugins"]]
+            settings = {**p["preferences"], "name": p["name"], "description": p["description"]}
+            running = [k for k, v in fake.port_scanners_running(pid).items() if v == "enabled"]
+            template = next(t["name"] for t in TEMPLATES if t["id"] == p["template"])
+            doc = live_document(template=template_of(template), settings=settings, families=families,
+                                mixed_disabled=mixed, hinted=hinted_plugins(p["description"]),
+                                plugin_family=lambda x: fake.plugins.get(x, (None, None))[1], port_scanners=running)
+            marker = parse_marker(p["description"])
+            out.setdefault(p["name"], []).append(RemoteObject(
+                remote_id=pid, name=p["name"], payload=doc.payload(),
+                marker_hash=marker[1] if marker else None, managed=marker is not None))
+    return out
+
+
+def _tenablesc_exclusions(fake: Any) -> dict[str, RemoteObject]:
+    from scanguard_tenablesc.freeze import piece_of
+
+    with fake._lock:
+        return _grouped([(i, piece_of(w)) for i, w in sorted(fake.freezes.items(), key=lambda kv: int(kv[0]))])
+
+
+def _tenablesc_drop(fake: Any, name: str) -> None:
+    with fake._lock:
+        victim = max((i for i, w in fake.freezes.items() if w["name"] == f"scanguard {name}"), key=int)
+        del fake.freezes[victim]
 
 
 # -- InsightVM ---------------------------------------------------------------------------------------
@@ -268,6 +368,12 @@ def _gvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 BACKENDS: dict[str, Backend] = {
     "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
                       stored=_nessus_stored),
+    "tenableio": Backend("tenableio", "tests.fakes.tenableio", "scanguard-tenableio", _tenableio_start,
+                         _api_keys_entry("tenableio"), _nessus_drift, stored=_nessus_stored, exclusions=_tenableio_exclusions,
+                         drop_piece=_tenableio_drop),
+    "tenablesc": Backend("tenablesc", "tests.fakes.tenablesc", "scanguard-tenablesc", _tenablesc_start,
+                         _api_keys_entry("tenablesc"), _tenablesc_drift, stored=_tenablesc_stored, exclusions=_tenablesc_exclusions,
+                         drop_piece=_tenablesc_drop),
     "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,

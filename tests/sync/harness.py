@@ -41,7 +41,7 @@ constraints:
 FAST_RETRY = RetryPolicy(attempts=4, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=60)
 
 
-NO_PACKET_RATE = frozenset({"nessus"})
+NO_PACKET_RATE = frozenset({"nessus", "tenableio", "tenablesc"})
 """Scanner types that refuse a packet rate (CannotEnforce: Tenable has none). For them the example
 profiles are used without their `packets_per_second` (the refusal itself is tested apart)."""
 _TYPE = re.compile(r'^type\s*=\s*"([^"]+)"', re.MULTILINE)

@@ -20,11 +20,14 @@ from .backends import BACKENDS, available, running
 from .harness import LAB_PRINTER, duplicates, in_sync, less_safe_than_before, run_sync, snapshot, stored, write_workspace
 
 RETRY = RetryPolicy(attempts=3, initial_wait_s=0.0, max_wait_s=0.0, deadline_s=30)
-PARTS = {"gvm": 8, "nessus": 3}
+PARTS = {"gvm": 8, "nessus": 3, "tenableio": 4}
 """GMP makes over a hundred calls per sync of this scenario, Nessus some sixty (a policy is read
-from three views): their positions are split into parts (every part-th position) so that
-pytest-xdist spreads them over workers. The first part (every part-th position, all fault kinds)
-runs in every test run; the other parts are marked slow and run with `make test-all`."""
+from three views, the editor 1.7 MB each time), Tenable VM the same as Nessus (the same policies
+client) and one more for its exclusions: their positions are split into parts (every part-th
+position) so that pytest-xdist spreads them over workers. The first part (every part-th position,
+all fault kinds) runs in every test run; the other parts are marked slow and run with `make
+test-all`. Security Center's calls are small and run whole; exclusion objects have their own
+matrix (test_exclusion_objects.py)."""
 CASES = [pytest.param(v, k, part, PARTS.get(v, 1), id=f"{v}-{k}" + (f"-part{part + 1}" if PARTS.get(v, 1) > 1 else ""),
                       marks=[pytest.mark.slow] if part > 0 else [])
          for v in available() for k in BACKENDS[v].faults for part in range(PARTS.get(v, 1))]

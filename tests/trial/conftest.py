@@ -13,6 +13,10 @@ from scanguard.plugin.manager import load_plugins
 from scanguard.trial import TrialOptions
 
 NMAP = shutil.which("nmap")
+MACHINE_LISTENERS = "machine-listeners"
+"""The xdist group of the tests that open a listener on 0.0.0.0 (it reaches every loopback
+address) and of those that survey every port of a device and count them: one worker runs them
+one after the other (`make test` distributes with --dist loadgroup)."""
 needs_nmap = [pytest.mark.nmap, pytest.mark.skipif(NMAP is None, reason="nmap is not installed (needs /usr/bin/nmap)")]
 
 CONFIG = """[workspace]

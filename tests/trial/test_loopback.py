@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from scanguard import PortSet, load_workspace
 from scanguard.testbed import load_personality, run_device
 from scanguard.trial import run_trial
 from scanguard.trial.loopback import Listener, foreign_listeners, listeners
 
-from .conftest import needs_nmap, quick
+from .conftest import MACHINE_LISTENERS, needs_nmap, quick
 
 TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000
@@ -46,19 +48,21 @@ def test_wildcard_listeners_are_foreign_and_with_the_devices_ports_known_so_is_a
 
 @needs_nmap[0]
 @needs_nmap[1]
+@pytest.mark.xdist_group(MACHINE_LISTENERS)
 def test_a_machines_listener_on_the_devices_address_is_warned_about_and_never_probed(lab, nmap_vendor, tmp_path):
     extra = "constraints:\n  excluded_ports:\n    - ports: 7100/tcp\n      reason: it hangs the terminal\n"
     ws = load_workspace(lab("lab-terminal", "127.0.0.225", extra))
     with socket.socket() as host_service:
-        host_service.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        host_service.bind(("0.0.0.0", 2024))
+        # a port of the kernel's choosing: no device of a test running beside this one can hold it
+        host_service.bind(("0.0.0.0", 0))
         host_service.listen(8)
+        port = host_service.getsockname()[1]
         with run_device(load_personality("payment-terminal"), "127.0.0.225") as dev:
             result = run_trial(ws.profiles[0], dev.address, nmap_vendor, out_dir=tmp_path / "t",
                                options=quick(dev.heartbeat_port, stages=("discovery-syn", "service"),
-                                             survey_ports=PortSet.parse("1-3000")))
+                                             survey_ports=PortSet.parse(f"1-3000,{port}")))
 
-    assert any("2024/tcp (bound to 0.0.0.0)" in w for w in result.warnings)
-    assert not [e for e in result.activity if e.port == 2024]
-    assert all(not s.ports.contains(2024) for s in result.stages)
+    assert any(f"{port}/tcp (bound to 0.0.0.0)" in w for w in result.warnings)
+    assert not [e for e in result.activity if e.port == port]
+    assert all(not s.ports.contains(port) for s in result.stages)
     assert [r.label for r in result.stages[-1].runs] == ["service 443/tcp"]

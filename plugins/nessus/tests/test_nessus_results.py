@@ -6,7 +6,7 @@ import pytest
 
 from scanguard import PortSet
 from scanguard_nessus.plugin import NESSUS
-from scanguard_nessus.results import parse_nessus
+from scanguard_tenable_policy.results import parse_nessus
 
 
 @pytest.mark.fixtures

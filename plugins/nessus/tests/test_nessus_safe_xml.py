@@ -6,7 +6,7 @@ import pytest
 
 from scanguard import UnsafeInput
 from scanguard_nessus.plugin import parse
-from scanguard_nessus.results import parse_nessus
+from scanguard_tenable_policy.results import parse_nessus
 
 BOMB = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

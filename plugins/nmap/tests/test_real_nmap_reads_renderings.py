@@ -122,6 +122,18 @@ def test_real_nmap_accepts_every_example_template_and_scans_its_ports(real_nmap,
         assert_nmap_accepts_the_options_and_scans_the_ports(real_nmap, ct)
 
 
+def test_no_rendering_selects_a_script_that_looks_names_up(real_nmap, example_plan):
+    # fcrdns is "safe", yet it asks the scanning machine's resolver whatever -n says
+    lookups = set(_mapping().NAME_LOOKUP_SCRIPTS)
+    rendered = [render_argv(ct, with_targets=False) for ct in example_plan.templates]
+    expressions = {argv[argv.index("--script") + 1] for argv in rendered if "--script" in argv}
+    assert expressions
+    for expression in expressions:
+        selected = dict(_selected(real_nmap, expression))
+        assert selected and not lookups & set(selected), expression
+    assert "fcrdns" in dict(_selected(real_nmap, "safe"))  # what the rendering leaves out is there to select
+
+
 def test_the_example_ranges_are_written_as_nmap_reads_them(example_plan):
     argv = render_argv(example_plan.get("full-audit"))
     excluded = argv[argv.index("--exclude") + 1].split(",")

@@ -12,7 +12,8 @@ wrapped as a :class:`CompiledTemplate` aimed at the one target, for a vendor's `
   names its port by construction;
 - ``vulnerability``: the vendor's safe checks, one open port at a time (each with its own time
   limit, so that one slow service cannot starve the others, and a failure names its port by
-  construction);
+  construction); for nmap they include version detection's service probes, with only safe
+  version scripts (docs/trials.md, "Service probes are checks");
 - ``speed``: every open port many times over at full speed, to test rate fragility (every port
   survived on its own in ``service``: a failure here is the rate).
 

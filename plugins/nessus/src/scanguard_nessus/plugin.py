@@ -2,52 +2,27 @@
 
 The policy model (render, parse, policy files) is the Tenable library shared with the Security
 Center and Vulnerability Management plugins (scanguard_tenable_policy); this plugin adds the
-Nessus REST client, nessusd.rules, and the activity and results parsers.
+Nessus REST client (on the library's policies client), nessusd.rules and the activity parser; results
+are read by the library's .nessus parser.
 """
 
 from __future__ import annotations
 
-import io
-import json
-from pathlib import Path
 from typing import IO, Any, Iterator
 
-from scanguard import ActivityEvent, CompiledTemplate, HostResult, ScanTemplate, ScannerConfig, Vendor, hookimpl
+from scanguard import ActivityEvent, CompiledTemplate, ScanTemplate, ScannerConfig, Vendor, hookimpl
 from scanguard_tenable_policy import (
     CHECK_KINDS,
-    PolicyDocument,
     PolicyFileUnavailable,
-    api_document,
     parse_document,
-    read_policy,
+    parse_results,
+    read_document as document,
     render_document,
+    render_payload,
     render_policy_file,
 )
 
 from .rules import SUPPORT as EXCLUSIONS, render_rules
-
-
-def render(ct: CompiledTemplate) -> dict[str, Any]:
-    """The policy document for a compiled template (the client turns it into Nessus's
-    `POST /policies` body with the scanner's own template uuid and families)."""
-    return render_document(ct).payload()
-
-
-def document(payload: Any) -> PolicyDocument:
-    """A policy document from what `parse` accepts: a rendered or read-back document, a REST API
-    policy (`{"uuid", "settings", "plugins"?}`), JSON text, or a .nessus file (a Path, or XML
-    bytes/text) whose Policy section is read."""
-    if isinstance(payload, Path):
-        with payload.open("rb") as f:
-            return read_policy(f, str(payload))
-    if isinstance(payload, (bytes, str)):
-        data = payload.encode() if isinstance(payload, str) else payload
-        if data.lstrip().startswith(b"<"):
-            return read_policy(io.BytesIO(data), "policy XML")
-        return document(json.loads(data))
-    if PolicyDocument.is_payload(payload):
-        return PolicyDocument.model_validate(payload)
-    return api_document(payload)
 
 
 def parse(payload: Any) -> ScanTemplate:
@@ -85,17 +60,10 @@ def parse_activity(stream: IO[str]) -> Iterator[ActivityEvent]:
     return parse_messages(stream)
 
 
-def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
-    """Hosts from a .nessus v2 export, streamed."""
-    from .results import parse_nessus
-
-    return parse_nessus(stream, getattr(stream, "name", "<stream>"))
-
-
 NESSUS = Vendor(
     name="nessus",
     title="Tenable Nessus",
-    render=render,
+    render=render_payload,
     parse=parse,
     suffix=".json",
     artifacts=artifacts,

@@ -16,7 +16,8 @@ from .mapping import ALWAYS_LEFT_OUT, CATEGORY_TERMS, CHECK_KINDS, NSE_BASE, VEN
 from .nse import CATEGORIES as NSE_CATEGORIES
 from .targets import families, nmap_items
 
-__all__ = ["parse_argv", "render_argv", "render_argvs", "script_expression", "version_detection_allowed"]
+__all__ = ["parse_argv", "render_argv", "render_argvs", "script_expression", "version_detection_allowed",
+           "version_script_rule"]
 
 
 def _ports_arg(ports: PortSet) -> str:
@@ -32,6 +33,22 @@ def _ports_arg(ports: PortSet) -> str:
 
 def script_expression(t: ScanTemplate) -> str:
     """The --script expression: what may run minus every excluded category and script."""
+    base, terms = _script_parts(t)
+    # one "not (a or b ...)": nmap 7.93 takes time exponential in the number of "and"s of a rule
+    # (13 take 13 s, 30 would never finish), while a long "or" list costs nothing
+    return f"{base} and not ({' or '.join(terms)})"
+
+
+def version_script_rule(t: ScanTemplate) -> str:
+    """The rule a version script (one ``-sV`` runs by itself) must meet to keep the template's
+    checks: ``safe`` under safe checks only, any otherwise, never an excluded category or script.
+    Only a run that controls nmap's script database can apply it (scanguard_nmap.scriptdb)."""
+    base, terms = _script_parts(t)
+    return f"{'safe' if base == 'safe' else 'all'} and not ({' or '.join(terms)})"
+
+
+def _script_parts(t: ScanTemplate) -> tuple[str, list[str]]:
+    """(what may run, the sorted categories and scripts left out)."""
     ch = t.checks
     base = "safe" if (ch.safe_only or "unsafe" in ch.excluded_categories) else "(" + " or ".join(NSE_BASE) + ")"
     terms: set[str] = set(ALWAYS_LEFT_OUT)
@@ -47,9 +64,7 @@ def script_expression(t: ScanTemplate) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_.*-]+", vc.id):
             raise ValueError(f"{vc.text()} is not a valid NSE script name")
         terms.add(vc.id)
-    # one "not (a or b ...)": nmap 7.93 takes time exponential in the number of "and"s of a rule
-    # (13 take 13 s, 30 would never finish), while a long "or" list costs nothing
-    return f"{base} and not ({' or '.join(sorted(terms))})"
+    return base, sorted(terms)
 
 
 def version_detection_allowed(t: ScanTemplate) -> bool:

@@ -25,9 +25,14 @@ CATEGORY_TERMS: dict[str, tuple[str, ...]] = {
     "unsafe": (),  # expressed as "safe and ...": only scripts nmap marks safe run
 }
 """Neutral category -> NSE categories or script names to leave out."""
-ALWAYS_LEFT_OUT = ("broadcast", "external")
-"""NSE counts some of these as safe, yet broadcast scripts probe the whole local network whatever
-the targets, and external scripts send target data to third-party services: never run them."""
+NAME_LOOKUP_SCRIPTS = ("dns-client-subnet-scan", "dns-srv-enum", "fcrdns", "ftp-bounce", "ip-forwarding",
+                       "resolveall")
+"""NSE scripts that send name lookups to the scanning machine's resolver (or resolve a third
+party's name) whatever ``-n`` says; ``fcrdns`` is in the ``safe`` category."""
+ALWAYS_LEFT_OUT = ("broadcast", "external", *NAME_LOOKUP_SCRIPTS)
+"""Never run, whatever the template: NSE counts some of these as safe, yet broadcast scripts probe
+the whole local network whatever the targets, external scripts send target data to third-party
+services, and the name-lookup scripts send queries to a resolver that is not the target."""
 CHECK_KINDS = frozenset({"script", "category"})
 """The kinds of nmap-specific check ids a profile can exclude."""
 NMAP_DEFAULTS = {"parallel_hosts": 4096, "parallel_checks_per_host": 300, "timeout_s": 10}

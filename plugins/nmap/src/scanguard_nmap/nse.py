@@ -200,6 +200,33 @@ class Selection:
         """Is every script that can be selected in the safe category?"""
         return not self._can(lambda w: False if w == "safe" else None)
 
+    def selects(self, name: str, categories: frozenset[str]) -> bool:
+        """Does a rule select the script `name` (without ``.nse``) of these categories? Decided
+        as nmap decides it for one entry of its script database: a word is true when it is
+        ``all`` or ``true``, one of the script's categories (case-insensitively), or a pattern
+        its name matches (``*`` the only wildcard, case-sensitive, as in nmap)."""
+        cats = {c.lower() for c in categories}
+
+        def word(w: str) -> bool:
+            low = w.lower()
+            if low in ("all", "true") or low in cats:
+                return True
+            if low == "false":
+                return False
+            pattern = re.escape(w.removesuffix(".nse")).replace(r"\*", ".*")
+            return re.fullmatch(pattern, name) is not None
+
+        def ev(node: Node) -> bool:
+            if isinstance(node, Word):
+                return word(node.text)
+            if isinstance(node, Not):
+                return not ev(node.arg)
+            if isinstance(node, And):
+                return all(ev(a) for a in node.args)
+            return any(ev(a) for a in node.args)
+
+        return any(ev(r) for r in self.rules)
+
     def names(self) -> set[str]:
         """The plain script names the rules mention (no wildcard, category or path)."""
         out: set[str] = set()

@@ -14,8 +14,17 @@ Safety net for this project's environments (tests, demo, the test bed): targets 
 loopback addresses unless ``allow_non_loopback`` is passed, and NSE's ``broadcast`` and
 ``external`` categories are left out of the script expression (they send packets to the local
 network or data to third parties, whatever the targets). Scripts that look names up through the
-machine's resolver (:data:`NAME_LOOKUP_SCRIPTS`, ``fcrdns`` among them: ``-n`` does not stop
-them) are always left out: a scan sends nothing anywhere but its targets.
+machine's resolver (:data:`scanguard_nmap.mapping.NAME_LOOKUP_SCRIPTS`, ``fcrdns`` among them:
+``-n`` does not stop them) are always left out: a scan sends nothing anywhere but its targets.
+
+Version detection (:func:`version_detection_in_run`): nmap started here reads a data directory
+scanguard controls, so a template whose checks are on gets ``-sV`` (nmap's service probes) even
+where rendering for another machine withholds it (safe checks only, intrusive excluded, an nmap
+script excluded), unless it excludes nmap's ``version`` category. Its ``--datadir`` holds a
+private ``scripts/script.db`` in which only the version scripts the template's checks allow
+remain (:mod:`scanguard_nmap.scriptdb`): under safe checks only, only ``safe`` ones, and never one
+that is excluded or confined. Every ``-sV`` run gets such a database (a command's own ``-sV``:
+the version scripts its ``--script`` selects).
 
 Replay (:func:`replay_argv`): one probe, script or connect of an earlier run, alone, on one port,
 to confirm what took a device down. A version-detection probe is replayed with a data directory
@@ -40,21 +49,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from scanguard import CompiledTemplate, ScanguardError, ScanRun, Suspect, UsageError
+from scanguard import CompiledTemplate, ScanguardError, ScanRun, ScanTemplate, Suspect, UsageError, VendorCheck
 
 from .activity import format_header, format_line, parse_activity
-from .argv import render_argv
+from .argv import render_argv, version_script_rule
+from .mapping import NAME_LOOKUP_SCRIPTS, VENDOR
+from .scriptdb import write_private_db
+from .services import find_data_file
+
+__all__ = ["NAME_LOOKUP_SCRIPTS", "build_argv", "confine_scripts", "installed_probes", "replay_argv", "run_scan",
+           "version_detection_in_run"]
 
 CONFINED_SCRIPT_TERMS = ("broadcast", "external")
 """NSE categories left out unless non-loopback scanning is allowed."""
-NAME_LOOKUP_SCRIPTS = ("dns-client-subnet-scan", "dns-srv-enum", "fcrdns", "ftp-bounce", "ip-forwarding",
-                       "resolveall")
-"""NSE scripts that send name lookups to the machine's resolver (or resolve a third party's name)
-whatever ``-n`` says; some are in the ``safe`` category. Always left out."""
 STOP_GRACE_S = 5.0
 """How long nmap gets to exit after SIGTERM (it flushes its XML) before it is killed."""
-DATA_DIRS = ("/usr/share/nmap", "/usr/local/share/nmap", "/opt/homebrew/share/nmap")
-"""Where nmap's data files are looked for (after $NMAPDIR and beside the binary)."""
+NO_VERSION_DETECTION = VendorCheck(vendor=VENDOR, kind="category", id="version")
+"""The exclusion that keeps every service probe away: with it, no -sV, anywhere."""
 
 
 def check_targets(targets: Sequence[str], *, allow_non_loopback: bool = False) -> None:
@@ -82,29 +93,74 @@ def check_targets(targets: Sequence[str], *, allow_non_loopback: bool = False) -
 
 def confine_scripts(argv: list[str], terms: Sequence[str] = (*CONFINED_SCRIPT_TERMS, *NAME_LOOKUP_SCRIPTS)) -> list[str]:
     """The argument vector with `terms` (NSE categories or script names; by default broadcast,
-    external and the name-lookup scripts) left out of --script (narrowing only: the expression
-    can only select fewer scripts). A forced expression (``+...``) keeps its ``+``."""
+    external and the name-lookup scripts) left out of every --script (narrowing only: the
+    expression can only select fewer scripts). A forced expression (``+...``) keeps its ``+``.
+    The terms are one ``not (a or b ...)``: nmap takes time exponential in the number of
+    ``and``s of a rule, while a long ``or`` costs nothing."""
+    if not terms:
+        return list(argv)
     out = list(argv)
-    for i, a in enumerate(out[:-1]):
-        if a == "--script" and terms:
-            expr = out[i + 1]
-            force = "+" if expr.startswith("+") else ""
-            out[i + 1] = f"{force}({expr.removeprefix('+')}) and " + " and ".join(f"not {t}" for t in terms)
+    for i, a in enumerate(out):
+        if a == "--script" and i + 1 < len(out):
+            out[i + 1] = _confined(out[i + 1], terms)
+        elif a.startswith("--script="):
+            out[i] = "--script=" + _confined(a.removeprefix("--script="), terms)
     return out
+
+
+def _confined(expr: str, terms: Sequence[str]) -> str:
+    force = "+" if expr.startswith("+") else ""
+    return f"{force}({expr.removeprefix('+')}) and not ({' or '.join(terms)})"
+
+
+def script_rules(argv: Sequence[str]) -> str | None:
+    """Every ``--script`` argument of a vector, as one (nmap takes the union of their rules), or
+    None when there is none."""
+    found = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--script"]
+    found += [a.removeprefix("--script=") for a in argv if a.startswith("--script=")]
+    return ",".join(found) if found else None
+
+
+def version_detection_in_run(t: ScanTemplate) -> bool:
+    """Whether a run started here sends version detection (``-sV``, nmap's service probes) for
+    the template: whenever its checks are on and it scans ports, unless it excludes nmap's
+    ``version`` category. The version scripts that follow the probes are kept to the template's
+    checks by a private script database (see the module docstring); a rendered template, run
+    elsewhere, keeps the strict rule (:func:`scanguard_nmap.argv.version_detection_allowed`)."""
+    return t.checks.enabled and bool(t.ports) and NO_VERSION_DETECTION not in t.checks.excluded_vendor_checks
 
 
 def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str], xml: Path, *,
                nmap: str = "nmap", debug: int = 1, allow_non_loopback: bool = False,
                extra_args: Sequence[str] = ()) -> list[str]:
     """The full argument vector: the template's (always with -n), tracing, XML output, targets.
-    `template` is a CompiledTemplate or an argument vector without targets (from render_argv)."""
+    `template` is a CompiledTemplate or an argument vector without targets (from render_argv).
+    A vector with version detection (``-sV``, ``-A``) and no ``--datadir`` gets a private data
+    directory beside `xml` (``<stem>.nmap-data``, written here) whose script database holds only
+    the version scripts the template's checks allow (:func:`scanguard_nmap.argv.version_script_rule`;
+    for a command, those its own ``--script`` selects), never a confined one. ScanguardError when
+    nmap's own database cannot be found: version detection could not be kept to the template."""
     check_targets(targets, allow_non_loopback=allow_non_loopback)
-    base = render_argv(template, with_targets=False) if isinstance(template, CompiledTemplate) else list(template)
+    terms = (*(() if allow_non_loopback else CONFINED_SCRIPT_TERMS), *NAME_LOOKUP_SCRIPTS)
+    if isinstance(template, CompiledTemplate):
+        base = render_argv(template, with_targets=False)
+        if "-sV" not in base and version_detection_in_run(template.template):
+            base.append("-sV")
+        version_rule: str | None = _confined(version_script_rule(template.template), terms)
+    else:
+        base = list(template)
+        version_rule = None
     if base and os.path.basename(base[0]) == "nmap":
         base = base[1:]
     if "-n" not in base:
         base.insert(0, "-n")  # never resolve names: no DNS traffic leaves the machine
-    base = confine_scripts(base, (*(() if allow_non_loopback else CONFINED_SCRIPT_TERMS), *NAME_LOOKUP_SCRIPTS))
+    base = confine_scripts(base, terms)
+    if {"-sV", "-A"} & set(base) and not any(a == "--datadir" or a.startswith("--datadir=") for a in base):
+        # a command's own -sV: its own --script decides (without one, only the confined terms)
+        rule = version_rule or script_rules(base) or f"all and not ({' or '.join(terms)})"
+        datadir = xml.parent / f"{xml.stem}.nmap-data"
+        write_private_db(datadir, rule, nmap)
+        base += ["--datadir", str(datadir)]
     argv = [nmap, *base, "--packet-trace"]
     if debug:
         argv.append("-" + "d" * debug)  # -d prints "NSE: Starting <script> against <host>"
@@ -113,16 +169,6 @@ def build_argv(template: CompiledTemplate | Sequence[str], targets: Sequence[str
         argv += ["--exclude", ",".join(template.targets.exclude.blocks())]
     argv += [*extra_args, "-oX", str(xml), *targets]
     return argv
-
-
-def _data_file(binary: str, filename: str) -> Path | None:
-    """An nmap data file as the installed nmap reads it: $NMAPDIR, beside the binary, the usual
-    share directories."""
-    dirs = [os.environ.get("NMAPDIR", ""), str(Path(binary).resolve().parent.parent / "share" / "nmap"), *DATA_DIRS]
-    for d in dirs:
-        if d and (Path(d) / filename).is_file():
-            return Path(d) / filename
-    return None
 
 
 def probe_block(probes_text: str, protocol: str, probe: str) -> str:
@@ -174,8 +220,7 @@ def probe_payload(probes_text: str, protocol: str, probe: str) -> bytes:
 
 def installed_probes(nmap: str = "nmap") -> str:
     """The text of the installed nmap's ``nmap-service-probes`` (ScanguardError when not found)."""
-    binary = shutil.which(nmap) or nmap
-    source = _data_file(binary, "nmap-service-probes")
+    source = find_data_file("nmap-service-probes", nmap=nmap)
     if source is None:
         raise ScanguardError("nmap-service-probes not found (set NMAPDIR to nmap's data directory)")
     return source.read_text(encoding="latin-1")

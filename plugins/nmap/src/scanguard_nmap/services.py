@@ -88,20 +88,33 @@ def _read(path: Path) -> Services:
     return Services(path=path, entries={k: tuple(v) for k, v in by.items()})
 
 
-def candidates(datadir: str | None = None) -> list[Path]:
-    """Where nmap looks for nmap-services, in its order."""
+def data_dirs(datadir: str | None = None, nmap: str = "nmap") -> list[Path]:
+    """The directories nmap looks in for its data files (nmap-services, nmap-service-probes,
+    scripts/script.db), in its order: ``--datadir``, ``$NMAPDIR``, ``~/.nmap``, beside the binary
+    and its ``../share/nmap``, the usual install prefixes."""
     dirs: list[Path] = []
     if datadir:
         dirs.append(Path(datadir))
     if os.environ.get("NMAPDIR"):
         dirs.append(Path(os.environ["NMAPDIR"]))
     dirs.append(Path.home() / ".nmap")
-    binary = shutil.which("nmap")
+    binary = shutil.which(nmap)
     if binary:
         real = Path(binary).resolve().parent
         dirs += [real, real.parent / "share" / "nmap"]
     dirs += [Path(d) for d in INSTALL_DIRS]
-    return [d / "nmap-services" for d in dirs]
+    return dirs
+
+
+def find_data_file(filename: str, datadir: str | None = None, nmap: str = "nmap") -> Path | None:
+    """The data file nmap would read (a path relative to its data directory, such as
+    ``scripts/script.db``), or None when there is none."""
+    return next((d / filename for d in data_dirs(datadir, nmap) if (d / filename).is_file()), None)
+
+
+def candidates(datadir: str | None = None) -> list[Path]:
+    """Where nmap looks for nmap-services, in its order."""
+    return [d / "nmap-services" for d in data_dirs(datadir)]
 
 
 @lru_cache(maxsize=8)

@@ -9,6 +9,12 @@ Tenable Vulnerability Management): one library they depend on, never a copy.
 - `parse_range` / `render_range` / `default_ports` (portrange): `portscan_range` text both ways,
   exclusions written as the complement of the ports kept;
 - `read_policy` / `render_policy_file` (policy_file): the .nessus Policy section both ways;
+  `read_document` (parse): any form a Tenable vendor's parse accepts, as a document;
+- `parse_nessus` (results, with evidence): .nessus v2 scan exports, host by host (Nessus, Security
+  Center and Tenable VM all export them);
+- `PolicyClient` (client): the policies REST API Nessus Manager and Tenable VM share;
+- `exclusion`: scheduled exclusions (Tenable VM exclusions, Security Center freeze windows) as one
+  document: never-scan devices always, devices with scan windows outside them (`EXCLUSIONS`);
 - vocabulary: settings keys and defaults, port-scanner plugins and their settings keys, the
   category -> family table.
 
@@ -25,7 +31,9 @@ from .document import (
     running_port_scanners,
     select_families,
 )
-from .parse import api_document, parse_document, template_name
+from .client import PolicyClient
+from .exclusion import EXCLUSIONS, ExclusionDocument
+from .parse import api_document, parse_document, read_document, template_name
 from .policy_file import (
     PluginSelection,
     PolicyFileUnavailable,
@@ -35,7 +43,9 @@ from .policy_file import (
     render_policy_file,
 )
 from .portrange import default_ports, parse_range, render_range
-from .render import CHECK_KINDS, VENDOR, refuse_what_tenable_cannot_enforce, render_document
+from .render import CHECK_KINDS, VENDOR, refuse_what_tenable_cannot_enforce, render_document, render_payload
+from .results import parse_nessus, parse_results
+from .vendor import tenable_vendor
 from .vocabulary import (
     CATEGORY_MAP,
     DEFAULTS,
@@ -50,9 +60,11 @@ from .vocabulary import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "CATEGORY_MAP", "CHECK_KINDS", "CategoryMapping", "DEFAULTS", "DISCOVERY_FAMILIES", "FORMAT", "FamilySelection",
-    "MANAGED_SETTINGS", "PORT_SCANNERS", "PORT_SCANNER_FAMILY", "PluginSelection", "PolicyDocument", "PolicyFileUnavailable", "VENDOR",
-    "api_document", "default_ports", "describe", "hinted_plugins", "live_document", "parse_document", "parse_range",
-    "read_policy", "read_policy_file", "read_selection", "recorded_families", "refuse_what_tenable_cannot_enforce", "render_document",
-    "render_policy_file", "render_range", "running_port_scanners", "select_families", "template_name",
+    "CATEGORY_MAP", "CHECK_KINDS", "CategoryMapping", "DEFAULTS", "DISCOVERY_FAMILIES", "EXCLUSIONS", "ExclusionDocument",
+    "FORMAT", "FamilySelection", "MANAGED_SETTINGS", "PORT_SCANNERS", "PORT_SCANNER_FAMILY", "PluginSelection",
+    "PolicyClient", "PolicyDocument", "PolicyFileUnavailable", "VENDOR", "api_document", "default_ports", "describe",
+    "hinted_plugins", "live_document", "parse_document", "parse_nessus", "parse_range", "parse_results",
+    "read_document", "read_policy", "read_policy_file", "read_selection", "recorded_families",
+    "refuse_what_tenable_cannot_enforce", "render_document", "render_payload", "render_policy_file", "render_range",
+    "running_port_scanners", "select_families", "template_name", "tenable_vendor",
 ]

@@ -6,12 +6,16 @@ never passes a policy that could hurt a device."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
+from pathlib import Path
 from typing import Any, Mapping
 
 from scanguard import CATEGORIES, IntervalSet, PortSet, ScanTemplate, VendorCheck
 
 from .document import PolicyDocument, description_lines
+from .policy_file import read_policy
 from .portrange import parse_range
 from .render import SNMP, VENDOR
 from .vocabulary import CATEGORY_MAP, DEFAULTS, DISCOVERY_FAMILIES, PORT_SCANNER_FAMILY, PORT_SCANNERS
@@ -146,3 +150,21 @@ def api_document(doc: Mapping[str, Any], template: str = "") -> PolicyDocument:
                         if str(state).lower() == "disabled"}
     return PolicyDocument(template=template or str(doc.get("uuid") or ""), settings=settings,
                           disabled_families=tuple(off), disabled_plugins=tuple(plugins))
+
+
+def read_document(payload: Any) -> PolicyDocument:
+    """A policy document from whatever a Tenable vendor's `parse` accepts: a rendered or read-back
+    document, a REST API policy (`{"uuid", "settings", "plugins"?}`), JSON text, or a .nessus file
+    (a Path, or XML bytes/text: a scan export, a policy export, an importable policy file) whose
+    Policy section is read."""
+    if isinstance(payload, Path):
+        with payload.open("rb") as f:
+            return read_policy(f, str(payload))
+    if isinstance(payload, (bytes, str)):
+        data = payload.encode() if isinstance(payload, str) else payload
+        if data.lstrip().startswith(b"<"):
+            return read_policy(io.BytesIO(data), "policy XML")
+        return read_document(json.loads(data))
+    if PolicyDocument.is_payload(payload):
+        return PolicyDocument.model_validate(payload)
+    return api_document(payload)

@@ -133,3 +133,9 @@ def render_document(ct: CompiledTemplate, template: str = "advanced") -> PolicyD
         families = {f for f in families if f in DISCOVERY_FAMILIES}
     return PolicyDocument(template=template, settings=settings, disabled_families=tuple(families),
                           all_check_families_off=not ch.enabled, disabled_plugins=tuple(plugins))
+
+
+def render_payload(ct: CompiledTemplate) -> dict:
+    """The JSON form of `render_document(ct)`: what a Tenable vendor's `render` returns (its client
+    turns it into the product's own body, with the scanner's template and family ids)."""
+    return render_document(ct).payload()

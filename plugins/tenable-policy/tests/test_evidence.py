@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from scanguard_nessus.evidence import evidence_of
-from scanguard_nessus.results import parse_nessus
+from scanguard_tenable_policy.evidence import evidence_of
+from scanguard_tenable_policy.results import parse_nessus
 
 
 def found(host) -> set[tuple]:

@@ -1,4 +1,5 @@
-""".nessus v2 results, streamed: one HostResult per ReportHost, in bounded memory.
+""".nessus v2 results, streamed: one HostResult per ReportHost, in bounded memory. Nessus, Tenable
+Security Center and Tenable Vulnerability Management export scans in this one format.
 
 lxml's iterparse hands over each <ReportHost> when it closes; the host is read and then cleared
 together with everything before it, so memory holds one host at a time whatever the file's size.
@@ -19,7 +20,7 @@ from lxml import etree
 from scanguard import HostResult, IntervalSet, PortSet
 
 from scanguard.safexml import iterparse
-from scanguard_tenable_policy import parse_range
+from .portrange import parse_range
 
 from .evidence import HANDLERS, PRODUCT_FAMILIES, evidence_of, host_evidence
 
@@ -155,3 +156,9 @@ def parse_nessus(stream: IO[bytes], source: str = "<stream>") -> Iterator[HostRe
             while el.getprevious() is not None:
                 del parent[0]
         yield result
+
+
+def parse_results(stream: IO[bytes]) -> Iterator[HostResult]:
+    """Every host of a .nessus v2 export (a Tenable vendor's `parse_results`), named after the
+    stream's file."""
+    return parse_nessus(stream, getattr(stream, "name", "<stream>"))
