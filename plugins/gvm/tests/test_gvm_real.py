@@ -31,6 +31,10 @@ from scanguard_gvm.plugin import VENDOR
 
 from tests.fakes.osp_scanner import NMAP_WRAPPER, OPENVAS_TCP_SCANNER, PING_HOST
 
+# one gvmd for the run: its tests go to one pytest-xdist worker (`--dist loadgroup`), in turn,
+# rather than each holding a worker while it waits for the gvmd's lock (conftest.py)
+pytestmark = pytest.mark.xdist_group("real-gvmd")
+
 OPENVAS_DEFAULT = "08b69003-5fc2-4037-a479-93b440211c73"
 EXAMPLE_GVM_TEMPLATES = 8  # discovery and fragile-safe, general and for the energy-plcs, hvac and ot-network groups
 
