@@ -102,6 +102,41 @@ def test_the_example_gvm_scanner_syncs_writes_nothing_the_second_time_and_restor
     assert (code, fourth["scanners"][0]["writes"]) == (0, 0)
 
 
+def test_templates_dropped_from_the_plan_are_retired_but_never_from_under_an_admins_task(real_gvmd, tmp_path):
+    ws = example_with(real_gvmd, tmp_path)
+    creds = {"GVM_USERNAME": real_gvmd.username, "GVM_PASSWORD": real_gvmd.password}
+    code, _ = scanguard(ws, "sync", "--scanner", "gvm-ot", **creds)
+    assert code == 0
+
+    def versions(g) -> dict[str, str]:
+        return {parse_marker(c.findtext("comment"))[0]: c.get("id")
+                for c in g.get_scan_configs(filter_string="rows=-1").findall("config")
+                if parse_marker(c.findtext("comment"))}
+
+    # an admin scans with the version of discovery@hvac in force, through a task of their own
+    with real_gvmd.gmp() as g:
+        hvac = versions(g)["discovery@hvac"]
+        tgt = g.create_target("admin's", hosts=["192.0.2.1"], port_range="T:22").get("id")
+        theirs = g.create_task("admin's scan", hvac, tgt, OPENVAS_DEFAULT).get("id")
+    (ws / "profiles" / "opto22.yaml").unlink()  # the hvac group's only device: its templates lose their vouching
+
+    code, second = scanguard(ws, "sync", "--scanner", "gvm-ot", **creds)
+    (r,) = second["scanners"]
+    done = {o["name"]: o for o in r["objects"] if o["action"] == "retire"}
+    assert set(done) == {"discovery@hvac", "fragile-safe@hvac"}
+    assert done["fragile-safe@hvac"]["verified"] and not done["fragile-safe@hvac"]["error"]
+    refused = done["discovery@hvac"]["error"]
+    assert "'admin's scan'" in refused and "not deleted, not repointed" in refused
+    # the engine counts a retire the scanner refused as a failure of that scanner (exit 1)
+    assert (code, r["status"], [e["object"] for e in r["errors"]]) == (1, "failed", ["discovery@hvac"])
+    with real_gvmd.gmp() as g:
+        left = versions(g)
+        assert "fragile-safe@hvac" not in left and left["discovery@hvac"] == hvac
+        assert g.get_task(theirs).find("task/config").get("id") == hvac
+        tasks = [t.findtext("name") or "" for t in g.get_tasks(filter_string="rows=-1").findall("task")]
+    assert not [t for t in tasks if t.startswith("fragile-safe@hvac")]
+
+
 def test_a_16_bit_network_is_cut_into_targets_gvmd_accepts_that_name_it_exactly(real_gvmd, monkeypatch, plan):
     ct = plan.get("fragile-safe").model_copy(update={"targets": Targets(
         include=AddressSet.parse("10.40.0.0/16"), exclude=AddressSet.parse("10.40.0.0/28,10.40.10.0/24"))})

@@ -336,7 +336,7 @@ class GvmClient:
             b = self._bundle(gmp, remote_id, inv)
             if b.foreign_tasks:
                 raise ScannerError(self.scanner, (
-                    f"scan config {remote_id} ({b.config_name}) is still used by task(s) "
+                    f"scan config {remote_id}{f' ({b.config_name})' if b.config_name else ''} is still used by task(s) "
                     f"{_task_names(b.foreign_tasks)} "
                     "that scanguard did not make: not deleted, not repointed; repoint those tasks to the current "
                     "version of the template or delete them"))
