@@ -386,6 +386,23 @@ def test_retiring_a_port_list_an_admins_target_holds_keeps_its_name(fake, client
     assert parse_marker(fake.state.port_lists[pl.id].comment) is None
 
 
+def test_a_failure_once_the_new_version_is_in_force_still_retires_the_old_one(fake, client, plan):
+    ct = plan.get("full-audit@payment-terminals")
+    rid, doc = push(client, ct)
+    marker = managed_marker(ct.name, payload_hash(doc))
+    before = len(fake.requests)
+    first = client.update(rid, ct.name, doc, marker)
+    sent = [cmd for cmd, _ in fake.requests[before:]]
+    naming = [i for i, cmd in enumerate(sent, 1) if cmd == "modify_task"][1]  # the first one repoints the task
+    fake.edit("config", first, scanner_preferences={"safe_checks": "no"})  # the version in force, edited
+    fake.fail_at(len(fake.requests) + naming, "500")
+    with pytest.raises(ScannerError, match="500"):
+        client.update(first, ct.name, doc, marker)
+    (task,) = fake.state.tasks.values()
+    (config,) = ours(fake.state.configs)  # the edited version did not stay behind, its task gone
+    assert task.config_id == config.id != first and payload_hash(client.read(config.id).payload) == payload_hash(doc)
+
+
 def test_a_port_list_edited_in_use_is_restored_by_a_new_version_never_in_place(fake, client, plan):
     ct = plan.get("full-audit@payment-terminals")
     rid, doc = push(client, ct)
