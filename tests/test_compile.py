@@ -142,12 +142,13 @@ def test_render_json_has_the_stable_shape(example_workspace, tmp_path):
     assert (tmp_path / "out" / "nmap" / "full-audit@payment-terminals.sh").is_file()
 
 
-def test_render_exits_non_zero_when_a_vendor_is_missing(example_workspace):
-    r = runner.invoke(app, ["render", "--vendor", "nmap", "--vendor", "nosuchscanner",
+def test_render_of_a_vendor_no_plugin_provides_is_invalid_input_and_renders_nothing(example_workspace):
+    r = runner.invoke(app, ["render", "--vendor", "nmap", "--vendor", "nmpa",
                             "--workspace", str(example_workspace), "--json"])
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     doc = json.loads(r.stdout)
-    assert doc["templates"] and doc["errors"][0]["vendor"] == "nosuchscanner"
+    assert doc["status"] == "invalid" and doc["exit_code"] == 2 and "templates" not in doc
+    assert "unknown vendor 'nmpa' (did you mean 'nmap'?)" in doc["error"]
 
 
 def test_a_group_template_goes_only_to_scanners_whose_targets_reach_the_group(tmp_path):

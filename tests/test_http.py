@@ -16,7 +16,7 @@ import pytest
 
 from scanguard import ScannerConfig, ScannerError, Secret
 from scanguard.http import HttpTransport, SecretHeaderAuth, basic_auth, retry_after_seconds
-from tests.fakes.common import serve_in_background, stop_serving
+from scanguard_testbed_scanners.common import serve_in_background, stop_serving
 
 ACCESS = "access-0123456789abcdef"
 SECRET = "secret-fedcba9876543210"

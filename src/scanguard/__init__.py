@@ -13,6 +13,7 @@ from .errors import (
     Problem,
     SafetyError,
     ScanguardError,
+    ScannerConfigError,
     ScannerError,
     UnsafeInput,
     UsageError,
@@ -23,17 +24,20 @@ from .lattice import (Violation, at_least_as_safe, exclusion_gaps, merge, merge_
                       violations)
 from .model import *  # noqa: F403  (the domain vocabulary)
 from .model import __all__ as _model_all
-from .plugin.records import ExclusionSupport, HealthSource, ReportFormat, TemplateRewrite, Vendor
+from .netfaults import Unreachable, describe as describe_unreachable
+from .plugin.records import (ExclusionSupport, FakeScanner, HealthSource, ReportFormat, RunningFake, TemplateRewrite,
+                             Vendor)
 from .scanners import ExclusionClient, RemoteObject, ScannerClient, managed_marker, parse_marker, payload_hash
 from .secrets import Secret, resolve as resolve_secret
 from .text import briefly
 from .workspace import Workspace, load_workspace
 
 __all__ = [
-    "__version__", "CannotEnforce", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError", "ScannerError",
-    "UnsafeInput", "UsageError", "WorkspaceError", "hookimpl", "hookspec", "Violation", "at_least_as_safe",
-    "merge", "merge_all", "narrow", "safety_regressions", "violations", "exclusion_gaps", "HealthSource",
-    "ReportFormat", "ExclusionSupport", "ExclusionClient", "TemplateRewrite", "Vendor", "RemoteObject",
-    "ScannerClient", "managed_marker", "parse_marker",
-    "payload_hash", "briefly", "Secret", "resolve_secret", "Workspace", "load_workspace", *_model_all,
+    "__version__", "CannotEnforce", "compile_plan", "PluginError", "Problem", "SafetyError", "ScanguardError",
+    "ScannerConfigError", "ScannerError", "UnsafeInput", "UsageError", "WorkspaceError", "hookimpl", "hookspec",
+    "Violation", "at_least_as_safe", "merge", "merge_all", "narrow", "safety_regressions", "violations",
+    "exclusion_gaps", "HealthSource", "ReportFormat", "ExclusionSupport", "FakeScanner", "RunningFake",
+    "ExclusionClient", "TemplateRewrite", "Vendor", "RemoteObject", "ScannerClient", "managed_marker",
+    "parse_marker", "payload_hash", "briefly", "Secret", "resolve_secret", "Workspace", "load_workspace",
+    "Unreachable", "describe_unreachable", *_model_all,
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from .errors import UsageError
 from .lattice import violations
 from .model.addresses import AddressSet
 from .model.base import Model
@@ -19,6 +20,7 @@ from .model.plan import CompiledTemplate
 from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
 from .model.windows import allowed_at
+from .suggest import unknown
 
 if TYPE_CHECKING:
     from .plugin.manager import PluginManager
@@ -150,9 +152,49 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
 
 
 def check_scan(request: CheckRequest, ws: "Workspace", plugins: "PluginManager") -> Verdict:
-    """Every check of every plugin (the core ones are a built-in plugin): go when no error."""
-    results = tuple(plugins.pre_scan_checks(request, ws))
+    """Every check of every plugin (the core ones are a built-in plugin): go when no error. The
+    checks judge what the scan will reach (`scan_reach`)."""
+    request, notes = scan_reach(request, ws, plugins)
+    results = tuple(notes) + tuple(plugins.pre_scan_checks(request, ws))
     return Verdict(go=not any(r.severity == "error" for r in results), results=results)
+
+
+def scan_reach(request: CheckRequest, ws: "Workspace",
+               plugins: "PluginManager") -> tuple[CheckRequest, list[CheckResult]]:
+    """The request as the checks see it: its targets less its own `exclude` and less the compiled
+    template's `targets.exclude` (never-scan devices, restricted devices of other templates),
+    with a note saying which. The template's exclusions count only where the scanner that runs
+    the template keeps them: a scanner whose vendor writes a template's targets into its
+    documents (capability "targets": render verified they exclude these addresses); named with
+    --scanner, or else every scanner the template goes to. Elsewhere (a Nessus policy carries no
+    targets) they do not count, and the note says how to leave the addresses out."""
+    exclude = request.exclude
+    notes: list[CheckResult] = []
+    compiled = request.template if isinstance(request.template, CompiledTemplate) else None
+    own = compiled.targets.exclude & request.targets if compiled is not None else AddressSet()
+    if own:
+        where = (request.scanner,) if request.scanner else compiled.scanners
+        vendors = plugins.vendors()
+        types = {s: ws.config.scanners[s].type for s in where if s in ws.config.scanners}
+        keeps = bool(where) and len(types) == len(where) and all(
+            types[s] in vendors and vendors[types[s]].parse_targets is not None for s in where)
+        shown = ", ".join(own.items()[:5]) + (f" and {len(own.items()) - 5} more" if len(own.items()) > 5 else "")
+        if keeps:
+            exclude = exclude | own
+            notes.append(CheckResult(severity="info", code="template-excludes", message=(
+                f"template {compiled.name} leaves out {shown} (devices that must not be scanned with it), and "
+                f"{'scanner ' + where[0] if len(where) == 1 else 'every scanner it goes to'} keeps that exclusion")))
+        else:
+            why = (f"scanner {request.scanner}'s vendor does not write a template's targets into it"
+                   if request.scanner else "not every scanner it goes to writes a template's targets into it"
+                   if where else "no scanner is known to run it")
+            notes.append(CheckResult(severity="info", code="template-excludes-not-kept", message=(
+                f"template {compiled.name} excludes {shown}, but {why}: the scan's own targets must leave "
+                "them out"), fix=f"add --exclude {','.join(own.items()[:20])}"
+                                 + (" ..." if len(own.items()) > 20 else "")))
+    if not exclude:
+        return request, notes
+    return request.model_copy(update={"targets": request.targets - exclude, "exclude": exclude}), notes
 
 
 def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: str, template: str) -> list[CheckResult]:
@@ -163,15 +205,17 @@ def live_template_results(ws: "Workspace", plugins: "PluginManager", scanner: st
 
     cfg = ws.config.scanners.get(scanner)
     if cfg is None:
-        return [CheckResult(severity="error", code="unknown-scanner",
-                            message=f"no scanner {scanner!r} in scanguard.toml", fix="name a configured scanner")]
+        raise UsageError(unknown("scanner", scanner, ws.config.scanners, listed="configured"))
     (diff,) = SyncEngine(ws, plugins, options=SyncOptions(scanners=(scanner,), dry_run=True, command="check")).diff()
     if diff.skipped:
         return [CheckResult(severity="warning", code="live-not-compared",
                             message=f"the live template on {scanner} was not compared: {diff.skipped}")]
+    if diff.invalid:  # the scanner's configuration cannot work: invalid input, not a no-go
+        raise UsageError(diff.error or f"scanner {scanner}: invalid configuration")
     if diff.error:
+        reason = diff.error.removeprefix(f"scanner {scanner}: ")
         return [CheckResult(severity="error", code="scanner-unreadable",
-                            message=f"cannot read the live template {template} from {scanner}: {diff.error}",
+                            message=f"cannot read the live template {template} from {scanner}: {reason}",
                             fix="fix the scanner connection, or check without --scanner to skip this comparison")]
     refused = [i.message for i in diff.refused if i.object == template]
     if refused:

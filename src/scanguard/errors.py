@@ -59,12 +59,22 @@ class ScannerError(ScanguardError):
     exit_code = 1
 
     def __init__(self, scanner: str, message: str, *, status: int | None = None, transient: bool = False,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, setting: str | None = None):
         self.scanner = scanner
         self.status = status
         self.transient = transient
         self.retry_after = retry_after  # seconds the scanner asked us to wait (HTTP Retry-After), if any
+        self.setting = setting
+        """The key of the scanner's entry in scanguard.toml the problem is about ("url",
+        "credentials.username", "tls.ca_bundle"), if one is: the engine points at its line."""
         super().__init__(f"scanner {scanner}: {message}")
+
+
+class ScannerConfigError(ScannerError):
+    """A scanner's entry in scanguard.toml cannot work as written (a credential variable that is
+    not set, no url): invalid input, exit 2. `setting` names the key."""
+
+    exit_code = 2
 
 
 class SafetyError(ScanguardError):
@@ -75,7 +85,18 @@ class SafetyError(ScanguardError):
 
 class CannotEnforce(SafetyError):
     """A vendor cannot express a constraint a template must keep (Nessus has no delay between
-    probes, say): rendering is refused rather than pushing a template that only looks safe."""
+    probes, say): rendering is refused rather than pushing a template that only looks safe.
+
+    `items` names the constraints it cannot keep as their provenance items name them
+    ("probe_delay_ms", "packets_per_second", "icmp", "category:dos"), so that `validate` can
+    point at the lines of the profiles that ask for them; empty when the vendor does not say.
+
+    .. versionadded:: 0.1 `items`
+    """
+
+    def __init__(self, message: str, *, items: tuple[str, ...] = ()):
+        self.items = tuple(items)
+        super().__init__(message)
 
 
 class UnsafeInput(ScanguardError):

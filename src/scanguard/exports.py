@@ -10,6 +10,7 @@ from .errors import UnsafeInput, UsageError
 from .model.events import HostResult
 from .plugin.records import Vendor
 from .safexml import iterparse
+from .suggest import unknown
 
 
 def root_element(path: Path) -> str:
@@ -29,7 +30,7 @@ def vendor_of(path: Path, vendors: Mapping[str, Vendor], forced: str | None = No
     result exports have the file's root element. UsageError naming the file otherwise."""
     if forced is not None:
         if forced not in vendors:
-            raise UsageError(f"unknown vendor {forced!r}; loaded: {', '.join(sorted(vendors)) or 'none'}")
+            raise UsageError(unknown("vendor", forced, vendors, listed="loaded"))
         chosen = vendors[forced]
     else:
         root = root_element(path)

@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from .model.events import ActivityEvent, CheckRequest, CheckResult, HealthEvent, Outage, Suspect
     from .model.plan import CompiledTemplate
-    from .plugin.records import HealthSource, ReportFormat, TemplateRewrite, Vendor
+    from .plugin.records import FakeScanner, HealthSource, ReportFormat, TemplateRewrite, Vendor
     from .workspace import Workspace
 
 PROJECT = "scanguard"
@@ -111,6 +111,21 @@ def scanguard_correlate(
     :param activity: the scanner activity on that host before the outage, oldest first.
     :param health: the host's health timeline.
     :return: :class:`~scanguard.model.Suspect` records, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def scanguard_fake_scanners() -> Iterable[FakeScanner]:
+    """Register fake scanners: a vendor's API served on loopback, stateful, in the real product's
+    shapes, so that a newcomer can watch `diff` and `sync` work (`scanguard testbed scanner
+    start`) and tests can reach a scanner.
+
+    Every implementation is called and every record collected; two records for the same
+    ``vendor`` are an error that names both plugins.
+
+    :return: :class:`~scanguard.plugin.records.FakeScanner` records, or ``None``.
 
     .. versionadded:: 0.1
     """

@@ -30,6 +30,7 @@ import requests
 
 from .errors import ScannerError
 from .model.config import ScannerConfig
+from .netfaults import describe as describe_unreachable
 from .secrets import Secret
 
 log = logging.getLogger(__name__)
@@ -104,16 +105,6 @@ def error_text(response: requests.Response) -> str:
     return str(response.reason or "")[:300]
 
 
-def _reason(e: BaseException) -> str:
-    """A short, secret-free reason for a connection failure."""
-    text = str(e.args[0]) if e.args else type(e).__name__
-    for known in ("Connection refused", "Connection reset", "Remote end closed", "Name or service not known",
-                  "timed out", "Connection aborted"):
-        if known.lower() in text.lower():
-            return known.lower()
-    return type(e).__name__
-
-
 class HttpTransport:
     """Requests to one scanner's REST API, with the error mapping, TLS and masking above.
 
@@ -173,15 +164,12 @@ class HttpTransport:
         try:
             r = self.session.request(method, url, json=json, params=params, headers=headers, timeout=self.timeout,
                                      verify=self.verify, cert=self.cert, allow_redirects=False)
-        except requests.exceptions.SSLError as e:
-            # a certificate that does not verify will not verify on a retry either
-            raise self.error(f"TLS verification of {self.base_url} failed ({_reason(e)}); set tls.ca_bundle to the "
-                             "CA that signed the scanner's certificate (and tls.client_cert if it asks for one)"
-                             ) from None
-        except requests.exceptions.Timeout:
-            raise self.error(f"{what} timed out after {self.timeout:g}s", transient=True) from None
-        except requests.exceptions.ConnectionError as e:
-            raise self.error(f"{what}: cannot reach {self.base_url} ({_reason(e)})", transient=True) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+            # refused, timed out, unknown name or TLS, and the setting that decides it (a certificate that
+            # does not verify will not verify on a retry either)
+            d = describe_unreachable(e, self.base_url, self.timeout)
+            raise self.error(f"{what}: cannot reach {self.base_url}: {d.text}", transient=d.transient,
+                             setting=d.setting) from None
         except requests.exceptions.RequestException as e:
             raise self.error(f"{what} failed ({type(e).__name__})") from None
         except OSError as e:  # an unreadable CA bundle or client certificate

@@ -32,7 +32,7 @@ def render_one(ct: CompiledTemplate, vendor: Vendor) -> Rendered:
     try:
         payload = vendor.render(ct)
     except CannotEnforce as e:
-        raise CannotEnforce(f"vendor {vendor.name} refuses {ct.name}: {e}") from e
+        raise CannotEnforce(f"vendor {vendor.name} refuses {ct.name}: {e}", items=getattr(e, "items", ())) from e
     except Exception as e:
         raise PluginError(f"vendor {vendor.name} failed to render {ct.name}: {type(e).__name__}: {e}") from e
     try:

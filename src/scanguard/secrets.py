@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import ScannerError
+from .errors import ScannerConfigError
 from .model.config import ScannerConfig
 
 
@@ -38,7 +38,8 @@ class Secret:
 
 def resolve(scanner: ScannerConfig, field: str, *, required: bool = True) -> Secret | None:
     """The credential `field` of a scanner: from the environment variable the workspace names,
-    else from the keyring (service `keyring_service`, user `<scanner>:<field>`)."""
+    else from the keyring (service `keyring_service`, user `<scanner>:<field>`). A credential
+    found nowhere is a ScannerConfigError (exit 2: the configuration cannot work as it is)."""
     env = scanner.credentials.get(field)
     if env and os.environ.get(env):
         return Secret(os.environ[env])
@@ -54,5 +55,6 @@ def resolve(scanner: ScannerConfig, field: str, *, required: bool = True) -> Sec
     if not required:
         return None
     where = f"environment variable {env}" if env else f"credentials.{field} in scanguard.toml"
-    raise ScannerError(scanner.name, f"credential {field!r} is not set: set the {where}"
-                       + (f" or store it in the keyring service {scanner.keyring_service!r}" if scanner.keyring_service else ""))
+    raise ScannerConfigError(scanner.name, f"credential {field!r} is not set: set the {where}"
+                             + (f" or store it in the keyring service {scanner.keyring_service!r}"
+                                if scanner.keyring_service else ""), setting=f"credentials.{field}")

@@ -20,10 +20,13 @@ from .model.base import describe
 from .model.config import WorkspaceConfig
 from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
+from .suggest import hint, keys_at
 from .yamlsrc import YAMLSourceError, line_for, parse
 
 CONFIG_FILE = "scanguard.toml"
 M = TypeVar("M", bound=BaseModel)
+_MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (WorkspaceConfig, DeviceProfile, ScanTemplate)}
+"""The models of the workspace's files, by the title pydantic gives their errors."""
 
 
 def shipped_templates_dir() -> Path:
@@ -148,6 +151,11 @@ def _pydantic_problems(err: ValidationError, file: str, lines: Any, problems: Pr
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = f"unknown key {loc[-1]!r}" if loc else "unknown key"
+            if loc and err.title in _MODELS:
+                msg += hint(loc[-1], keys_at(_MODELS[err.title], loc[:-1]))
+        elif e["type"] == "literal_error":  # a value outside a fixed set: say which value, and what it may be
+            allowed = re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected", "")))
+            msg = f"{e.get('input')!r} is not one of {', '.join(allowed)}{hint(e.get('input'), allowed)}"
         elif e["type"] == "missing":
             msg = "required field is missing"
         elif e["type"] in _EXPECTED:
@@ -386,5 +394,24 @@ def check_vendors(ws: Workspace, known_vendors: set[str]) -> list[Problem]:
     for sname, sc in ws.config.scanners.items():
         if sc.type not in known_vendors:
             out.append(Problem(CONFIG_FILE, line_for(lines, ("scanners", sname, "type")), f"scanners.{sname}.type",
-                               f"no loaded plugin provides vendor {sc.type!r} (loaded: {', '.join(sorted(known_vendors)) or 'none'})"))
+                               f"no loaded plugin provides vendor {sc.type!r}{hint(sc.type, known_vendors)} "
+                               f"(loaded: {', '.join(sorted(known_vendors)) or 'none'}; `scanguard plugins` lists "
+                               "what is installed)"))
     return out
+
+
+def setting_line(ws: Workspace, scanner: str, setting: str | None = None) -> tuple[int | None, str]:
+    """(line, key) of a scanner's setting in scanguard.toml: (12, "scanners.nessus-main.url");
+    the line of the scanner's table when the key is not written."""
+    try:
+        lines = _toml_lines((ws.root / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        lines = {}
+    key = ("scanners", scanner, *(setting.split(".") if setting else ()))
+    return line_for(lines, key), ".".join(key)
+
+
+def setting_location(ws: Workspace, scanner: str, setting: str | None = None) -> str:
+    """Where a scanner's setting is written: "scanguard.toml:12 scanners.nessus-main.url"."""
+    line, key = setting_line(ws, scanner, setting)
+    return f"{CONFIG_FILE}{f':{line}' if line else ''} {key}"

@@ -151,3 +151,21 @@ def test_a_proposal_file_with_aliases_is_refused_with_its_line(tmp_path):
 
     with pytest.raises(ProposalError, match=r"p\.yaml:2: .*aliases"):
         read_proposals(path)
+
+
+def test_a_proposal_a_scanner_cannot_keep_is_rolled_back_with_the_refused_document(ws, tmp_path):
+    # a printer on the clinical floors, which the Nessus scanner scans with the general templates
+    (ws / "profiles" / "printer.yaml").write_text("id: printer\nname: Ward printers\npolicy: scan\n"
+                                                  "location: {hosts: [10.20.5.5]}\n")
+    delay = Proposal(host="10.20.5.5", change=ProfileChange(kind="rate", probe_delay_ms=200,
+                                                            reason="the spooler drops jobs under bursts"))
+    path = write_proposals([delay], tmp_path / "p.yaml")
+    before = (ws / "profiles" / "printer.yaml").read_text()
+
+    r = CliRunner().invoke(app, ["apply-proposal", str(path), "--workspace", str(ws), "--json"])
+
+    assert r.exit_code == 3, r.output
+    doc = yaml.safe_load(r.stdout)
+    assert (doc["command"], doc["status"], doc["exit_code"]) == ("apply-proposal", "refused", 3)
+    assert "cannot keep 200 ms between probes" in doc["error"]
+    assert (ws / "profiles" / "printer.yaml").read_text() == before

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .common import serve_in_background, stop_serving
+from scanguard_testbed_scanners.common import serve_in_background, stop_serving
 
 
 def load_exchanges(path: Path) -> list[dict[str, Any]]:

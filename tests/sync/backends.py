@@ -1,10 +1,10 @@
-"""The vendor fakes in tests/fakes/, behind one small interface for the sync acceptance tests:
-start a fake, the scanguard.toml entry (and environment) that reaches it, a console edit that
-makes a managed object less safe, fault injection, and what the fake holds read straight from
-its stored state (`stored`), never through the client under test: a client that misreads the
-scanner would otherwise agree with itself.
+"""The vendor fakes (scanguard_testbed_scanners, and tests/fakes/gvm.py), behind one small
+interface for the sync acceptance tests: start a fake, the scanguard.toml entry (and
+environment) that reaches it, a console edit that makes a managed object less safe, fault
+injection, and what the fake holds read straight from its stored state (`stored`), never through
+the client under test: a client that misreads the scanner would otherwise agree with itself.
 
-`available()` lists the vendors whose fake exists in tests/fakes/; nothing else is guessed."""
+`available()` lists the vendors whose fake can be imported; nothing else is guessed."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def _tls(ca: str | None) -> str:
 
 # -- Nessus ------------------------------------------------------------------------------------------
 def _nessus_start(tls: bool = True):
-    from tests.fakes.nessus import FakeNessus
+    from scanguard_testbed_scanners.nessus import FakeNessus
 
     fake = FakeNessus(tls=tls)
     fake.hang_s = 2.0
@@ -120,7 +120,7 @@ def _nessus_stored(fake: Any) -> dict[str, list[RemoteObject]]:
     from scanguard_tenable_policy import hinted_plugins, live_document
 
     out: dict[str, list[RemoteObject]] = {}
-    from tests.fakes.nessus import _recorded
+    from scanguard_testbed_scanners.nessus import _recorded
 
     names = {t["uuid"]: t["name"] for t in _recorded()["templates"]}
     with fake._lock:
@@ -145,7 +145,7 @@ def _nessus_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 
 # -- Tenable Vulnerability Management: Nessus's policies, and exclusions ---------------------------------
 def _tenableio_start(tls: bool = True):
-    from tests.fakes.tenableio import FakeTenableIO
+    from scanguard_testbed_scanners.tenableio import FakeTenableIO
 
     fake = FakeTenableIO(tls=tls)
     fake.hang_s = 2.0
@@ -182,7 +182,7 @@ def _tenableio_drop(fake: Any, name: str) -> None:
 
 # -- Tenable Security Center ---------------------------------------------------------------------------
 def _tenablesc_start(tls: bool = True):
-    from tests.fakes.tenablesc import FakeTenableSC
+    from scanguard_testbed_scanners.tenablesc import FakeTenableSC
 
     fake = FakeTenableSC(tls=tls)
     fake.hang_s = 2.0
@@ -199,7 +199,7 @@ def _tenablesc_stored(fake: Any) -> dict[str, list[RemoteObject]]:
     # port scanners that run) through the shared policy model's reading, no client in between
     from scanguard_tenable_policy import hinted_plugins, live_document
     from scanguard_tenable_policy.securitycenter import template_of
-    from tests.fakes.tenablesc import TEMPLATES
+    from scanguard_testbed_scanners.tenablesc import TEMPLATES
 
     out: dict[str, list[RemoteObject]] = {}
     with fake._lock:
@@ -239,7 +239,7 @@ def _tenablesc_drop(fake: Any, name: str) -> None:
 
 # -- InsightVM ---------------------------------------------------------------------------------------
 def _insightvm_start(tls: bool = True):
-    from tests.fakes.insightvm import FakeInsightVM
+    from scanguard_testbed_scanners.insightvm import FakeInsightVM
 
     fake = FakeInsightVM(tls=tls)
     fake.hang_s = 2.0
@@ -366,15 +366,15 @@ def _gvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 
 
 BACKENDS: dict[str, Backend] = {
-    "nessus": Backend("nessus", "tests.fakes.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
+    "nessus": Backend("nessus", "scanguard_testbed_scanners.nessus", "scanguard-nessus", _nessus_start, _nessus_entry, _nessus_drift,
                       stored=_nessus_stored),
-    "tenableio": Backend("tenableio", "tests.fakes.tenableio", "scanguard-tenableio", _tenableio_start,
+    "tenableio": Backend("tenableio", "scanguard_testbed_scanners.tenableio", "scanguard-tenableio", _tenableio_start,
                          _api_keys_entry("tenableio"), _nessus_drift, stored=_nessus_stored, exclusions=_tenableio_exclusions,
                          drop_piece=_tenableio_drop),
-    "tenablesc": Backend("tenablesc", "tests.fakes.tenablesc", "scanguard-tenablesc", _tenablesc_start,
+    "tenablesc": Backend("tenablesc", "scanguard_testbed_scanners.tenablesc", "scanguard-tenablesc", _tenablesc_start,
                          _api_keys_entry("tenablesc"), _tenablesc_drift, stored=_tenablesc_stored, exclusions=_tenablesc_exclusions,
                          drop_piece=_tenablesc_drop),
-    "insightvm": Backend("insightvm", "tests.fakes.insightvm", "scanguard-insightvm", _insightvm_start,
+    "insightvm": Backend("insightvm", "scanguard_testbed_scanners.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
                    stored=_gvm_stored, faults=("500", "503", "reset", "timeout"),  # GMP has no 429
@@ -396,7 +396,7 @@ def ready(vendor: str) -> tuple[Backend, PluginManager]:
 
 
 def available() -> list[str]:
-    """Vendors whose fake exists in tests/fakes/ (in a fixed order)."""
+    """Vendors whose fake can be imported (in a fixed order)."""
     return [v for v, b in BACKENDS.items() if importlib.util.find_spec(b.module) is not None]
 
 

@@ -49,10 +49,12 @@ def test_a_template_edited_in_the_console_is_no_go_and_says_how_it_is_weaker(bac
     assert (r.severity, r.code) == ("error", "live-drift") and "less safe" in r.message
 
 
-def test_a_scanner_that_cannot_be_read_is_no_go(backend, tmp_path):
+def test_a_scanner_that_cannot_be_read_is_no_go(backend, tmp_path, monkeypatch):
     b, pm = backend
-    with running(b) as (_fakes, bodies, _):
+    with running(b) as (_fakes, bodies, env):
         ws = load_workspace(write_workspace(tmp_path / "ws", bodies))
+    for name, value in env.items():  # the credentials are still set (a missing one is invalid input, exit 2)
+        monkeypatch.setenv(name, value)
     # the fake is stopped: nothing answers at its address any more
     (r,) = live_template_results(ws, pm, "scn", TEMPLATE)
     assert (r.severity, r.code) == ("error", "scanner-unreadable")

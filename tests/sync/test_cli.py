@@ -145,3 +145,92 @@ def test_dry_run_writes_nothing(cli, ws):
     r = cli("sync", "-w", str(ws), "--dry-run", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["dry_run"] is True
     assert memory.SERVERS["mem-a"].objects == {}
+
+
+NESSUS_NO_KEYS = ('type = "nessus"\nurl = "https://127.0.0.1:1"\n'
+                  'credentials = { access_key = "SG_TEST_UNSET_ACCESS", secret_key = "SG_TEST_UNSET_SECRET" }')
+
+
+@pytest.fixture
+def with_nessus(mem_plugins):
+    """The memory vendor and the real Nessus plugin."""
+    from scanguard_nessus import plugin as nessus_plugin
+
+    mem_plugins.register(nessus_plugin, "nessus-vendor")
+    return mem_plugins
+
+
+def test_a_credential_variable_that_is_not_set_is_exit_2_and_the_other_scanners_are_synced(cli, tmp_path, mem_scanners,
+                                                                                         with_nessus, monkeypatch):
+    monkeypatch.delenv("SG_TEST_UNSET_ACCESS", raising=False)
+    mem_scanners("mem-a")
+    root = write_workspace(tmp_path / "ws", {"mem-a": MEM, "nessus-main": NESSUS_NO_KEYS})
+    r = cli("sync", "-w", str(root), "--json")
+    assert r.exit_code == 2
+    doc = json.loads(r.stdout)
+    assert doc["status"] == "invalid" and doc["exit_code"] == 2
+    by = {s["scanner"]: s for s in doc["scanners"]}
+    assert by["mem-a"]["created"] == 4  # a scanner that cannot be reached never stops the others
+    (err,) = by["nessus-main"]["errors"]
+    assert err["invalid"] and "SG_TEST_UNSET_ACCESS" in err["message"]
+    line = 1 + (root / "scanguard.toml").read_text().splitlines().index(NESSUS_NO_KEYS.splitlines()[-1])
+    assert f"(scanguard.toml:{line} scanners.nessus-main.credentials.access_key)" in err["message"]
+    r = cli("diff", "-w", str(root), "--json", "--scanner", "nessus-main")
+    assert r.exit_code == 2 and json.loads(r.stdout)["status"] == "invalid"
+
+
+def test_a_scanner_error_is_said_once_naming_the_scanner_once(cli, tmp_path, mem_scanners):
+    mem_scanners("mem-b")
+    root = write_workspace(tmp_path / "ws", {"mem-a": MEM, "mem-b": MEM})  # mem-a: nobody listens
+    r = cli("sync", "-w", str(root))
+    assert r.exit_code == 1
+    assert "error scanner mem-a: connection refused" in r.stderr and "scanner mem-a: scanner mem-a" not in r.stderr
+    r = cli("diff", "-w", str(root))
+    assert r.exit_code == 1
+    assert (r.stdout + r.stderr).count("connection refused") == 1
+    assert "error scanner mem-a: connection refused" in r.stderr
+
+
+def test_an_unknown_scanner_named_on_the_command_line_gets_a_did_you_mean(cli, ws):
+    for command in ("sync", "diff"):
+        r = cli(command, "-w", str(ws), "--scanner", "mema")
+        assert r.exit_code == 2 and "unknown scanner 'mema' (did you mean 'mem-a'?)" in r.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scanner_says_refused_and_points_at_its_url_line(cli, tmp_path, with_nessus, monkeypatch):
+    monkeypatch.setenv("SG_TEST_UNSET_ACCESS", "a" * 32)
+    monkeypatch.setenv("SG_TEST_UNSET_SECRET", "s" * 32)
+    port = _free_port()  # nobody listens there
+    root = write_workspace(tmp_path / "ws", {"nessus-main": NESSUS_NO_KEYS.replace("127.0.0.1:1", f"127.0.0.1:{port}")})
+    r = cli("diff", "-w", str(root), "--json")
+    assert r.exit_code == 1
+    (scanner,) = json.loads(r.stdout)["scanners"]
+    line = 1 + (root / "scanguard.toml").read_text().splitlines().index(f'url = "https://127.0.0.1:{port}"')
+    assert scanner["error"].endswith(f"cannot reach https://127.0.0.1:{port}: connection refused (nothing listens on "
+                                     f"127.0.0.1:{port}) (scanguard.toml:{line} scanners.nessus-main.url)")
+
+
+def test_a_certificate_that_does_not_verify_points_at_the_ca_bundle(cli, tmp_path, with_nessus, monkeypatch):
+    from scanguard_testbed_scanners.nessus import FakeNessus
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    with FakeNessus(tls=True) as fake:
+        monkeypatch.setenv("SG_TEST_UNSET_ACCESS", fake.access_key)
+        monkeypatch.setenv("SG_TEST_UNSET_SECRET", fake.secret_key)
+        body = NESSUS_NO_KEYS.replace("https://127.0.0.1:1", fake.url)
+        root = write_workspace(tmp_path / "ws", {"nessus-main": body})
+        r = cli("sync", "-w", str(root), "--json")
+    assert r.exit_code == 1
+    (err,) = json.loads(r.stdout)["scanners"][0]["errors"]
+    assert "did not verify (unable to get local issuer certificate): set tls.ca_bundle" in err["message"]
+    table = 1 + (root / "scanguard.toml").read_text().splitlines().index("[scanners.nessus-main]")
+    assert err["message"].endswith(f"(scanguard.toml:{table} scanners.nessus-main.tls.ca_bundle)")  # tls not written
+    assert fake.requests == []  # nothing was sent to a scanner that could not be verified

@@ -10,7 +10,7 @@ import pytest
 from scanguard import ScannerConfig, compile_plan, load_workspace
 from scanguard_insightvm.client import InsightVMClient
 from scanguard_insightvm.spec import SpecValidator, load_validator
-from tests.fakes.insightvm import FakeInsightVM
+from scanguard_testbed_scanners.insightvm import FakeInsightVM
 
 USER_ENV, PASS_ENV = "SG_TEST_IVM_USER", "SG_TEST_IVM_PASSWORD"
 

@@ -13,7 +13,7 @@ from scanguard import CannotEnforce, CompiledTemplate, ScanTemplate, managed_mar
 from scanguard_insightvm.client import InsightVMClient
 from scanguard_insightvm.spec import load_validator
 from scanguard_insightvm.template import parse_template, render_template
-from tests.fakes.insightvm import FakeInsightVM, served_spec
+from scanguard_testbed_scanners.insightvm import FakeInsightVM, served_spec
 from tests.fakes.replay import ReplayServer
 
 NAME = "full-audit@infusion"

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from tests.fakes.insightvm import FakeInsightVM
+from scanguard_testbed_scanners.insightvm import FakeInsightVM
 
 
 def _get(fake, path, **kw):

@@ -2,7 +2,7 @@
 
 from scanguard import PortSet, VendorCheck, violations
 from scanguard_insightvm.template import UNKNOWN_LIMIT, parse_template, render_template
-from tests.fakes.insightvm import builtin_templates
+from scanguard_testbed_scanners.insightvm import builtin_templates
 
 
 def test_round_trip_keeps_the_excluded_port_out(plan):

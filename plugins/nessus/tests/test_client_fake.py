@@ -12,7 +12,7 @@ from scanguard import CannotEnforce, ScannerConfig, ScannerError, compile_plan, 
 from scanguard import payload_hash, violations
 from scanguard_nessus.plugin import NESSUS, parse
 from scanguard_tenable_policy import DISCOVERY_FAMILIES, parse_range
-from tests.fakes.nessus import ADVANCED_UUID, FakeNessus
+from scanguard_testbed_scanners.nessus import ADVANCED_UUID, FakeNessus
 
 
 @pytest.fixture

@@ -107,7 +107,7 @@ def test_missing_credential_names_the_variable(monkeypatch):
 
 
 def test_fake_keeps_state_safely_across_threads(monkeypatch):
-    from tests.fakes.nessus import FakeNessus
+    from scanguard_testbed_scanners.nessus import FakeNessus
 
     with FakeNessus(tls=False) as fake:
         monkeypatch.setenv("NK_A", fake.access_key)

@@ -14,7 +14,7 @@ from scanguard import ScannerConfig, compile_plan, load_workspace, violations
 from scanguard_nessus.client import NessusClient
 from scanguard_nessus.plugin import NESSUS, parse
 from scanguard_tenable_policy import PORT_SCANNER_FAMILY, read_selection
-from tests.fakes.nessus import FakeNessus
+from scanguard_testbed_scanners.nessus import FakeNessus
 from tests.fakes.replay import ReplayServer, load_exchanges
 
 pytestmark = pytest.mark.fixtures

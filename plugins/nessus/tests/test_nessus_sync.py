@@ -8,7 +8,7 @@ import shutil
 from scanguard import load_workspace
 from scanguard.plugin.manager import load_plugins
 from scanguard.sync import RetryPolicy, StateDB, SyncEngine, SyncOptions
-from tests.fakes.nessus import FakeNessus
+from scanguard_testbed_scanners.nessus import FakeNessus
 
 
 def test_a_group_that_needs_a_packet_rate_is_refused_and_never_pushed(tmp_path, monkeypatch, example_workspace):

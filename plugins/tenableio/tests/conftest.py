@@ -7,7 +7,7 @@ import pytest
 
 from scanguard import ScannerConfig, compile_plan, load_workspace
 from scanguard_tenableio.client import TenableIOClient
-from tests.fakes.tenableio import FakeTenableIO
+from scanguard_testbed_scanners.tenableio import FakeTenableIO
 
 ACCESS_ENV, SECRET_ENV = "SG_TEST_TIO_ACCESS", "SG_TEST_TIO_SECRET"
 

@@ -7,7 +7,7 @@ import pytest
 
 from scanguard import ScannerConfig, compile_plan, load_workspace
 from scanguard_tenablesc.client import SecurityCenterClient
-from tests.fakes.tenablesc import FakeTenableSC
+from scanguard_testbed_scanners.tenablesc import FakeTenableSC
 
 ACCESS_ENV, SECRET_ENV = "SG_TEST_SC_ACCESS", "SG_TEST_SC_SECRET"
 

@@ -11,6 +11,7 @@ from typing import Iterable
 import typer
 
 from ..errors import ScanguardError
+from .common import CommandGroup
 from .output import fail
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -43,6 +44,7 @@ def build_app(modules: Iterable[str] = COMMAND_MODULES) -> typer.Typer:
         pretty_exceptions_show_locals=False,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        cls=CommandGroup,
     )
     for name in modules:
         importlib.import_module(f"scanguard.cli.{name}").register(application)

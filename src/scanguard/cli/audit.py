@@ -10,17 +10,15 @@ import typer
 from rich.table import Table
 
 from ..audit import AuditReport, audit_export, findings
+from ..exports import vendor_of
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
 from .output import EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, fail, info, out, safe
 
-SUFFIX_VENDORS = {".nessus": "nessus"}
-"""Export suffixes that name their vendor; anything else needs --vendor."""
-
-
 def audit(
-    export: Annotated[Path, typer.Argument(help="A scan export, like scan.nessus.")],
-    vendor: Annotated[Optional[str], typer.Option("--vendor", help="The scanner vendor that wrote the export "
-                                                  "(default: from the file suffix, .nessus -> nessus).")] = None,
+    export: Annotated[Path, typer.Argument(help="A scan export: .nessus, nmap -oX, GVM report XML, InsightVM XML "
+                                           "(NexposeReport); the vendor is told from the file's root element.")],
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="Read the export with this vendor's parser "
+                                                  "instead of telling it from the file.")] = None,
     format_: Annotated[Optional[str], typer.Option("--format", help="Write the findings in a report format "
                                                    "(json, defectdojo, ...) on stdout.")] = None,
     workspace_: WorkspaceOpt = DEFAULT_WS,
@@ -35,14 +33,9 @@ def audit(
     constraint could apply)."""
     if not export.is_file():
         fail(f"{export}: no such file", EXIT_INVALID)
-    name = vendor or SUFFIX_VENDORS.get(export.suffix.lower())
-    if name is None:
-        fail(f"{export}: cannot tell which scanner wrote it; pass --vendor", EXIT_INVALID)
     ws = workspace(workspace_)
     pm = plugins()
-    v = run_guarded(pm.vendor, name)
-    if v.parse_results is None:
-        fail(f"vendor {name} cannot read result exports (its plugin does not provide parse_results)", EXIT_INVALID)
+    v = run_guarded(vendor_of, export, pm.vendors(), vendor)  # from the file's root element, whatever its name
     report: AuditReport = run_guarded(audit_export, ws, v, export)
     if format_:
         run_guarded(pm.write_report, format_, findings(report), sys.stdout)

@@ -12,6 +12,7 @@ from ..check import Verdict, check_scan
 from ..compile import compile_plan
 from ..model.addresses import AddressSet
 from ..model.events import CheckRequest, CheckResult
+from ..suggest import unknown
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
 from .output import EXIT_INVALID, EXIT_SAFETY, emit_json, fail, info, out, print_results
 
@@ -19,6 +20,9 @@ from .output import EXIT_INVALID, EXIT_SAFETY, emit_json, fail, info, out, print
 def check(
     targets: Annotated[str, typer.Option("--targets", help="Hosts, CIDRs and ranges, comma-separated "
                                                             "(a /8 is fine: nothing is expanded).")],
+    exclude: Annotated[Optional[str], typer.Option(
+        "--exclude", help="Hosts, CIDRs and ranges the scan leaves out of its targets, comma-separated (as nmap's "
+                          "--exclude).")] = None,
     template: Annotated[Optional[str], typer.Option("--template", help="A compiled template name.")] = None,
     payload: Annotated[Optional[Path], typer.Option("--payload", help="A vendor's native template file "
                                                      "(what the scanner will run), read with --vendor.")] = None,
@@ -29,13 +33,21 @@ def check(
     workspace_: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
 ) -> None:
-    """Say go (exit 0) or no-go (exit 3) for a scan, with every reason; plugins add checks."""
+    """Say go (exit 0) or no-go (exit 3) for a scan, with every reason; plugins add checks. The
+    scan's reach is its targets less --exclude, and less the compiled template's own exclusions
+    where the scanner that runs it keeps them (see `scanguard explain --host`)."""
     ws = workspace(workspace_)
     pm = plugins()
     try:
         target_set = AddressSet.parse(targets)
     except ValueError as e:
         fail(f"--targets: {e}", EXIT_INVALID)
+    try:
+        excluded = AddressSet.parse(exclude or [])
+    except ValueError as e:
+        fail(f"--exclude: {e}", EXIT_INVALID)
+    if scanner and scanner not in ws.config.scanners:
+        fail(unknown("scanner", scanner, ws.config.scanners, listed="configured"), EXIT_INVALID)
     when = datetime.now(timezone.utc)
     if at:
         try:
@@ -50,7 +62,8 @@ def check(
         plan = run_guarded(compile_plan, ws, pm)
         tpl = plan.get(template)
         if tpl is None:
-            fail(f"no compiled template {template!r}; see `scanguard render`", EXIT_INVALID)
+            fail(unknown("compiled template", template, [t.name for t in plan.templates], listed="compiled"),
+                 EXIT_INVALID)
     elif payload:
         if not vendor:
             fail("--payload needs --vendor", EXIT_INVALID)
@@ -76,7 +89,8 @@ def check(
                 fix="name what the scan does explicitly (for nmap: -p with every port, known options only), "
                     "or check a compiled template with --template",
             ))
-    request = CheckRequest(scanner=scanner, template_name=template, template=tpl, targets=target_set, when=when)
+    request = CheckRequest(scanner=scanner, template_name=template, template=tpl, targets=target_set,
+                           exclude=excluded, when=when)
     verdict = check_scan(request, ws, pm)
     if unjudged:
         verdict = Verdict(go=False, results=tuple(unjudged) + verdict.results)

@@ -14,7 +14,8 @@ from ..sync.engine import SyncEngine, SyncOptions, tls_warnings
 from ..sync.models import Action, ScannerDiff
 from ..sync.state import StateDB
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, workspace
-from .output import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, err, fail, info, out, safe, warn
+from .output import (EXIT_FAILURE, EXIT_INVALID, EXIT_OK, EXIT_SAFETY, emit_json, err, fail, failure_fields, info, out,
+                     safe, scanner_error, warn)
 from .sync import ScannerOpt, VerboseOpt, setup_logging
 
 SIGNS = {"create": ("+", "green"), "update": ("~", "yellow"), "drift": ("!", "bold red"), "unchanged": ("=", "dim"),
@@ -27,13 +28,25 @@ WORDS = {"create": "create", "update": "update (planned change)", "drift": "DRIF
 
 
 def diff_exit_code(diffs: list[ScannerDiff]) -> int:
-    """1 when a scanner could not be compared, else 3 when drift was found, a template must be
-    retired or cannot be rendered safely, else 0."""
+    """2 when a scanner's configuration cannot work (a credential not set), else 1 when a scanner
+    could not be compared, else 3 when drift was found, a template must be retired or cannot be
+    rendered safely, else 0."""
+    if any(d.invalid for d in diffs):
+        return EXIT_INVALID
     if any(d.error for d in diffs):
         return EXIT_FAILURE
     if any(d.count("drift") or d.count("retire") or d.refused for d in diffs):
         return EXIT_SAFETY
     return EXIT_OK
+
+
+def diff_status(diffs: list[ScannerDiff], code: int) -> str:
+    """"ok", "invalid" (exit 2), "error" (exit 1), or what makes it a safety finding: "drift",
+    "retire" or "refused" (exit 3)."""
+    if code in (EXIT_OK, EXIT_INVALID, EXIT_FAILURE):
+        return {EXIT_OK: "ok", EXIT_INVALID: "invalid", EXIT_FAILURE: "error"}[code]
+    return next(k for k in ("drift", "retire") if any(d.count(k) for d in diffs)) \
+        if any(d.count("drift") or d.count("retire") for d in diffs) else "refused"
 
 
 def summary_line(diffs: list[ScannerDiff]) -> str:
@@ -76,8 +89,8 @@ def _print_action(a: Action) -> None:
 def _print_human(diffs: list[ScannerDiff]) -> None:
     for d in diffs:
         out.print(f"[bold]scanner {safe(d.scanner)}[/] ({d.vendor})")
-        if d.error:
-            out.print(f"  [red]error:[/] {safe(d.error)}")
+        if d.error:  # once, on stderr, where it falls among the scanners on a terminal
+            err.print(f"  [red]error[/] {safe(scanner_error(d.scanner, d.error))}")
         if d.skipped:
             out.print(f"  [dim]skipped: {safe(d.skipped)}[/]")
         for why in d.refused:
@@ -124,11 +137,7 @@ def diff(
             warn(w)
         diffs = engine.diff()
     except ScanguardError as e:
-        code = EXIT_INVALID if e.exit_code in (2, 3) else EXIT_FAILURE
-        if json_:
-            emit_json({"command": "diff", "status": "invalid" if code == EXIT_INVALID else "failed",
-                       "exit_code": code, "error": str(e), "scanners": []})
-        fail(str(e), code)
+        fail(str(e), EXIT_INVALID if e.exit_code in (2, 3) else EXIT_FAILURE)
     finally:
         if state is not None:
             state.close()
@@ -136,6 +145,7 @@ def diff(
     if json_:
         emit_json({
             "command": "diff",
+            "status": diff_status(diffs, code),
             "exit_code": code,
             "summary": summary_line(diffs),
             "scanners": [
@@ -148,12 +158,10 @@ def diff(
         })
     else:
         _print_human(diffs)
-        for d in diffs:
-            if d.error:
-                err.print(f"[red]error[/] scanner {safe(d.scanner)}: {safe(d.error)}")
     raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
     app.command("diff")(diff)
+    failure_fields("diff", scanners=[])

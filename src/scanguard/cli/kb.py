@@ -49,8 +49,11 @@ def import_(
         fail(str(e), e.exit_code)
     drafts = {d.id: d for d in kb.drafts()}
     new = [drafts[i] for i in report.new_drafts if i in drafts]
+    code = EXIT_INVALID if report.problems else EXIT_OK
     if json_:
-        emit_json({"import": report.model_dump(mode="json"), "new_drafts": [_draft_json(d) for d in new]})
+        emit_json({"command": "kb import", "status": "invalid" if code else "ok", "exit_code": code,
+                   **({"error": f"{len(report.problems)} document(s) could not be read"} if code else {}),
+                   "import": report.model_dump(mode="json"), "new_drafts": [_draft_json(d) for d in new]})
     else:
         for p in report.problems:
             warn(f"{p.path}: {p.message}; skipped")
@@ -60,7 +63,7 @@ def import_(
              f"{len(report.problems)} skipped; {crash} say traffic takes the device down")
         info(f"{len(new)} new draft(s) ({sum(1 for d in new if d.target.profile)} for existing profiles); "
              "review them with `scanguard kb review`")
-    raise typer.Exit(EXIT_INVALID if report.problems else EXIT_OK)
+    raise typer.Exit(code)
 
 
 @kb_app.command("review")

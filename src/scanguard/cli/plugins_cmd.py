@@ -13,8 +13,12 @@ def plugins_command(json_: JsonOpt = False) -> None:
     """List plugins, versions, hooks and vendors, and any plugin that failed to load."""
     pm = plugins()
     infos = pm.info()
+    code = EXIT_FAILURE if pm.failures else 0
     if json_:
         emit_json({
+            "command": "plugins",
+            "status": "error" if code else "ok",
+            "exit_code": code,
             "plugins": [
                 {"name": i.name, "distribution": i.distribution, "version": i.version, "builtin": i.builtin,
                  "hooks": list(i.hooks), "vendors": list(i.vendors)} for i in infos
@@ -32,8 +36,7 @@ def plugins_command(json_: JsonOpt = False) -> None:
         out.print(table)
         for f in pm.failures:
             err.print(f"[red]failed[/] {safe(f.text())}")
-    if pm.failures:
-        raise typer.Exit(EXIT_FAILURE)
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from ..compile import compile_plan
-from ..errors import SafetyError, ScanguardError
+from ..errors import SafetyError, ScanguardError, UsageError
 from ..render import render_exclusions, render_one, write_rendered
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
-from .output import EXIT_FAILURE, EXIT_SAFETY, emit_json, err, info, out, safe
+from .output import EXIT_FAILURE, EXIT_INVALID, EXIT_SAFETY, emit_json, err, fail, info, out, safe
 
 
 def render(
@@ -23,7 +23,8 @@ def render(
     json_: JsonOpt = False,
 ) -> None:
     """Compile the workspace and render every template for each vendor; verify each rendering.
-    Exit 1 when a vendor is missing or failed, 3 when a template cannot be rendered safely."""
+    Exit 2 when a vendor no plugin provides is named (by --vendor or a scanner's type), 1 when a
+    vendor's plugin failed, 3 when a template cannot be rendered safely."""
     ws = workspace(workspace_)
     pm = plugins()
     plan = run_guarded(compile_plan, ws, pm)
@@ -31,11 +32,14 @@ def render(
     for sname, sc in ws.config.scanners.items():
         by_vendor.setdefault(sc.type, []).append(sname)
     names = sorted(set(vendor)) if vendor else sorted(by_vendor)
+    unknown = [str(e) for e in (_unknown_vendor(pm, n) for n in names) if e is not None]
+    if unknown:  # a name no plugin provides (on the command line or a scanner's type): nothing is rendered
+        fail("; ".join(unknown), EXIT_INVALID)
     results, failures, vendors, exclusions = [], [], {}, []
     for vname in names:
         try:
             v = pm.vendor(vname)
-        except ScanguardError as e:
+        except ScanguardError as e:  # its plugin failed to load: the others are still rendered
             failures.append({"vendor": vname, "template": None, "error": str(e)})
             continue
         vendors[vname] = v
@@ -53,8 +57,12 @@ def render(
         except ScanguardError as e:
             failures.append({"vendor": vname, "template": None, "error": str(e), "refused": isinstance(e, SafetyError)})
     written = write_rendered(results, vendors, out_dir, exclusions) if out_dir else []
+    code = EXIT_FAILURE if any(not f.get("refused") for f in failures) else EXIT_SAFETY if failures else 0
     if json_:
         emit_json({
+            "command": "render",
+            "status": {0: "ok", EXIT_FAILURE: "error", EXIT_SAFETY: "refused"}[code],
+            "exit_code": code,
             "templates": [
                 {"name": r.name, "vendor": r.vendor, "base": r.base, "group": r.group,
                  "targets": {"include": list(r.include), "exclude": list(r.exclude)}, "payload": r.payload}
@@ -80,10 +88,18 @@ def render(
             info(f"wrote {len(written)} file(s) under {safe(out_dir)}")
         for f in failures:
             err.print(f"[red]{'refused' if f.get('refused') else 'error'}[/] {safe(f['error'])}")
-    if any(not f.get("refused") for f in failures):
-        raise typer.Exit(EXIT_FAILURE)
-    if failures:  # every failure is a template that cannot be rendered safely: a safety finding
-        raise typer.Exit(EXIT_SAFETY)
+    # 3 when every failure is a template that cannot be rendered safely: a safety finding
+    raise typer.Exit(code)
+
+
+def _unknown_vendor(pm, name: str) -> UsageError | None:
+    try:
+        pm.vendor(name)
+    except UsageError as e:
+        return e
+    except ScanguardError:
+        pass
+    return None
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..scorecard import SCORECARD_SCHEMA, build_scorecard, scorecard_json, write_scorecard
+from ..suggest import unknown
 from ..sync.state import StateDB
 from ..trial.store import latest_trial, trial_by_id
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, run_guarded, workspace
@@ -36,6 +37,8 @@ def scorecard(
     if format_ not in FORMATS:
         fail(f"--format {format_!r}: choose one of {', '.join(FORMATS)}", EXIT_INVALID)
     ws = workspace(workspace_, quiet=True)
+    if ws.profile(profile) is None:
+        fail(unknown("profile", profile, [p.id for p in ws.profiles], listed="profiles"), EXIT_INVALID)
     with StateDB(ws.state_path()) as db:
         trial = trial_by_id(db, trial_id) if trial_id is not None else latest_trial(db, profile)
     if trial is None or trial.profile != profile:

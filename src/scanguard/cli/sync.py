@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,7 +20,8 @@ from ..sync.engine import SyncEngine, SyncOptions, tls_warnings
 from ..sync.models import RunSummary, ScannerResult
 from ..sync.state import StateDB, SyncLock
 from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, workspace
-from .output import EXIT_FAILURE, EXIT_INVALID, emit_json, err, fail, info, out, safe, warn
+from .output import (EXIT_FAILURE, EXIT_INVALID, emit_json, err, fail, failure_fields, info, out, safe, scanner_error,
+                     warn)
 
 ScannerOpt = Annotated[Optional[list[str]], typer.Option("--scanner", "-s", help="Only this scanner (repeatable).")]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Log to stderr (-v info, -vv debug).")]
@@ -132,23 +133,15 @@ def _print_human(summary: RunSummary) -> None:
                 what = "TO RETIRE" if summary.dry_run else ("RETIRED" if o.verified else "NOT RETIRED")
                 err.print(f"[bold red]{what}[/] on scanner {safe(s.scanner)}: {safe(o.name)}: {safe('; '.join(o.weaker))}")
         for e in s.errors:
-            err.print(f"[red]error[/] scanner {safe(s.scanner)}" + (f" {safe(e.object)}" if e.object else "")
-                      + f": {safe(e.message)}")
+            err.print(f"[red]error[/] {safe(scanner_error(s.scanner, e.message, e.object))}")
         if s.retries:
             info(f"scanner {safe(s.scanner)}: {len(s.retries)} transient failure(s) retried")
         for w in s.warnings:
             if "TLS" not in w:  # TLS warnings were printed before the run
                 warn(w)
     style = {"ok": "green", "drift_restored": "yellow", "retired": "yellow", "refused": "yellow",
-             "failed": "bold red"}[summary.status]
+             "failed": "bold red", "invalid": "bold red"}[summary.status]
     info(f"[{style}]{summary_line(summary)}[/]")
-
-
-def _refuse(json_: bool, message: str, code: int) -> NoReturn:
-    if json_:
-        emit_json({"command": "sync", "status": "invalid" if code == EXIT_INVALID else "failed", "exit_code": code,
-                   "error": message, "scanners": []})
-    fail(message, code)
 
 
 def sync(
@@ -183,13 +176,13 @@ def sync(
                 engine.vendors(strict=True)
                 engine.plan()
             except ScanguardError as e:
-                _refuse(json_, str(e), EXIT_INVALID if e.exit_code in (2, 3) else EXIT_FAILURE)
+                fail(str(e), EXIT_INVALID if e.exit_code in (2, 3) else EXIT_FAILURE)
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=err, transient=True) as progress:
                 engine.observer = _Progress(progress, list(engine.scanners))
                 summary = engine.run()
     except ScanguardError as e:
-        _refuse(json_, str(e), e.exit_code if e.exit_code == EXIT_INVALID else EXIT_FAILURE)
+        fail(str(e), e.exit_code if e.exit_code == EXIT_INVALID else EXIT_FAILURE)
     if json_:
         emit_json(summary_doc(summary, str(state_path)))
     else:
@@ -200,3 +193,4 @@ def sync(
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
     app.command("sync")(sync)
+    failure_fields("sync", scanners=[])

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..testbed import Personality, PersonalityError, load_personality, run_device, shipped_personalities
 from .common import JsonOpt
+from .fake_scanners import register as register_scanners
 from .output import EXIT_FAILURE, EXIT_INVALID, emit_json, fail, info, out, safe
 
 
@@ -70,7 +71,10 @@ def check_command(
         except PersonalityError as e:
             problems.append(str(e))
     if json_:
-        emit_json({"valid": [p.id for p in found], "problems": problems})
+        emit_json({"command": "testbed check", "status": "invalid" if problems else "ok",
+                   "exit_code": EXIT_INVALID if problems else 0,
+                   **({"error": f"{len(problems)} personality file(s) invalid"} if problems else {}),
+                   "valid": [p.id for p in found], "problems": problems})
     else:
         for p in found:
             out.print(f"[green]ok[/] {safe(p.id)}: tcp {','.join(map(str, p.tcp_ports)) or '-'}, "
@@ -131,4 +135,5 @@ def register(app: typer.Typer) -> None:
     group.command("list")(list_command)
     group.command("run")(run_command)
     group.command("check")(check_command)
+    register_scanners(group)
     app.add_typer(group, name="testbed")

@@ -17,6 +17,7 @@ import typer
 from ..correlate import check_kind_of
 from ..model.ports import PortSet
 from ..proposal import Proposal, apply_proposals, write_proposals
+from ..suggest import unknown
 from ..sync.state import StateDB
 from ..trial import STAGE_ORDER, TrialOptions, check_policy, preflight, run_trial
 from ..trial.netns import ISOLATION, IsolatedTrial, run_isolated, why_not_isolated
@@ -85,7 +86,7 @@ def trial(
     ws = workspace(workspace_, quiet=True)
     prof = next((p for p in ws.profiles if p.id == profile), None)
     if prof is None:
-        fail(f"no profile {profile!r} in {ws.root} (profiles: {', '.join(p.id for p in ws.profiles)})", EXIT_INVALID)
+        fail(unknown("profile", profile, [p.id for p in ws.profiles], listed=f"profiles in {ws.root}"), EXIT_INVALID)
     pm = plugins()
     v = run_guarded(pm.vendor, vendor)
     if v.run is None:

@@ -1,35 +1,48 @@
-"""`scanguard validate`: every problem in the workspace at once, with file, line and field."""
+"""`scanguard validate`: every problem in the workspace at once, with file, line and field; the
+one gate: what render, sync or check would refuse is refused here first."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from ..workspace import check_vendors, check_workspace
-from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins
-from .output import EXIT_INVALID, emit_json, err, info, safe
+from ..gate import credential_problems, vendor_problems
+from ..workspace import check_workspace
+from .common import DEFAULT_WS, JsonOpt, WorkspaceOpt, plugins, problem_doc
+from .output import EXIT_INVALID, EXIT_OK, emit_json, err, info, safe
 
 
-def validate(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
-    """Check the workspace: profiles, templates and scanguard.toml. Exit 2 when anything is invalid."""
+def validate(
+    credentials: Annotated[bool, typer.Option("--credentials", help="Also check that every credential variable "
+                                              "scanguard.toml names is set (or in the keyring).")] = False,
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    json_: JsonOpt = False,
+) -> None:
+    """Check the workspace: profiles, templates and scanguard.toml; that every scanner's vendor is
+    loaded; that the workspace compiles and every template renders safely for the vendors of the
+    scanners it goes to (a constraint a vendor cannot keep is named at the profile line asking
+    for it). Exit 2 when anything is invalid."""
     ws, problems = check_workspace(workspace)
     items = sorted(problems.items, key=lambda p: (p.file, p.line or 0))
     if ws is not None:
-        known = set(plugins().vendors())
-        for p in check_vendors(ws, known):
-            # a scanner whose vendor is missing cannot be rendered or synced; that is for render/sync to refuse
-            items.append(type(p)(p.file, p.line, p.field, p.message + "; render and sync will refuse it", "warning"))
+        pm = plugins()
+        found = vendor_problems(ws, pm) + (credential_problems(ws, pm) if credentials else [])
+        items += sorted(found, key=lambda p: (p.file, p.line or 0))
     errors = [p for p in items if p.severity == "error"]
     warnings = [p for p in items if p.severity != "error"]
+    code = EXIT_INVALID if errors else EXIT_OK
     if json_:
         emit_json({
+            "command": "validate",
+            "status": "invalid" if errors else "ok",
+            "exit_code": code,
             "valid": not errors,
             "workspace": str(workspace),
             "profiles": len(ws.profiles) if ws else None,
             "templates": len(ws.templates) if ws else None,
-            "problems": [
-                {"file": p.file, "line": p.line, "field": p.field, "message": p.message, "severity": p.severity}
-                for p in items
-            ],
+            **({"error": f"{len(errors)} error(s) in the workspace"} if errors else {}),
+            "problems": [problem_doc(p) for p in items],
         })
     else:
         for p in errors:
@@ -41,9 +54,9 @@ def validate(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> No
         else:
             assert ws is not None
             info(f"[green]valid[/]: {len(ws.profiles)} profiles, {len(ws.templates)} templates, "
-                 f"{len(ws.config.scanners)} scanners, {len(warnings)} warning(s)")
-    if errors:
-        raise typer.Exit(EXIT_INVALID)
+                 f"{len(ws.config.scanners)} scanners (every template rendered for its scanners' vendors"
+                 f"{', every credential set' if credentials else ''}), {len(warnings)} warning(s)")
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

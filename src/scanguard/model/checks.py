@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..suggest import hint
 from .base import Model
 
 CATEGORIES: tuple[str, ...] = (
@@ -74,6 +75,6 @@ def check_categories(value: Any) -> frozenset[str]:
     for v in value:
         key = str(v).strip().lower()
         if key not in CATEGORIES:
-            raise ValueError(f"unknown check category {v!r}; known: {', '.join(CATEGORIES)}")
+            raise ValueError(f"unknown check category {v!r}{hint(key, CATEGORIES)}; known: {', '.join(CATEGORIES)}")
         out.add(key)
     return frozenset(out)

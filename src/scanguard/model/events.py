@@ -179,12 +179,18 @@ class CheckResult(Model):
 
 
 class CheckRequest(Model):
-    """A scan about to start: which scanner, which template, which targets, when."""
+    """A scan about to start: which scanner, which template, which targets, when.
+
+    `exclude` holds the addresses the scan leaves out of its targets (nmap's --exclude).
+    `scanguard.check.check_scan` hands the checks a request whose `targets` are what the scan
+    will reach: less `exclude`, and less the compiled template's own `targets.exclude` where the
+    scanner that runs it keeps it."""
 
     scanner: str | None = None
     template_name: str | None = None
     template: object | None = None  # a CompiledTemplate or ScanTemplate (kept loose: no import cycle)
     targets: "AddressSet"
+    exclude: "AddressSet" = Field(default_factory=lambda: AddressSet())
     when: datetime
 
 

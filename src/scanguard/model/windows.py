@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 
+from ..suggest import hint
 from .base import Model, describe
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -45,7 +46,8 @@ class ScanWindow(Model):
         for d in [v] if isinstance(v, str) else v:
             key = _DAY_NAMES.get(d.strip().lower()) if isinstance(d, str) else None
             if key is None:
-                raise ValueError(f"unknown weekday {d!r} (use mon, tue, ... sun)")
+                raise ValueError(f"unknown weekday {d!r}{hint(str(d).strip().lower(), _DAY_NAMES)} (use mon, tue, "
+                                 "... sun)")
             out.append(key)
         return tuple(sorted(set(out), key=WEEKDAYS.index))
 

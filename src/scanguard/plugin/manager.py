@@ -20,8 +20,9 @@ import pluggy
 
 from .. import hookspecs
 from ..errors import PluginError, UsageError
+from ..suggest import unknown
 from ..model.events import ActivityEvent, CheckRequest, CheckResult, HealthEvent, Outage, Suspect
-from .records import HealthSource, ReportFormat, TemplateRewrite, Vendor
+from .records import FakeScanner, HealthSource, ReportFormat, TemplateRewrite, Vendor
 
 if TYPE_CHECKING:
     from ..model.plan import CompiledTemplate
@@ -171,21 +172,26 @@ class PluginManager:
             out.extend((plugin, r) for r in recs)
         return out
 
+    def _unique(self, hook: str, kind: type, key: str, what: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """The records of a registration hook by their `key`, sorted, and the plugin of each;
+        PluginError naming both plugins when two register the same key."""
+        found: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        for plugin, rec in self._registered(hook, kind):
+            name = getattr(rec, key)
+            if name in found:
+                raise PluginError(f"{what} {name!r} is registered twice: by {owner[name]} and by {plugin}")
+            found[name] = rec
+            owner[name] = plugin
+        return dict(sorted(found.items())), owner
+
     # -- registration hooks ----------------------------------------------------------------------
     def vendors(self) -> dict[str, Vendor]:
         """Every registered vendor by name. Raises PluginError when two plugins register the
         same name or a plugin registers something that is not a Vendor."""
         if self._vendors is not None:
             return self._vendors
-        found: dict[str, Vendor] = {}
-        owner: dict[str, str] = {}
-        for plugin, rec in self._registered("scanguard_vendors", Vendor):
-            if rec.name in found:
-                raise PluginError(f"vendor {rec.name!r} is registered twice: by {owner[rec.name]} and by {plugin}")
-            found[rec.name] = rec
-            owner[rec.name] = plugin
-        self._vendors = dict(sorted(found.items()))
-        self._vendor_owner = owner
+        self._vendors, self._vendor_owner = self._unique("scanguard_vendors", Vendor, "name", "vendor")
         return self._vendors
 
     def vendor(self, name: str) -> Vendor:
@@ -193,30 +199,36 @@ class PluginManager:
         vendors = self.vendors()
         if name in vendors:
             return vendors[name]
-        why = ""
         related = [f for f in self.failures if name in f.name or name in f.distribution]
-        if related:
-            why = " because " + "; ".join(f.text() for f in related)
-        elif self.failures:
-            why = " (plugins that failed to load: " + "; ".join(f.text() for f in self.failures) + ")"
-        known = ", ".join(vendors) or "none"
-        raise PluginError(f"vendor {name!r} is not available{why}. Loaded vendors: {known}")
+        if related:  # its plugin is installed but broken: a runtime failure
+            why = "; ".join(f.text() for f in related)
+            raise PluginError(f"vendor {name!r} is not available because {why}. Loaded vendors: "
+                              f"{', '.join(vendors) or 'none'}")
+        # a name no plugin provides: invalid input (a typo, or a plugin that is not installed)
+        why = (" (plugins that failed to load: " + "; ".join(f.text() for f in self.failures) + ")"
+               if self.failures else "")
+        raise UsageError(unknown("vendor", name, vendors, listed="loaded vendors") + why
+                         + "; `scanguard plugins` lists what is installed")
 
     def require_vendors(self, names: Iterable[str], *, strict: bool = False) -> dict[str, Vendor]:
-        """All the named vendors, or PluginError naming each one missing. With `strict`, any
+        """All the named vendors, or an error naming each one missing (PluginError when a plugin
+        that failed to load may provide one, else UsageError: no plugin does). With `strict`, any
         plugin that failed to load is an error too (sync will not push with a plugin missing)."""
         if strict and self.failures:
             raise PluginError(
                 "refusing to continue while a plugin failed to load: " + "; ".join(f.text() for f in self.failures)
             )
-        out, missing = {}, []
+        out, missing, broken = {}, [], False
         for n in sorted(set(names)):
             try:
                 out[n] = self.vendor(n)
-            except PluginError as e:
+            except PluginError as e:  # its plugin failed to load
+                missing.append(str(e))
+                broken = True
+            except UsageError as e:  # no plugin provides it
                 missing.append(str(e))
         if missing:
-            raise PluginError("\n".join(missing))
+            raise (PluginError if broken else UsageError)("\n".join(missing))
         return out
 
     def health_sources(self) -> dict[str, HealthSource]:
@@ -228,6 +240,11 @@ class PluginManager:
                 out[rec.name] = rec
                 self._record_owner[("health", rec.name)] = plugin
         return dict(sorted(out.items()))
+
+    def fake_scanners(self) -> dict[str, FakeScanner]:
+        """Every registered fake scanner by the vendor it fakes. PluginError when two plugins
+        register a fake of the same vendor."""
+        return self._unique("scanguard_fake_scanners", FakeScanner, "vendor", "fake scanner")[0]
 
     def report_formats(self) -> dict[str, ReportFormat]:
         """Every registered report format by name (a plugin whose registration fails is named
@@ -244,7 +261,7 @@ class PluginManager:
         naming the plugin when its writer fails."""
         formats = self.report_formats()
         if name not in formats:
-            raise UsageError(f"unknown format {name!r}; known: {', '.join(formats)}")
+            raise UsageError(unknown("report format", name, formats))
         try:
             formats[name].write(findings, stream)
         except Exception as e:
@@ -256,7 +273,7 @@ class PluginManager:
         PluginError naming the plugin when it fails."""
         sources = self.health_sources()
         if name not in sources:
-            raise UsageError(f"unknown health source {name!r}; known: {', '.join(sources)}")
+            raise UsageError(unknown("health source", name, sources))
         try:
             events = list(sources[name].read(spec))
         except Exception as e:

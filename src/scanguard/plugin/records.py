@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, IO
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 from pydantic import Field, field_validator
 
@@ -151,3 +151,46 @@ class ReportFormat(Model):
     write: Callable[..., None]
     suffix: str = ".json"
     description: str = ""
+
+
+@runtime_checkable
+class RunningFake(Protocol):
+    """A fake scanner serving on loopback (what `FakeScanner.start` returns).
+
+    .. versionadded:: 0.1
+    """
+
+    url: str
+    """Where it answers, like https://127.0.0.1:8834."""
+    ca_bundle: str | None
+    """The PEM file of the CA that signed its TLS certificate (None: plain HTTP or a Unix socket)."""
+    credentials: Mapping[str, str]
+    """The credential values it accepts, by the field names of scanguard.toml's `credentials`."""
+
+    def console_edit(self, template: str) -> str:
+        """Change the managed template of that name as someone in the product's console would
+        (less safe: it is what drift looks like); returns what was changed, in words. KeyError
+        when no managed template has that name."""
+
+    def stop(self) -> None:
+        """Stop serving and remove its files."""
+
+
+class FakeScanner(Model):
+    """A stateful fake of one vendor's scanner: the vendor's real API, on loopback, answering in
+    the recorded shapes of the real product (`scanguard testbed scanner start`, and the tests).
+
+    - `vendor`: the vendor it fakes (a `Vendor` name), `title`;
+    - `start(host, port) -> RunningFake`: serve on that loopback address (port 0: any free one);
+      it never listens anywhere but loopback;
+    - `default_port`: the product's usual port (where a workspace's url does not say);
+    - `credentials`: the credential fields its clients read, as scanguard.toml names them.
+
+    .. versionadded:: 0.1
+    """
+
+    vendor: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str = ""
+    start: Callable[[str, int], RunningFake]
+    default_port: int = Field(ge=1, le=65535)
+    credentials: tuple[str, ...] = ()

@@ -38,7 +38,8 @@ from ..plugin.manager import PluginManager
 from ..plugin.records import Vendor
 from ..render import render_one, targets_beyond
 from ..scanners import ExclusionClient, RemoteObject, ScannerClient, managed_marker, payload_hash
-from ..workspace import Workspace
+from ..suggest import unknown
+from ..workspace import Workspace, setting_location
 from .diff import plan_actions
 from .exclusions import DesiredExclusion, as_exclusion_client, desired_exclusions, exclusion_actions, gaps_of
 from .models import Action, Desired, Issue, ObjectResult, RetryNote, RunSummary, ScannerDiff, ScannerResult
@@ -90,10 +91,9 @@ def select_scanners(ws: Workspace, names: Iterable[str]) -> dict[str, ScannerCon
     """The configured scanners to work on; UsageError (exit 2) naming any unknown one."""
     names = list(names)
     configured = ws.config.scanners
-    unknown = [n for n in names if n not in configured]
-    if unknown:
-        raise UsageError(f"unknown scanner(s) {', '.join(sorted(unknown))}; configured: "
-                         f"{', '.join(sorted(configured)) or 'none'}")
+    missing = [n for n in names if n not in configured]
+    if missing:
+        raise UsageError("; ".join(unknown("scanner", n, configured, listed="configured") for n in sorted(missing)))
     chosen = names or list(configured)
     return {n: configured[n] for n in sorted(set(chosen))}
 
@@ -146,7 +146,7 @@ class SyncEngine:
             who = ", ".join(f"{n} ({s.type})" for n, s in self.scanners.items() if s.type in missing)
             try:
                 self.plugins.require_vendors(missing)
-            except PluginError as e:
+            except ScanguardError as e:
                 raise UsageError(f"no loaded plugin provides the vendor of scanner(s) {who}: {e}") from e
         return {t: known[t] for t in types}
 
@@ -191,7 +191,7 @@ class SyncEngine:
                                        judge=self._judge(name, vendor))
                 actions += self._exclusion_plan(sc, client)[1]
             except ScanguardError as e:
-                return ScannerDiff(scanner=name, vendor=vendor.name, error=str(e))
+                return ScannerDiff(scanner=name, vendor=vendor.name, error=self._text(e), invalid=e.exit_code == 2)
             except Exception as e:  # one scanner's failure must never stop the others, nor be a traceback
                 log.debug("scanner %s: diff failed: %s: %s", name, type(e).__name__, e)
                 return ScannerDiff(scanner=name, vendor=vendor.name,
@@ -240,8 +240,9 @@ class SyncEngine:
             result = self._sync_scanner(cfg, vendor)
         except Exception as e:
             log.error("scanner %s: sync failed: %s: %s", name, type(e).__name__, e)
-            msg = str(e) if isinstance(e, ScanguardError) else f"internal error: {type(e).__name__}: {e}"
-            result = ScannerResult(scanner=name, vendor=vendor.name, status="failed", errors=(Issue(message=msg),))
+            msg = self._text(e) if isinstance(e, ScanguardError) else f"internal error: {type(e).__name__}: {e}"
+            result = ScannerResult(scanner=name, vendor=vendor.name, status="failed", errors=(Issue(
+                message=msg, invalid=isinstance(e, ScanguardError) and e.exit_code == 2),))
         result = result.model_copy(update={"seconds": round(time.monotonic() - t0, 3)})
         self.observer.finished(result)
         return result
@@ -260,14 +261,15 @@ class SyncEngine:
             client = vendor.client(cfg)
             live = self._read_live(sc, client, frozenset(d.name for d in desired))
         except ScanguardError as e:
-            errors.append(Issue(message=str(e), transient=getattr(e, "transient", False)))
+            errors.append(Issue(message=self._text(e), transient=getattr(e, "transient", False),
+                                invalid=e.exit_code == 2))
             return self._result(sc, objects, errors, warnings)
         actions = plan_actions(desired, live, parse=vendor.parse, adopt=self.options.adopt, vendor=vendor.name,
                                judge=self._judge(cfg.name, vendor))
         try:
             x_desired, x_actions, x_live = self._exclusion_plan(sc, client)
         except ScanguardError as e:
-            errors.append(Issue(object="exclusions", message=str(e), transient=getattr(e, "transient", False)))
+            errors.append(Issue(object="exclusions", message=self._text(e), transient=getattr(e, "transient", False)))
             x_desired, x_actions, x_live = [], [], []
         by_name = {d.name: d for d in desired}
         live_by_id = {o.remote_id: o for o in live}
@@ -292,7 +294,7 @@ class SyncEngine:
         except ScanguardError as e:
             log.error("scanner %s: %s: %s", sc.config.name, a.name, e)
             res = ObjectResult(name=a.name, action=a.kind, remote_id=a.remote_id, digest=a.desired_hash,
-                               error=str(e), weaker=a.weaker, changes=a.changes)
+                               error=self._text(e), weaker=a.weaker, changes=a.changes)
         objects.append(res)
         if res.error:
             errors.append(Issue(object=a.name, message=res.error))
@@ -420,6 +422,14 @@ class SyncEngine:
             duplicates_removed=n("duplicate"), orphans=n("orphan", applied=None), retired=retired, writes=sc.writes,
             objects=tuple(objects), errors=tuple(errors), retries=tuple(sc.retries), warnings=warnings,
         )
+
+    def _text(self, e: ScanguardError) -> str:
+        """An error's message, pointing at the scanguard.toml line of the setting it is about."""
+        setting = getattr(e, "setting", None)
+        scanner = getattr(e, "scanner", None)
+        if setting and scanner in self.ws.config.scanners:
+            return f"{e} ({setting_location(self.ws, scanner, setting)})"
+        return str(e)
 
     # -- scanner calls --------------------------------------------------------------------------
     def _call(self, sc: _Scanner, operation: str, fn: Callable[[], Any]) -> Any:
@@ -596,9 +606,12 @@ def _user() -> str:
 
 
 def exit_code_for(results: Iterable[ScannerResult]) -> int:
-    """1 when any scanner failed, else 3 when drift was restored, a template retired (or found,
-    in a dry run) or refused as unsafe, else 0."""
+    """2 when a scanner's configuration cannot work (a credential not set), else 1 when any
+    scanner failed, else 3 when drift was restored, a template retired (or found, in a dry run)
+    or refused as unsafe, else 0."""
     results = list(results)
+    if any(e.invalid for r in results for e in r.errors):
+        return 2
     if any(r.status == "failed" for r in results):
         return 1
     if any(r.status in ("drift_restored", "retired", "refused") for r in results):
@@ -609,7 +622,7 @@ def exit_code_for(results: Iterable[ScannerResult]) -> int:
 def _summarise(run_id: int | None, dry_run: bool, started: datetime, user: str,
                results: tuple[ScannerResult, ...], warnings: list[str]) -> RunSummary:
     code = exit_code_for(results)
-    status = {0: "ok", 1: "failed", 3: "drift_restored"}[code]
+    status = {0: "ok", 1: "failed", 2: "invalid", 3: "drift_restored"}[code]
     if code == 3:  # the most telling safety finding names the run
         status = next(s for s in ("drift_restored", "retired", "refused") if any(r.status == s for r in results))
     return RunSummary(run_id=run_id, dry_run=dry_run, started_at=started, finished_at=datetime.now(timezone.utc),

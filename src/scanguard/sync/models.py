@@ -71,6 +71,9 @@ class Issue(Model):
     safety: bool = False
     """A template refused because it could not be rendered safely (not pushed): a safety
     finding (exit 3), not a failure of the scanner."""
+    invalid: bool = False
+    """A fault of the scanner's configuration (a credential variable that is not set): the
+    scanner was not contacted, and the run exits 2."""
 
 
 class ScannerDiff(Model):
@@ -84,6 +87,8 @@ class ScannerDiff(Model):
     """Why nothing was compared (a vendor without a scanner client), if so."""
     refused: tuple[Issue, ...] = ()
     """Templates that cannot be rendered safely for this scanner, and why (not pushed)."""
+    invalid: bool = False
+    """The error is a fault of the scanner's configuration (exit 2), not of the scanner."""
 
     def count(self, kind: str) -> int:
         """How many actions of that kind."""
@@ -145,7 +150,7 @@ class RunSummary(Model):
     finished_at: datetime
     user: str
     exit_code: int
-    status: Literal["ok", "drift_restored", "retired", "refused", "failed"]
+    status: Literal["ok", "drift_restored", "retired", "refused", "failed", "invalid"]
     scanners: tuple[ScannerResult, ...]
     warnings: tuple[str, ...] = ()
 

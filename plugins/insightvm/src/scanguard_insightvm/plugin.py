@@ -41,7 +41,8 @@ VENDOR = Vendor(
     exclusions=EXCLUSIONS,
     capabilities=frozenset({"render", "parse", "client", "activity", "results", "exclusions"}),
     check_kinds=CHECK_KINDS,
-    result_roots=frozenset({"NexposeReport"}),
+    # the simple XML export is recognised as InsightVM's only to be refused with the reason
+    result_roots=frozenset({"NexposeReport", "NeXposeSimpleXML"}),
 )
 """The InsightVM vendor record."""
 

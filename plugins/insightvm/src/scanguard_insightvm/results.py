@@ -44,6 +44,9 @@ def _events(stream: IO[bytes], events: tuple[str, ...]) -> Iterator[tuple[str, A
     for event, elem in iterparse(stream, source, events=("start",) + tuple(e for e in events if e != "start")):
         if not checked:
             checked = True
+            if elem.tag == "NeXposeSimpleXML":
+                raise UnsafeInput(source, "is an InsightVM simple XML export (NeXposeSimpleXML), which scanguard "
+                                          "does not read: export the scan as XML Export 2.0 (NexposeReport)")
             if elem.tag != "NexposeReport":
                 raise UnsafeInput(source, f"is not an InsightVM XML export (root <{elem.tag}>, "
                                           "expected <NexposeReport>)")

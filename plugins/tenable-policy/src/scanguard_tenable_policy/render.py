@@ -41,14 +41,15 @@ def refuse_what_tenable_cannot_enforce(ct: CompiledTemplate) -> None:
     p = ct.template.performance
     if p.probe_delay_ms:
         raise CannotEnforce(
-            f"Tenable scanners cannot keep {p.probe_delay_ms} ms between probes (required by {_who(ct, 'probe_delay_ms')}); "
+            f"Tenable scanners cannot keep {p.probe_delay_ms} ms between probes (required by "
+            f"{_who(ct, 'probe_delay_ms')}); "
             "scan these devices with a scanner that can (gvm, insightvm, nmap), or leave this template off the "
-            "Tenable scanner (its targets decide which group templates it gets)")
+            "Tenable scanner (its targets decide which group templates it gets)", items=("probe_delay_ms",))
     if p.packets_per_second is not None:
         raise CannotEnforce(
             f"Tenable scanners have no packet rate: {p.packets_per_second} packets/s (required by "
             f"{_who(ct, 'packets_per_second')}) cannot be kept; scan these devices with a scanner that can (gvm, "
-            "insightvm, nmap), or leave this template off the Tenable scanner")
+            "insightvm, nmap), or leave this template off the Tenable scanner", items=("packets_per_second",))
 
 
 def _exclusions(t: ScanTemplate) -> tuple[set[str], set[str], set[str]]:

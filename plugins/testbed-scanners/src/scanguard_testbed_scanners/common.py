@@ -13,6 +13,7 @@ import struct
 import tempfile
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -87,15 +88,34 @@ class FaultPlan:
         return None
 
 
-class LoopbackTLS:
-    """A CA and a server certificate for 127.0.0.1 and localhost (trustme), the CA written to a
-    temporary file for the client's `ca_bundle`; `cleanup()` removes it."""
+@lru_cache(maxsize=1)
+def shared_fixtures() -> Path:
+    """The recorded real responses: `shared/fixtures` in the nearest ancestor of this file (an
+    editable install in a checkout) or of the working directory that has one (the project keeps
+    ../shared beside the repository). A path that does not exist when neither has one: each
+    fake then says what it falls back to."""
+    for base in (Path(__file__).resolve(), Path.cwd().resolve()):
+        for parent in base.parents:
+            if (parent / "shared" / "fixtures").is_dir():
+                return parent / "shared" / "fixtures"
+    return Path(__file__).resolve().parent / "shared-fixtures-not-found"
 
-    def __init__(self, prefix: str) -> None:
+
+def netloc(host: str) -> str:
+    """A host as a URL writes it (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
+class LoopbackTLS:
+    """A CA and a server certificate for 127.0.0.1, localhost and the loopback address served
+    (trustme), the CA written to a temporary file for the client's `ca_bundle`; `cleanup()`
+    removes it."""
+
+    def __init__(self, prefix: str, host: str = "127.0.0.1") -> None:
         import trustme
 
         ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cert = ca.issue_cert(*dict.fromkeys(("127.0.0.1", "localhost", host)))
         self._tmp = tempfile.TemporaryDirectory(prefix=prefix)
         self.ca_bundle = str(Path(self._tmp.name) / "ca.pem")
         ca.cert_pem.write_to_path(self.ca_bundle)
@@ -130,7 +150,8 @@ class _FakeServer(ThreadingHTTPServer):
 
     def __init__(self, fake: "HttpFake") -> None:
         self.fake = fake
-        super().__init__(("127.0.0.1", 0), _FakeHandler)
+        self.address_family = socket.AF_INET6 if ":" in fake.host else socket.AF_INET
+        super().__init__((fake.host, fake.port), _FakeHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that refuses our certificate or drops the connection is part of the tests
@@ -251,7 +272,8 @@ class _FakeHandler(BaseHTTPRequestHandler):
 
 class HttpFake:
     """What an HTTP scanner fake is made of, beyond its API: a server on 127.0.0.1 (random free
-    port, HTTPS with a loopback CA or plain HTTP) in a background thread, API keys checked in one
+    port; `host` and `port` choose another loopback address or a fixed port; HTTPS with a
+    loopback CA or plain HTTP) in a background thread, API keys checked in one
     header, the fault plan, and the request log.
 
     A fake sets `auth_header`, `_authorised(value)`, `_error_doc(status, message)` (its error body)
@@ -265,8 +287,10 @@ class HttpFake:
     unauthorised_status = 401
     name = "fake"
 
-    def __init__(self, tls: bool = True, *, access_key: str | None = None, secret_key: str | None = None) -> None:
+    def __init__(self, tls: bool = True, *, access_key: str | None = None, secret_key: str | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
         self.tls = tls
+        self.host, self.port = host, port
         self.access_key = access_key or secrets.token_hex(32)
         self.secret_key = secret_key or secrets.token_hex(32)
         self.latency = 0.0
@@ -289,13 +313,13 @@ class HttpFake:
     def start(self):
         """Start serving; returns self."""
         if self.tls:
-            self._tls = LoopbackTLS(f"{self.name}-")
+            self._tls = LoopbackTLS(f"{self.name}-", self.host)
             self._ssl_context = self._tls.context
             self.ca_bundle = self._tls.ca_bundle
         self._stop.clear()
         self._server = _FakeServer(self)
         port = self._server.server_address[1]
-        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
+        self.url = f"{'https' if self.tls else 'http'}://{netloc(self.host)}:{port}"
         self._thread = serve_in_background(self._server, self.name)
         return self
 

@@ -1,4 +1,4 @@
-"""Sites and their excluded targets for the fake InsightVM console (tests/fakes/insightvm.py).
+"""Sites and their excluded targets for the fake InsightVM console (insightvm.py).
 
     fake.add_site("Clinical floors", included=["10.20.0.0/16"], excluded=["10.20.9.9"])  # its id
     fake.add_site("Cloud", site_type="dynamic")      # a dynamic site (no excluded targets)

@@ -13,9 +13,9 @@
         fake.clear_faults()
         fake.latency = 0.2              # seconds added before every response
 
-The fault API is the same as tests/fakes/nessus.py (FakeNessus), so one fault matrix drives both.
+The fault API is the same as nessus.py (FakeNessus), so one fault matrix drives both.
 
-Endpoints (sites and their excluded targets: tests/fakes/insightvm_sites.py): GET /api/3/scan_templates (paged with ?page=&size=, `page_size` by default; the
+Endpoints (sites and their excluded targets: insightvm_sites.py): GET /api/3/scan_templates (paged with ?page=&size=, `page_size` by default; the
 response carries resources, page and links, with a "next" link while pages remain), POST
 /api/3/scan_templates (returns {"id", "links"}), GET/PUT/DELETE /api/3/scan_templates/{id}.
 PUT replaces the whole object. Built-in templates (BUILTIN_IDS) are present and read-only: PUT
@@ -156,7 +156,8 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, fake: "FakeInsightVM", context: ssl.SSLContext | None):
         self.fake = fake
         self.context = context
-        super().__init__(("127.0.0.1", 0), _Handler)
+        self.address_family = socket.AF_INET6 if ":" in fake.host else socket.AF_INET
+        super().__init__((fake.host, fake.port), _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # the TLS handshake happens here, in the connection's own thread, so a stalled client
@@ -204,12 +205,15 @@ class _NoResponse(Exception):
 
 
 class FakeInsightVM(SitesMixin):
-    """A fake InsightVM console on 127.0.0.1 (random free port), in a background thread.
-    See the module docstring for its API (and tests/fakes/insightvm_sites.py for sites)."""
+    """A fake InsightVM console on 127.0.0.1 (random free port; `host` and `port` choose another
+    loopback address or a fixed port), in a background thread.
+    See the module docstring for its API (and insightvm_sites.py for sites)."""
 
     def __init__(self, tls: bool = True, *, page_size: int = 10, validate: bool = True,
-                 spec_path: str | Path | None = None, api_version: str = "3") -> None:
+                 spec_path: str | Path | None = None, api_version: str = "3", host: str = "127.0.0.1",
+                 port: int = 0) -> None:
         self.tls = tls
+        self.host, self.port = host, port
         self.username = "nxadmin-" + secrets.token_hex(4)
         self.password = secrets.token_urlsafe(18)
         self.page_size = page_size
@@ -253,12 +257,12 @@ class FakeInsightVM(SitesMixin):
         """Start serving; returns self."""
         context = None
         if self.tls:
-            self._tls = LoopbackTLS("fake-insightvm-")
+            self._tls = LoopbackTLS("fake-insightvm-", self.host)
             context = self._tls.context
             self.ca_bundle = self._tls.ca_bundle
         self._server = _Server(self, context)
         host, port = self._server.server_address[:2]
-        self.url = f"{'https' if self.tls else 'http'}://{host}:{port}"
+        self.url = f"{'https' if self.tls else 'http'}://{f'[{host}]' if ':' in host else host}:{port}"
         self._thread = serve_in_background(self._server, "fake-insightvm")
         return self
 

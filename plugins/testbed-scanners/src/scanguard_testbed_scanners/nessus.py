@@ -41,7 +41,6 @@ import re
 import secrets
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -49,9 +48,9 @@ from lxml import etree
 
 from scanguard_tenable_policy import PORT_SCANNER_FAMILY, PORT_SCANNERS, recorded_families
 
-from .common import HttpFake, key_pairs
+from .common import HttpFake, key_pairs, shared_fixtures
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+SHARED = shared_fixtures()
 FIXTURES = SHARED / "nessus"
 
 ADVANCED_UUID = "ad629e16-03b6-8c1d-cef6-ef8c9dd3c658d24bd260ef5f9e66"
@@ -216,8 +215,8 @@ class FakeNessus(HttpFake):
     name = "fake-nessus"
 
     def __init__(self, tls: bool = True, *, access_key: str | None = None, secret_key: str | None = None,
-                 professional: bool = False) -> None:
-        super().__init__(tls, access_key=access_key, secret_key=secret_key)
+                 professional: bool = False, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(tls, access_key=access_key, secret_key=secret_key, host=host, port=port)
         self.professional = professional
         rec = _recorded()
         self.families: dict[str, dict[str, int]] = copy.deepcopy(rec["families"])

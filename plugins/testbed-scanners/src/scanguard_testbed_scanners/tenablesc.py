@@ -32,7 +32,7 @@ Refusals answer HTTP 403 with error_code 146 ("Invalid parameters"): a preferenc
 is not a string, a family id the scanner does not have, a listed family without a state (6.x
 wants one), a mixed family without plugins, a plugin outside its family, a freeze window without
 targets or with a time, zone or rule that cannot be read. A wrong key answers 403 with error_code
-74 (not recorded). Faults as every HTTP fake injects them (tests/fakes/common.py).
+74 (not recorded). Faults as every HTTP fake injects them (common.py).
 
     with FakeTenableSC(tls=True) as sc:
         ... sc.url, sc.access_key, sc.policies, sc.freezes, sc.requests ...

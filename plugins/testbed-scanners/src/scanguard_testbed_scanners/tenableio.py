@@ -2,7 +2,7 @@
 loopback, for tests and benchmarks.
 
 Tenable VM answers the policy paths as Nessus does (the recordings of fixtures/nessus/policy-details.json
-and policy-export.nessus are Tenable VM's), so the policies are the fake Nessus's (tests/fakes/nessus.py):
+and policy-export.nessus are Tenable VM's), so the policies are the fake Nessus's (nessus.py):
 `/policies`, `/editor/policy/...`, `/policies/{id}/export`, `/plugins/plugin/{id}`, `X-ApiKeys`.
 What this fake adds is Tenable VM's own, in the recorded shapes of
 ../shared/fixtures/tenableio/exclusions_*.json:
