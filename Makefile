@@ -1,5 +1,7 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Both set everything up first:
 # a virtual environment with scanguard and every shipped plugin, and nmap (apt-get, as root).
+# `make test` also builds (once, cached in GVM_BUILD_DIR) and starts a real gvmd for the GVM
+# plugin's tests, and stops it afterwards (.ci/with-gvmd; SCANGUARD_NO_GVMD=1 runs without).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,6 +9,7 @@ PY := $(VENV)/bin/python
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+export GVM_BUILD_DIR ?= /tmp/gvmbuild-scanguard
 
 .PHONY: all setup tools demo test test-all bench clean
 
@@ -38,11 +41,11 @@ demo: setup
 
 # --dist loadgroup: tests that share something of the machine (its listeners) name one xdist group
 test: setup
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+	bash .ci/with-gvmd $(PY) -m pytest -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 # everything, the slow parts of the fault matrix included (about half an hour more)
 test-all: setup
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	bash .ci/with-gvmd $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # benchmarks compare against the libraries users would otherwise reach for (pyTenable): installed here only
 bench: setup

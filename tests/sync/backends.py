@@ -21,6 +21,9 @@ from scanguard.plugin.manager import PluginManager, load_plugins
 FAULTS = ("500", "503", "429", "reset", "timeout")
 CLIENT_TIMEOUT_S = 0.4
 """Short client timeout so that "timeout" faults cost little in the matrix."""
+TIMED_CLIENT_TIMEOUT_S = 60
+"""The client timeout where the fake keeps the client's clock (`Backend.timed`): a timeout fault
+is met at once, so the timeout can be long enough that no slowness of a loaded machine reaches it."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,10 @@ class Backend:
     """Every object the fake holds, read from its stored state: {name: [object...]} with payloads
     the vendor's parse reads."""
     faults: tuple[str, ...] = FAULTS
+    timed: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None
+    """While a fake runs: clients reaching it meet its "timeout" faults at once and wait for
+    nothing else but its answers (their own timeout generous), so timeouts happen exactly where
+    they are injected, never because the machine is slow."""
     exclusions: Callable[[Any], dict[str, RemoteObject]] | None = None
     """For vendors whose client makes exclusion objects: every exclusion document the fake holds,
     read from its stored objects (the vendor's reading of one stored object, grouped by the
@@ -272,14 +279,15 @@ def _insightvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 def _gvm_start(tls: bool = True):  # gvmd is always TLS
     from tests.fakes.gvm import FakeGvmd
 
-    return FakeGvmd(timeout_sleep=2.0)
+    # a timeout fault holds the connection until the client leaves, which a timed client does at once
+    return FakeGvmd(timeout_sleep=TIMED_CLIENT_TIMEOUT_S)
 
 
 def _gvm_entry(fake: Any, name: str) -> tuple[str, dict[str, str]]:
     env = {_env_name(name, "username"): fake.username, _env_name(name, "password"): fake.password}
     body = (f'type = "gvm"\nurl = "https://{fake.host}:{fake.port}"\n'
             f'credentials = {{ username = "{_env_name(name, "username")}", password = "{_env_name(name, "password")}" }}\n'
-            f'{_tls(fake.ca_bundle)}\ntimeout_s = {CLIENT_TIMEOUT_S}')
+            f'{_tls(fake.ca_bundle)}\ntimeout_s = {TIMED_CLIENT_TIMEOUT_S}')
     return body, env
 
 
@@ -291,46 +299,65 @@ def _gvm_drift(fake: Any, remote_id: str) -> None:
 
 
 def _gvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
-    # every scan config the fake holds with the task, target and port list that use it, in the
-    # document form the vendor's parse reads: selected NVTs per feed family, preferences as stored
+    # every scan config the fake holds with the tasks, targets and port lists that use it, in the
+    # document form the vendor's parse reads: what gvmd would show (a preference never set shows
+    # the scanner's or the NVT's default; the NVTs of "Port scanners" one by one), and where the
+    # parts of a template differ, the least safe of them
     from scanguard_gvm.vocabulary import FORMAT
-    from tests.fakes.gvm import FEED, FULL_AND_FAST
+    from tests.fakes.gvm import FULL_AND_FAST
+    from tests.fakes.osp_scanner import SCANNER_PARAMS
 
     out: dict[str, list[RemoteObject]] = {}
     with fake._lock:
         st = fake.state
+        families = st.families()
+        nvt_defaults = {f"{n.oid}:{p.id}:{p.type}:{p.name}": p.default for n in st.feed for p in n.prefs}
         for cid, cfg in sorted(st.configs.items()):
-            if cid == FULL_AND_FAST:
+            if cfg.feed:
                 continue
             marker = parse_marker(cfg.comment)
             name = (marker[0] if marker and marker[0] else None) or cfg.name
-            task = next((t for t in st.tasks.values() if t.config_id == cid), None)
-            target = st.targets.get(task.target_id) if task else None
-            if target is not None:
-                plist = st.port_lists.get(target.port_list_id)
-            else:  # a template with no targets of its own: its port list by name, the rest in the comment
-                plist = next((pl for pl in st.port_lists.values() if pl.name == cfg.name), None)
+            tasks = [t for t in st.tasks.values() if t.config_id == cid]
+            targets = [st.targets[t.target_id] for t in tasks if t.target_id in st.targets]
+            lists = [st.port_lists[t.port_list_id] for t in targets if t.port_list_id in st.port_lists] or [
+                pl for pl in st.port_lists.values() if pl.name == cfg.name]  # no targets: its port list by name
             intent = next((json.loads(line[len("scanguard:intent "):]) for line in cfg.comment.splitlines()
                            if line.startswith("scanguard:intent ")), {})
-            counts = {fam: len({o for o, _ in nvts} & cfg.selected) for fam, nvts in FEED.items()}
+            counts = {fam: len({n.oid for n in nvts} & cfg.selected) for fam, nvts in families.items()}
+            others = {f: n for f, n in counts.items() if f != "Port scanners"}
             if cfg.family_growing:
-                selection = {"mode": "all-except", "families": sorted(f for f, n in counts.items() if n == 0)}
+                selection = {"mode": "all-except", "families": sorted(f for f, n in others.items() if n == 0)}
             else:
-                selection = {"mode": "only", "families": sorted(f for f, n in counts.items() if n > 0)}
-            excluded = sorted(o for fam, nvts in FEED.items() if 0 < counts[fam] < len(nvts)
-                              for o, _ in nvts if o not in cfg.selected)
+                selection = {"mode": "only", "families": sorted(f for f, n in others.items() if n > 0)}
+            excluded = sorted(n.oid for fam, nvts in families.items() if fam != "Port scanners"
+                              and 0 < counts[fam] < len(nvts) for n in nvts if n.oid not in cfg.selected)
+            nvt_values = {**nvt_defaults, **cfg.nvt_prefs}
+            nvt_prefs = []
+            for full, value in sorted(nvt_values.items()):
+                oid, pid, kind, pname = full.split(":", 3)
+                nvt_prefs.append({"oid": oid, "id": int(pid), "type": kind, "name": pname,
+                                  "value": value.split(";", 1)[0] if kind == "radio" else value})
+            prefs: dict[str, str] = {}
+            for key in ("max_checks", "max_hosts"):
+                values = [t.preferences[key] for t in tasks if key in t.preferences]
+                if values:
+                    prefs[key] = max(values, key=lambda v: int(v) if v.isdigit() else 1 << 30)
+            alive = sorted({t.alive_tests for t in targets})
             payload = {
                 "format": FORMAT, "name": name,
-                "port_list": {"name": name, "ranges": [{"type": r["type"].upper(), "start": r["start"], "end": r["end"]}
-                                                       for r in (plist.ranges if plist else [])]},
+                "port_list": {"name": name, "ranges": sorted(
+                    ({"type": r["type"].upper(), "start": r["start"], "end": r["end"]} for pl in lists for r in pl.ranges),
+                    key=lambda r: (r["type"], r["start"]))},
                 "scan_config": {
-                    "name": name, "base_config": FULL_AND_FAST, "scanner_preferences": dict(cfg.scanner_prefs),
-                    "nvt_preferences": [{"oid": o, "id": i, "type": "", "name": "", "value": v}
-                                        for (o, i), v in sorted(cfg.nvt_prefs.items())],
-                    "family_selection": selection, "nvt_selection": {"excluded": excluded}},
-                "target": {"name": name, "hosts": [], "exclude_hosts": [],
-                           "alive_test": target.alive_tests if target else intent.get("target", {}).get("alive_test")},
-                "task": {"name": name, "preferences": dict(task.preferences) if task else dict(intent.get("task", {}))},
+                    "name": name, "base_config": FULL_AND_FAST,
+                    "scanner_preferences": {**{p.id: p.default for p in SCANNER_PARAMS}, **cfg.scanner_prefs},
+                    "nvt_preferences": nvt_prefs, "family_selection": selection,
+                    "port_scanners": sorted(n.oid for n in families.get("Port scanners", []) if n.oid in cfg.selected),
+                    "nvt_selection": {"excluded": excluded}},
+                "target": {"name": name, "hosts": [h for t in targets for h in t.hosts.split(", ") if h],
+                           "exclude_hosts": [h for t in targets for h in t.exclude_hosts.split(", ") if h],
+                           "alive_test": " | ".join(alive) if targets else intent.get("target", {}).get("alive_test")},
+                "task": {"name": name, "preferences": prefs if tasks else dict(intent.get("task", {}))},
             }
             out.setdefault(name, []).append(RemoteObject(remote_id=cid, name=name, payload=payload,
                                                          marker_hash=marker[1] if marker else None,
@@ -350,7 +377,8 @@ BACKENDS: dict[str, Backend] = {
     "insightvm": Backend("insightvm", "scanguard_testbed_scanners.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
     "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
-                   stored=_gvm_stored, faults=("500", "503", "reset", "timeout")),  # GMP has no 429
+                   stored=_gvm_stored, faults=("500", "503", "reset", "timeout"),  # GMP has no 429
+                   timed=lambda fake: fake.timed_clients()),
 }
 
 
@@ -381,6 +409,8 @@ def running(backend: Backend, names: tuple[str, ...] = ("scn",), *,
         for n in names:
             fake = backend.start(tls)
             stack.enter_context(fake)
+            if backend.timed is not None:
+                stack.enter_context(backend.timed(fake))
             body, e = backend.entry(fake, n)
             fakes.append(fake)
             bodies[n] = body

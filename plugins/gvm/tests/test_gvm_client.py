@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from contextlib import contextmanager
 
 import pytest
 import trustme
 from scanguard import (
+    AddressSet,
     PortSet,
     ScannerConfig,
     ScannerError,
@@ -14,22 +17,28 @@ from scanguard import (
     compile_plan,
     load_workspace,
     managed_marker,
+    parse_marker,
     payload_hash,
     VendorCheck,
     violations,
 )
+from gvm.connections import TLSConnection
+from gvm.protocols.gmp import Gmp
+from gvm.transforms import EtreeCheckCommandTransform
 from scanguard_gvm.connection import open_connection
 from scanguard_gvm.document import parse, render
 from scanguard_gvm.plugin import VENDOR
-from tests.fakes.gvm import FakeGvmd
+from tests.fakes.gvm import FakeGvmd, expand
 
-DOS_OID = "1.3.6.1.4.1.25623.1.0.900001"
-WEB_OIDS = ("1.3.6.1.4.1.25623.1.0.900041", "1.3.6.1.4.1.25623.1.0.900042", "1.3.6.1.4.1.25623.1.0.900043")
+DOS_OID = "1.3.6.1.4.1.25623.1.0.11062"  # BadBlue invalid GET DoS
+DEFAULT_ACCOUNT_OIDS = ("1.3.6.1.4.1.25623.1.0.10753", "1.3.6.1.4.1.25623.1.0.10995")
+TIMEOUT_S = 60
 
 
 @pytest.fixture
 def fake():
-    with FakeGvmd(timeout_sleep=3.0) as f:
+    # clients meet a timeout fault at once and wait for nothing else (their timeout is generous)
+    with FakeGvmd(timeout_sleep=TIMEOUT_S) as f, f.timed_clients():
         yield f
 
 
@@ -38,7 +47,7 @@ def _config(fake, monkeypatch, **extra) -> ScannerConfig:
     monkeypatch.setenv("GVM_TEST_PASSWORD", fake.password)
     return ScannerConfig(name="openvas-lab", type="gvm", url=f"https://{fake.host}:{fake.port}",
                          credentials={"username": "GVM_TEST_USER", "password": "GVM_TEST_PASSWORD"},
-                         tls={"ca_bundle": fake.ca_bundle}, timeout_s=1.0, **extra)
+                         tls={"ca_bundle": fake.ca_bundle}, timeout_s=TIMEOUT_S, **extra)
 
 
 @pytest.fixture
@@ -56,6 +65,11 @@ def push(client, ct) -> tuple[str, dict]:
     return client.create(ct.name, doc, managed_marker(ct.name, payload_hash(doc))), doc
 
 
+def ours(objects: dict) -> list:
+    """The objects scanguard made (not the feed's Full and fast, Empty, All IANA assigned TCP)."""
+    return [o for o in objects.values() if not getattr(o, "feed", False)]
+
+
 def test_pushed_template_reads_back_with_its_rendered_hash(client, plan):
     rid, doc = push(client, plan.get("full-audit@payment-terminals"))
     obj = client.read(rid)
@@ -64,15 +78,17 @@ def test_pushed_template_reads_back_with_its_rendered_hash(client, plan):
 
 def test_pushed_port_list_leaves_out_7100(fake, client, plan):
     push(client, plan.get("full-audit@payment-terminals"))
-    (pl,) = fake.state.port_lists.values()
+    (pl,) = ours(fake.state.port_lists)
     assert not any(r["type"] == "tcp" and r["start"] <= 7100 <= r["end"] for r in pl.ranges)
 
 
 def test_pushed_target_uses_the_port_list_and_excludes_hosts(fake, client, plan):
-    push(client, plan.get("full-audit"))
+    ct = plan.get("full-audit").model_copy(update={"targets": Targets(
+        include=AddressSet.parse("10.30.8.0/24"), exclude=AddressSet.parse("10.30.8.21"))})
+    push(client, ct)
     (tgt,) = fake.state.targets.values()
     assert tgt.port_list_id in fake.state.port_lists
-    assert "10.30.8.21" in tgt.exclude_hosts.split(",")
+    assert (tgt.hosts, tgt.exclude_hosts, tgt.max_hosts) == ("10.30.8.0-10.30.8.255", "10.30.8.21", 255)
 
 
 def test_list_managed_reads_every_pushed_template(client, plan):
@@ -94,8 +110,8 @@ def test_reading_again_writes_nothing_and_gives_the_same_hash(fake, client, plan
 def test_console_edit_adding_7100_back_is_visible(fake, client, plan):
     ct = plan.get("full-audit@payment-terminals")
     rid, doc = push(client, ct)
-    (pl_id,) = fake.state.port_lists
-    fake.edit("port_list", pl_id, add_range=("tcp", 7100, 7100))
+    (pl,) = ours(fake.state.port_lists)
+    fake.edit("port_list", pl.id, add_range=("tcp", 7100, 7100))
     obj = client.read(rid)
     assert payload_hash(obj.payload) != obj.marker_hash
     assert [v.kind for v in violations(parse(obj.payload), ct.constraints, vendor="gvm")] == ["excluded_ports"]
@@ -130,24 +146,25 @@ def test_update_leaves_one_version_of_each_object(fake, client, plan):
     ct = plan.get("discovery@hvac")
     rid, doc = push(client, ct)
     client.update(rid, ct.name, doc, managed_marker(ct.name, payload_hash(doc)))
-    assert (len(fake.state.configs), len(fake.state.targets), len(fake.state.port_lists)) == (2, 1, 1)  # + Full and fast
+    assert (len(ours(fake.state.configs)), len(fake.state.targets), len(ours(fake.state.port_lists))) == (1, 1, 1)
 
 
 def test_delete_removes_every_object_of_the_template(fake, client, plan):
     rid, _ = push(client, plan.get("discovery@hvac"))
     client.delete(rid)
-    assert (len(fake.state.configs), fake.state.tasks, fake.state.targets, fake.state.port_lists) == (1, {}, {}, {})
+    assert (ours(fake.state.configs), fake.state.tasks, fake.state.targets, ours(fake.state.port_lists)) == (
+        [], {}, {}, [])
 
 
 def test_excluded_nvt_selects_every_other_nvt_of_its_family(fake, client, plan):
     ct = plan.get("full-audit@hvac")
     t = ct.template.model_copy(update={"checks": ct.template.checks.model_copy(
         update={"excluded_vendor_checks": frozenset(ct.template.checks.excluded_vendor_checks) | {
-            VendorCheck(vendor="gvm", kind="oid", id=WEB_OIDS[0])}})})
+            VendorCheck(vendor="gvm", kind="oid", id=DEFAULT_ACCOUNT_OIDS[0])}})})
     rid, doc = push(client, ct.model_copy(update={"template": t}))
     cfg = fake.state.configs[rid]
-    assert WEB_OIDS[0] not in cfg.selected and set(WEB_OIDS[1:]) <= cfg.selected
-    assert client.read(rid).payload["scan_config"]["nvt_selection"] == {"excluded": [WEB_OIDS[0]]}
+    assert DEFAULT_ACCOUNT_OIDS[0] not in cfg.selected and DEFAULT_ACCOUNT_OIDS[1] in cfg.selected
+    assert client.read(rid).payload["scan_config"]["nvt_selection"] == {"excluded": [DEFAULT_ACCOUNT_OIDS[0]]}
 
 
 def test_excluded_category_switches_its_family_off(fake, client, plan):
@@ -158,7 +175,7 @@ def test_excluded_category_switches_its_family_off(fake, client, plan):
 def test_template_without_targets_pushes_config_and_port_list_only(fake, client, plan):
     ct = plan.get("full-audit").model_copy(update={"targets": Targets()})
     rid, doc = push(client, ct)
-    assert (fake.state.targets, fake.state.tasks, len(fake.state.port_lists)) == ({}, {}, 1)
+    assert (fake.state.targets, fake.state.tasks, len(ours(fake.state.port_lists))) == ({}, {}, 1)
     assert payload_hash(client.read(rid).payload) == payload_hash(doc)
 
 
@@ -167,14 +184,14 @@ def test_template_without_targets_uses_the_scanners_targets(fake, monkeypatch, p
     ct = plan.get("full-audit").model_copy(update={"targets": Targets()})
     rid, doc = push(client, ct)
     (tgt,) = fake.state.targets.values()
-    assert tgt.hosts == "10.99.0.0/24" and payload_hash(client.read(rid).payload) == payload_hash(doc)
+    assert tgt.hosts == "10.99.0.0-10.99.0.255" and payload_hash(client.read(rid).payload) == payload_hash(doc)
 
 
 def test_template_without_ports_pushes_an_empty_port_list(fake, client, plan):
     ct = plan.get("discovery@hvac")
     ct = ct.model_copy(update={"template": ct.template.model_copy(update={"ports": PortSet()})})
     rid, doc = push(client, ct)
-    (pl,) = fake.state.port_lists.values()
+    (pl,) = ours(fake.state.port_lists)
     assert pl.ranges == [] and payload_hash(client.read(rid).payload) == payload_hash(doc)
 
 
@@ -195,12 +212,25 @@ def test_missing_credential_names_the_environment_variable(fake, monkeypatch):
         VENDOR.client(config).list_managed()
 
 
-@pytest.mark.parametrize("kind", ["503", "reset", "timeout"])
-def test_transient_faults_are_marked_transient(fake, client, kind):
+@pytest.mark.parametrize("kind,says", [
+    ("503", "503 Service temporarily down"),
+    ("reset", "Remote closed the connection|cannot reach gvmd"),  # an RST read before or after the close
+    ("timeout", f"gvmd did not answer within {TIMEOUT_S}s"),
+])
+def test_transient_faults_are_marked_transient(fake, client, kind, says):
     fake.fail_next(kind, command="get_configs")
-    with pytest.raises(ScannerError) as err:
+    with pytest.raises(ScannerError, match=says) as err:
         client.list_managed()
     assert err.value.transient and "openvas-lab" in str(err.value)
+
+
+def test_a_gvmd_that_never_answers_meets_the_socket_timeout(monkeypatch):
+    # the real clock, no timed connection: the client's own socket timeout ends the wait
+    with FakeGvmd(timeout_sleep=TIMEOUT_S) as f:
+        f.fail_next("timeout", command="get_version")  # the first command of a session
+        with pytest.raises(ScannerError) as err:
+            VENDOR.client(_config(f, monkeypatch).model_copy(update={"timeout_s": 0.5})).list_managed()
+    assert err.value.transient and "gvmd did not answer within 0.5s" in str(err.value)
 
 
 def test_a_500_is_not_transient(fake, client):
@@ -222,7 +252,7 @@ def test_a_failed_create_leaves_nothing_behind(fake, client, plan):
     fake.fail_next("500", command="create_target")
     with pytest.raises(ScannerError):
         push(client, plan.get("discovery@hvac"))
-    assert (len(fake.state.configs), fake.state.port_lists) == (1, {})
+    assert (ours(fake.state.configs), ours(fake.state.port_lists)) == ([], [])
 
 
 def test_leftovers_of_an_interrupted_update_are_hidden_and_collected(fake, client, plan):
@@ -233,7 +263,7 @@ def test_leftovers_of_an_interrupted_update_are_hidden_and_collected(fake, clien
         client.update(rid, ct.name, doc, managed_marker(ct.name, payload_hash(doc)))
     assert [o.remote_id for o in client.list_managed()] == [rid]
     new_id = client.update(rid, ct.name, doc, managed_marker(ct.name, payload_hash(doc)))
-    assert set(fake.state.configs) == {new_id, "daba56c8-73ec-11df-a475-002264764cea"}
+    assert [c.id for c in ours(fake.state.configs)] == [new_id] and len(fake.state.targets) == 1
 
 
 def test_tls_is_verified_against_the_ca_bundle(fake, monkeypatch, tmp_path):
@@ -255,3 +285,216 @@ def test_unverified_tls_only_when_written_down(fake, monkeypatch):
 def test_a_unix_socket_is_used_when_configured(tmp_path):
     conn = open_connection(ScannerConfig(name="local", type="gvm", socket=tmp_path / "gvmd.sock"))
     assert type(conn).__name__ == "UnixSocketConnection" and conn.path == str(tmp_path / "gvmd.sock")
+
+
+# -- what the real gvmd showed (issue 16) and what the plugin never does (issue 9) ----------------
+OPENVAS_DEFAULT = "08b69003-5fc2-4037-a479-93b440211c73"
+PORT_SCANNER_FAMILY = {"1.3.6.1.4.1.25623.1.0.100315", "1.3.6.1.4.1.25623.1.0.14259", "1.3.6.1.4.1.25623.1.0.10335"}
+
+
+@contextmanager
+def admin(fake):
+    """A GMP session of an admin working on the scanner by hand (python-gvm, like GSA would)."""
+    conn = TLSConnection(hostname=fake.host, port=fake.port, timeout=5, cafile=fake.ca_bundle)
+    with Gmp(conn, transform=EtreeCheckCommandTransform()) as gmp:
+        gmp.authenticate(fake.username, fake.password)
+        yield gmp
+
+
+def gvmd_addresses(text: str) -> set[int]:
+    """The addresses a host list names, read with gvm-libs' rules (the fake's own reader)."""
+    out: set[int] = set()
+    for item in (i for i in text.split(", ") if i):
+        fam, lo, hi = expand(item)
+        out |= set(range(lo, hi + 1))
+    return out
+
+
+def update(client, rid, ct):
+    doc = render(ct)
+    return client.update(rid, ct.name, doc, managed_marker(ct.name, payload_hash(doc))), doc
+
+
+def wide(plan, cidr="10.40.0.0/18", exclude="10.40.0.0/28,10.40.10.0/24,10.40.20.11-12,10.40.30.0/28"):
+    return plan.get("fragile-safe").model_copy(update={"targets": Targets(
+        include=AddressSet.parse(cidr), exclude=AddressSet.parse(exclude))})
+
+
+def test_a_template_larger_than_gvmds_limit_is_split_into_targets_covering_it_exactly(fake, client, plan):
+    ct = wide(plan)
+    rid, doc = push(client, ct)
+    targets = list(fake.state.targets.values())
+    assert len(targets) == 4 and all(t.max_hosts <= 4095 for t in targets)  # 16384 addresses, 290 excluded
+    scanned = set().union(*(gvmd_addresses(t.hosts) - gvmd_addresses(t.exclude_hosts) for t in targets))
+    wanted = ct.targets.include - ct.targets.exclude
+    assert scanned == set(range(wanted.v4.intervals[0][0], wanted.v4.intervals[-1][1] + 1)) - {
+        a for lo, hi in (ct.targets.exclude & ct.targets.include).v4.intervals for a in range(lo, hi + 1)}
+    tasks = list(fake.state.tasks.values())
+    assert sorted(t.target_id for t in tasks) == sorted(t.id for t in targets) and {t.config_id for t in tasks} == {rid}
+
+
+def test_a_split_template_reads_back_as_one_and_a_second_read_writes_nothing(fake, client, plan):
+    rid, doc = push(client, wide(plan))
+    writes = len(fake.writes())
+    (listed,) = client.list_managed()
+    assert listed.remote_id == rid and payload_hash(listed.payload) == payload_hash(doc) == listed.marker_hash
+    assert len(fake.writes()) == writes
+
+
+def test_a_split_template_with_one_part_edited_is_drift(fake, client, plan):
+    ct = wide(plan)
+    rid, doc = push(client, ct)
+    part = next(iter(fake.state.tasks.values()))
+    with admin(fake) as gmp:
+        gmp.modify_task(part.id, preferences={"max_checks": "50"})
+    obj = client.read(rid)
+    assert payload_hash(obj.payload) != obj.marker_hash
+    assert parse(obj.payload).performance.parallel_checks_per_host == 50  # the least safe part counts
+
+
+def test_the_limit_per_target_is_set_per_scanner(fake, monkeypatch, plan):
+    fake.max_ips_per_target = 70000
+    client = VENDOR.client(_config(fake, monkeypatch, options={"max_ips_per_target": 70000}))
+    push(client, wide(plan))
+    assert len(fake.state.targets) == 1
+
+
+@pytest.mark.parametrize("limit", [0, 70001, "4095", True])
+def test_a_limit_gvmd_cannot_have_is_refused_naming_the_option(fake, monkeypatch, limit):
+    with pytest.raises(ScannerError, match="options.max_ips_per_target"):
+        VENDOR.client(_config(fake, monkeypatch, options={"max_ips_per_target": limit}))
+
+
+def test_an_exclusion_is_exact_on_gvmd_not_a_cidr_that_leaves_two_addresses(fake, client, plan):
+    # gvmd reads 10.40.30.0/28 as .1 to .14: the profile's .0 and .15 would stay scannable
+    ct = plan.get("fragile-safe").model_copy(update={"targets": Targets(
+        include=AddressSet.parse("10.40.30.0/24"), exclude=AddressSet.parse("10.40.30.0/28"))})
+    push(client, ct)
+    (tgt,) = fake.state.targets.values()
+    first = int(ipaddress.IPv4Address("10.40.30.0"))
+    assert {first, first + 15} <= gvmd_addresses(tgt.exclude_hosts)
+
+
+def test_retiring_a_port_list_an_admins_target_holds_keeps_its_name(fake, client, plan):
+    ct = plan.get("discovery@hvac")
+    rid, doc = push(client, ct)
+    (pl,) = ours(fake.state.port_lists)
+    with admin(fake) as gmp:
+        gmp.create_target("admin's own", hosts=["192.0.2.1"], port_list_id=pl.id)
+    update(client, rid, ct)
+    assert pl.id in fake.state.port_lists and fake.state.port_lists[pl.id].name.startswith("discovery@hvac [")
+    assert parse_marker(fake.state.port_lists[pl.id].comment) is None
+
+
+def test_a_failure_once_the_new_version_is_in_force_still_retires_the_old_one(fake, client, plan):
+    ct = plan.get("full-audit@payment-terminals")
+    rid, doc = push(client, ct)
+    marker = managed_marker(ct.name, payload_hash(doc))
+    before = len(fake.requests)
+    first = client.update(rid, ct.name, doc, marker)
+    sent = [cmd for cmd, _ in fake.requests[before:]]
+    naming = [i for i, cmd in enumerate(sent, 1) if cmd == "modify_task"][1]  # the first one repoints the task
+    fake.edit("config", first, scanner_preferences={"safe_checks": "no"})  # the version in force, edited
+    fake.fail_at(len(fake.requests) + naming, "500")
+    with pytest.raises(ScannerError, match="500"):
+        client.update(first, ct.name, doc, marker)
+    (task,) = fake.state.tasks.values()
+    (config,) = ours(fake.state.configs)  # the edited version did not stay behind, its task gone
+    assert task.config_id == config.id != first and payload_hash(client.read(config.id).payload) == payload_hash(doc)
+
+
+def test_a_port_list_edited_in_use_is_restored_by_a_new_version_never_in_place(fake, client, plan):
+    ct = plan.get("full-audit@payment-terminals")
+    rid, doc = push(client, ct)
+    (pl,) = ours(fake.state.port_lists)
+    with admin(fake) as gmp:  # gvmd lets a range of a port list in use go
+        gmp.delete_port_range(pl.ranges[0]["id"])
+    assert payload_hash(client.read(rid).payload) != payload_hash(doc)
+    before = len(fake.requests)
+    new_id, _ = update(client, rid, ct)
+    sent = [cmd for cmd, _ in fake.requests[before:]]
+    assert "delete_port_range" not in sent and "create_port_range" not in sent
+    assert pl.id not in fake.state.port_lists and payload_hash(client.read(new_id).payload) == payload_hash(doc)
+
+
+def test_a_task_that_has_run_and_is_not_alterable_is_reported_before_anything_is_written(fake, client, plan):
+    ct = plan.get("discovery@hvac")
+    rid, doc = push(client, ct)
+    (task,) = fake.state.tasks.values()
+    with admin(fake) as gmp:
+        gmp.modify_task(task.id, alterable=False)
+        gmp.start_task(task.id)
+    writes, comment = len(fake.writes()), task.comment
+    with pytest.raises(ScannerError, match="not alterable.*nothing was changed"):
+        update(client, rid, ct)
+    assert len(fake.writes()) == writes and (task.config_id, task.comment) == (rid, comment)
+
+
+def test_a_repoint_gvmd_ignores_is_caught_by_reading_the_task_back_and_undone(fake, client, plan):
+    ct = plan.get("discovery@hvac")
+    rid, doc = push(client, ct)
+    fake.ignore_task_repoints = True
+    with pytest.raises(ScannerError, match="still uses scan config"):
+        update(client, rid, ct)
+    (task,) = fake.state.tasks.values()
+    assert task.config_id == rid and [c.id for c in ours(fake.state.configs)] == [rid]
+
+
+def test_an_admins_task_using_a_managed_config_is_reported_and_never_repointed(fake, client, plan):
+    ct = plan.get("discovery@hvac")
+    rid, doc = push(client, ct)
+    with admin(fake) as gmp:
+        pl = gmp.create_port_list("admin's", "T:22").get("id")
+        tgt = gmp.create_target("admin's", hosts=["192.0.2.1"], port_list_id=pl).get("id")
+        theirs = gmp.create_task("admin's scan", rid, tgt, OPENVAS_DEFAULT).get("id")
+    with pytest.raises(ScannerError, match="admin's scan"):
+        update(client, rid, ct)
+    assert fake.state.tasks[theirs].config_id == rid
+    assert parse_marker(fake.state.configs[rid].comment) is not None  # kept, still managed, never unmarked
+    ours_task = next(t for t in fake.state.tasks.values() if t.id != theirs)
+    assert ours_task.config_id != rid
+
+
+def test_the_old_version_an_admins_task_holds_is_listed_and_its_deletion_refused(fake, client, plan):
+    ct = plan.get("discovery@hvac")
+    rid, doc = push(client, ct)
+    with admin(fake) as gmp:
+        tgt = gmp.create_target("admin's", hosts=["192.0.2.1"], port_range="T:22").get("id")
+        gmp.create_task("admin's scan", rid, tgt, OPENVAS_DEFAULT)
+    with pytest.raises(ScannerError):
+        update(client, rid, ct)
+    assert rid in [o.remote_id for o in client.list_managed()]
+    with pytest.raises(ScannerError, match="admin's scan.*not deleted"):
+        client.delete(rid)
+    assert rid in fake.state.configs
+
+
+def test_only_ping_host_and_the_nmap_wrapper_are_selected_of_the_port_scanners(fake, client, plan):
+    rid, _ = push(client, plan.get("fragile-safe@energy-plcs"))
+    assert fake.state.configs[rid].selected & PORT_SCANNER_FAMILY == {
+        "1.3.6.1.4.1.25623.1.0.100315", "1.3.6.1.4.1.25623.1.0.14259"}
+
+
+def test_the_openvas_tcp_scanner_switched_on_by_hand_reads_as_unthrottled(fake, client, plan):
+    ct = plan.get("fragile-safe@energy-plcs")
+    rid, _ = push(client, ct)
+    fake.edit("config", rid, select=["1.3.6.1.4.1.25623.1.0.10335"])
+    bad = violations(parse(client.read(rid).payload), ct.constraints, vendor="gvm")
+    assert "rate" in [v.kind for v in bad]
+
+
+def test_the_scanners_own_alive_test_probes_only_the_allowed_ping_ports(fake, client, plan):
+    # the OT switches exclude 443; the scanner's alive test probes 443 unless told otherwise
+    ct = plan.get("discovery@ot-network")
+    rid, doc = push(client, ct)
+    back = client.read(rid).payload
+    assert back["scan_config"]["scanner_preferences"]["alive_test_ports"] == "22,80"
+    assert violations(parse(back), ct.constraints, vendor="gvm") == []
+
+
+def test_without_a_feed_nothing_is_pushed_and_the_error_says_why(monkeypatch, plan):
+    with FakeGvmd(feed=False) as fake:
+        client = VENDOR.client(_config(fake, monkeypatch))
+        with pytest.raises(ScannerError, match="no NVT feed.*503") as err:
+            push(client, plan.get("discovery@hvac"))
+        assert not err.value.transient and fake.writes() == []

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from scanguard import CompiledTemplate, PortSet, ScanTemplate, Targets, compile_plan, load_workspace
+from scanguard import AddressSet, CompiledTemplate, PortSet, ScanTemplate, Targets, compile_plan, load_workspace
 from scanguard_gvm.commands import serialize
-from scanguard_gvm.document import parse, render
-from scanguard_gvm.vocabulary import FULL_AND_FAST, NMAP_WRAPPER, PING_HOST
+from scanguard_gvm.document import parse, parse_targets, render
+from scanguard_gvm.vocabulary import FULL_AND_FAST, NMAP_WRAPPER, OPENVAS_TCP_SCANNER, PING_HOST
 
 
 def _ct(name: str = "t", targets: Targets | None = None, **template) -> CompiledTemplate:
@@ -43,7 +43,7 @@ def test_scanner_preferences_carry_safe_checks_delay_and_timeout():
     doc = render(_ct(checks={"safe_only": True}, performance={"probe_delay_ms": 250, "timeout_s": 7}))
     assert doc["scan_config"]["scanner_preferences"] == {
         "safe_checks": "yes", "time_between_request": "250", "checks_read_timeout": "7",
-        "unscanned_closed": "yes", "unscanned_closed_udp": "yes"}
+        "unscanned_closed": "yes", "unscanned_closed_udp": "yes", "alive_test_ports": "22,80,443"}
 
 
 def test_packet_rate_becomes_a_minimum_wait_between_probes():
@@ -74,9 +74,62 @@ def test_gvm_check_of_an_unknown_kind_fails_closed():
         render(_ct(checks={"excluded_vendor_checks": ["gvm:plugin:1"]}))
 
 
-def test_checks_switched_off_keep_only_port_scanners():
+def test_checks_switched_off_keep_only_host_discovery_and_the_nmap_port_scan():
     doc = render(_ct(checks={"enabled": False}))
-    assert doc["scan_config"]["family_selection"] == {"mode": "only", "families": ["Port scanners"]}
+    assert doc["scan_config"]["family_selection"] == {"mode": "only", "families": []}
+    assert doc["scan_config"]["port_scanners"] == sorted([PING_HOST, NMAP_WRAPPER])
+
+
+def test_port_scanners_are_selected_one_by_one_never_the_whole_family():
+    # the family also holds the OpenVAS TCP scanner, which ignores the nmap wrapper's wait and parallelism
+    doc = render(_ct(checks={"excluded_categories": ["dos"]}))
+    assert "Port scanners" not in doc["scan_config"]["family_selection"]["families"]
+    assert doc["scan_config"]["port_scanners"] == sorted([PING_HOST, NMAP_WRAPPER])
+
+
+def test_parse_reads_a_foreign_port_scanner_as_unthrottled():
+    doc = render(_ct(performance={"probe_delay_ms": 250, "parallel_checks_per_host": 1}))
+    doc["scan_config"]["port_scanners"].append(OPENVAS_TCP_SCANNER)
+    p = parse(doc).performance
+    assert (p.probe_delay_ms, p.packets_per_second) == (0, None) and p.parallel_checks_per_host > 1
+
+
+def test_parse_reads_every_port_as_probed_without_the_nmap_port_scan():
+    doc = render(_ct(ports="80"))
+    doc["scan_config"]["port_scanners"] = [PING_HOST]
+    assert parse(doc).ports.contains(7100, "tcp")
+
+
+def test_excluding_dos_turns_safe_checks_on_as_nessus_and_insightvm_do():
+    doc = render(_ct(checks={"safe_only": False, "excluded_categories": ["dos"]}))
+    assert doc["scan_config"]["scanner_preferences"]["safe_checks"] == "yes"
+
+
+def test_dos_reads_as_excluded_only_with_safe_checks_on():
+    doc = render(_ct(checks={"safe_only": False, "excluded_categories": ["dos"]}))
+    assert "dos" in parse(doc).checks.excluded_categories
+    doc["scan_config"]["scanner_preferences"]["safe_checks"] = "no"
+    assert "dos" not in parse(doc).checks.excluded_categories
+
+
+@pytest.mark.parametrize("value", ["yes", "1"])
+def test_safe_checks_read_as_on_in_both_forms_gvmd_shows(value):
+    doc = render(_ct(checks={"safe_only": True}))
+    doc["scan_config"]["scanner_preferences"]["safe_checks"] = value
+    assert parse(doc).checks.safe_only is True
+
+
+def test_alive_test_ports_are_the_allowed_ping_ports():
+    # the scanner's own alive test (Boreas) would probe its default ports, 443 among them
+    doc = render(_ct(discovery={"tcp_ping": True, "ping_ports": "80,502"}))
+    assert doc["scan_config"]["scanner_preferences"]["alive_test_ports"] == "80,502"
+    assert parse(doc).discovery.ping_ports == PortSet.parse("80,502")
+
+
+def test_unset_alive_test_ports_read_as_the_scanners_default_ports():
+    doc = render(_ct(discovery={"tcp_ping": True, "ping_ports": "80"}))
+    del doc["scan_config"]["scanner_preferences"]["alive_test_ports"]
+    assert parse(doc).discovery.ping_ports.contains(443)
 
 
 def test_discovery_sets_ping_host_and_the_alive_test():
@@ -109,6 +162,25 @@ def test_target_excludes_hosts(plan):
     # the scanners' targets, less what InsightVM leaves to nmap-local (payment terminals, CR readers)
     assert doc["target"]["hosts"] == ["10.20.0.0-10.20.49.255", "10.20.50.64-10.20.70.9", "10.20.70.30-10.20.255.255",
                                       "10.30.0.0-10.30.8.20", "10.30.8.22-10.30.255.255"]
+
+
+def test_addresses_are_exact_ranges_never_cidr_blocks():
+    # gvmd reads 10.40.0.0/28 as .1 to .14: excluding it that way would leave .0 and .15 scannable
+    ct = _ct(targets=Targets(include=AddressSet.parse("10.40.0.0/16"), exclude=AddressSet.parse("10.40.0.0/28")))
+    doc = render(ct)
+    assert doc["target"]["exclude_hosts"] == ["10.40.0.0-10.40.0.15"]
+    assert not any("/" in h for h in doc["target"]["hosts"] + doc["target"]["exclude_hosts"])
+
+
+def test_every_exclusion_is_written_those_outside_the_targets_too():
+    ct = _ct(targets=Targets(include=AddressSet.parse("10.40.10.0/24"), exclude=AddressSet.parse("10.20.60.0/24")))
+    assert render(ct)["target"]["exclude_hosts"] == ["10.20.60.0-10.20.60.255"]
+
+
+def test_parse_targets_reads_a_cidr_as_gvmd_does():
+    doc = render(_ct(targets=Targets(include=AddressSet.parse("10.40.0.0/24"))))
+    doc["target"]["exclude_hosts"] = ["10.40.0.0/28"]  # gvmd excludes .1 to .14 only
+    assert "10.40.0.15" not in parse_targets(doc).exclude and "10.40.0.1" in parse_targets(doc).exclude
 
 
 def test_task_preferences_carry_parallelism():
@@ -170,3 +242,8 @@ def test_serialize_writes_base64_preference_values():
 def test_serialize_says_how_an_excluded_nvt_is_resolved():
     text = serialize(render(_ct(checks={"excluded_vendor_checks": ["gvm:oid:1.3.6.1.4.1.25623.1.0.10330"]})))
     assert "leave out NVT 1.3.6.1.4.1.25623.1.0.10330: select every other NVT of its family" in text
+
+
+def test_serialize_says_a_large_target_is_cut_into_parts_at_push(plan):
+    text = serialize(render(plan.get("fragile-safe")))
+    assert "a push cuts it into parts" in text

@@ -15,7 +15,8 @@ from typing import Any
 
 from lxml import etree
 
-from .vocabulary import KNOWN_FAMILIES, OPENVAS_DEFAULT_SCANNER
+from .hosts import DEFAULT_MAX_IPS_PER_TARGET, read_gvm_hosts
+from .vocabulary import KNOWN_FAMILIES, OPENVAS_DEFAULT_SCANNER, PORT_SCANNERS
 
 
 def placeholder_id(name: str, kind: str) -> str:
@@ -81,11 +82,20 @@ def gmp_commands(doc: dict[str, Any], *, comment: str | None = None) -> list[etr
     _el(fs, "growing", "1" if sel["mode"] == "all-except" else "0")
     keep = [f for f in KNOWN_FAMILIES if f not in sel["families"]] if sel["mode"] == "all-except" else sel["families"]
     for family in keep:
+        if family == PORT_SCANNERS:  # selected NVT by NVT, below
+            continue
         fam = _el(fs, "family")
         _el(fam, "name", family)
         _el(fam, "all", "1")
         _el(fam, "growing", "1")
     out.append(cmd)
+    if sc.get("port_scanners"):
+        cmd = _el(None, "modify_config", config_id=cfg_id)
+        ns = _el(cmd, "nvt_selection")
+        _el(ns, "family", PORT_SCANNERS)
+        for oid in sc["port_scanners"]:
+            _el(ns, "nvt", oid=oid)
+        out.append(cmd)
 
     tgt = doc["target"]
     cmd = _el(None, "create_target")
@@ -128,6 +138,11 @@ def serialize(doc: dict[str, Any]) -> str:
     ]
     if not doc["target"]["hosts"]:
         lines.append("<!-- The template has no targets of its own: the push uses the scanner's targets. -->")
+    size = read_gvm_hosts(",".join(doc["target"]["hosts"]))[0].size()
+    if size > DEFAULT_MAX_IPS_PER_TARGET:
+        lines.append(f"<!-- The target names {size} addresses; gvmd takes at most {DEFAULT_MAX_IPS_PER_TARGET} per "
+                     "target by default (--max-ips-per-target): a push cuts it into parts, each a target and a task "
+                     "of its own. -->")
     for cmd in gmp_commands(doc):
         lines.append(etree.tostring(cmd, encoding="unicode"))
         if cmd.tag == "modify_config" and cmd.find("family_selection") is not None:

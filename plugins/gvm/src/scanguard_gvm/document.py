@@ -1,21 +1,31 @@
 """A compiled template as GVM's native document, and a native document back as a template.
 
-The document describes the four GVM objects of one template, with every value as gvmd holds it
+The document describes the GVM objects of one template, with every value as gvmd holds it
 (strings), so that what a live scanner holds can be read back into the same shape and compared:
 
     port_list    the ports to scan, as complement ranges (T: and U:)
     scan_config  copied from a base config: scanner preferences, NVT preferences (Ping Host for
-                 discovery, the nmap wrapper for the port scan), family and NVT selection
-    target       hosts, exclude_hosts, alive test (and, on the scanner, the port list)
+                 discovery, the nmap wrapper for the port scan), family selection, the NVTs of
+                 "Port scanners" selected one by one, NVTs left out
+    target       hosts, exclude_hosts (exact addresses, see hosts.py), alive test, port list
     task         preferences max_checks and max_hosts
 
 What GVM cannot express is rendered on the safe side and read back on the safe side:
 - GVM has no UDP ping: UDP pings are never rendered.
 - nmap's TCP ping (-PA) always probes port 80: a TCP ping is rendered only when port 80 is an
-  allowed ping port, and reading back always counts port 80 as pinged.
+  allowed ping port, and reading back always counts port 80 as pinged. The scanner's own alive
+  test (Boreas) probes `alive_test_ports` instead, its default list (443 among them) when unset:
+  that preference is always written, and read back as pinged.
 - GVM has no packet-rate cap. A rate is expressed as a minimum wait between probes (nmap's scan
   delay for the port scan, openvas's time_between_request for the checks), which bounds each probe
   stream to 1000/wait per second; reading back derives the rate from the wait.
+- "Port scanners" is never selected whole: it also holds the OpenVAS TCP scanner, a port scanner
+  that ignores the nmap wrapper's wait and parallelism. Only Ping Host and the nmap wrapper are
+  selected; any other NVT of that family read back makes the rate and parallelism read as
+  unlimited, and without the nmap wrapper every port counts as probed.
+- A category is left out by its families and, where the other vendors need safe checks for it
+  (dos, exploit, fuzzing, intrusive, unsafe), by safe_checks too; it reads back as left out only
+  when both hold.
 - Ports outside the port list count as scanned unless unscanned_closed(_udp) says "yes".
 """
 
@@ -26,12 +36,13 @@ from typing import Any
 
 from scanguard import AddressSet, CompiledTemplate, IntervalSet, PortSet, ScanTemplate, Targets, VendorCheck
 
+from .hosts import gvm_items, read_gvm_hosts
 from .vocabulary import (
     ALIVE_TEST_METHODS,
     ALIVE_TESTS,
-    CATEGORY_FAMILIES,
+    BOREAS_DEFAULT_PORTS,
+    CATEGORY_MAP,
     CHECK_KINDS,
-    DISCOVERY_ONLY_FAMILIES,
     FORMAT,
     FULL_AND_FAST,
     KNOWN_FAMILIES,
@@ -40,6 +51,7 @@ from .vocabulary import (
     NMAP_NO_ARP,
     NMAP_PARALLEL,
     NMAP_TECHNIQUE,
+    NMAP_WRAPPER,
     OPENVAS_DEFAULTS,
     PING_ARP,
     PING_ICMP,
@@ -49,13 +61,17 @@ from .vocabulary import (
     PING_TCP,
     PING_TCP_ALSO_SYN,
     PING_TCP_ONLY_SYN,
-    SAFE_CHECK_CATEGORIES,
+    PORT_SCANNER_NVTS,
+    PORT_SCANNERS,
     SYN_TECHNIQUES,
     TCP_PING_ALWAYS,
+    YES,
 )
 
 VENDOR = "gvm"
 _FULL = IntervalSet([(1, 65535)])
+UNBOUNDED_PARALLELISM = 65535
+"""How parallelism reads when a port scanner that ignores the template's limits is selected."""
 
 
 def _yes(flag: bool) -> str:
@@ -74,7 +90,7 @@ def exclusions(t: ScanTemplate) -> tuple[list[str], list[str]]:
     ch = t.checks
     families: set[str] = set()
     for cat in ch.excluded_categories:
-        families.update(CATEGORY_FAMILIES.get(cat, ()))
+        families.update(CATEGORY_MAP[cat].families if cat in CATEGORY_MAP else ())
     oids: set[str] = set()
     for vc in ch.excluded_vendor_checks:
         if vc.vendor != VENDOR:
@@ -103,12 +119,16 @@ def render(ct: CompiledTemplate, *, base_config: str = FULL_AND_FAST) -> dict[st
     ranges += [{"type": "UDP", "start": lo, "end": hi} for lo, hi in t.ports.udp.intervals]
     tcp_ping = d.tcp_ping and TCP_PING_ALWAYS in d.ping_ports.tcp
     families, oids = exclusions(t)
+    whole = [f for f in families if f != PORT_SCANNERS]
     if ch.enabled:
-        selection = {"mode": "all-except", "families": families}
+        selection = {"mode": "all-except", "families": whole}
     else:
-        selection = {"mode": "only", "families": [f for f in DISCOVERY_ONLY_FAMILIES if f not in families]}
-    safe = ch.safe_only or bool(ch.excluded_categories & SAFE_CHECK_CATEGORIES)
+        selection = {"mode": "only", "families": []}
+    port_scanners = [] if PORT_SCANNERS in families else [o for o in PORT_SCANNER_NVTS if o not in oids]
+    safe = ch.safe_only or any(CATEGORY_MAP[c].safe_checks for c in ch.excluded_categories if c in CATEGORY_MAP)
     wait = max(p.probe_delay_ms, math.ceil(1000 / p.packets_per_second) if p.packets_per_second else 0)
+    # only matters while a TCP ping is on, which needs port 80 allowed (see the module docstring)
+    ping_ports = _ranges_text(d.ping_ports.tcp) or str(TCP_PING_ALWAYS)
     nvt_prefs = [
         _pref(PING_TCP, _yes(tcp_ping)),
         _pref(PING_TCP_ALSO_SYN, "no"),
@@ -121,9 +141,9 @@ def render(ct: CompiledTemplate, *, base_config: str = FULL_AND_FAST) -> dict[st
         _pref(NMAP_PARALLEL, str(p.parallel_checks_per_host)),
         _pref(NMAP_MIN_WAIT, str(wait)),
         _pref(NMAP_NO_ARP, _yes(not d.arp)),
-        # always written (gvmd keeps a value anyway); it only matters while the TCP ping is on
-        _pref(PING_PORTS, _ranges_text(d.ping_ports.tcp) or str(TCP_PING_ALWAYS)),
+        _pref(PING_PORTS, ping_ports),
     ]
+    include, exclude = ct.targets.include, ct.targets.exclude
     return {
         "format": FORMAT,
         "name": ct.name,
@@ -137,15 +157,18 @@ def render(ct: CompiledTemplate, *, base_config: str = FULL_AND_FAST) -> dict[st
                 "checks_read_timeout": str(p.timeout_s),
                 "unscanned_closed": "yes",
                 "unscanned_closed_udp": "yes",
+                "alive_test_ports": ping_ports,
             },
             "nvt_preferences": sorted(nvt_prefs, key=lambda x: (x["oid"], x["id"])),
             "family_selection": selection,
+            "port_scanners": sorted(port_scanners),
             "nvt_selection": {"excluded": oids},
         },
         "target": {
             "name": ct.name,
-            "hosts": ct.targets.include.items(),
-            "exclude_hosts": ct.targets.exclude.items(),
+            "hosts": gvm_items(include),
+            # every address the template's targets leave out, exact (the scanner-side exclusion)
+            "exclude_hosts": gvm_items(exclude),
             "alive_test": ALIVE_TESTS[(d.icmp, tcp_ping, d.arp)],
         },
         "task": {
@@ -161,6 +184,18 @@ def _int(value: Any, default: int) -> int:
     return int(str(value).strip())
 
 
+def _tcp_ports(text: str) -> IntervalSet | None:
+    """TCP ports of a port list text ("80,443", "T:80", "21-23"), None when it cannot be read."""
+    try:
+        items = [i.strip() for i in text.split(",") if i.strip()]
+        if not items:
+            return None
+        return PortSet.parse(",".join(i[2:] if i[:2].upper() == "T:" else i for i in items
+                                      if i[:2].upper() != "U:")).tcp
+    except ValueError:
+        return None
+
+
 def parse(doc: Any) -> ScanTemplate:
     """The neutral template a native document amounts to, read on the safe side (see the
     module docstring). Raises ValueError for something that is not such a document."""
@@ -173,17 +208,33 @@ def parse(doc: Any) -> ScanTemplate:
     def pref(key: tuple[str, int, str, str], default: str | None = None) -> str | None:
         return nvt.get((key[0], key[1]), default)
 
+    selection = sc.get("family_selection", {"mode": "all-except", "families": []})
+    # an older document (or a hand edit) without the key: the whole family, every scanner in it
+    port_scanners = set(sc.get("port_scanners", ["*"]))
+    foreign_scanner = bool(port_scanners - set(PORT_SCANNER_NVTS))
+    if selection["mode"] == "only":
+        selected = set(selection["families"])
+        enabled = bool(selected - {PORT_SCANNERS})
+        disabled = set(KNOWN_FAMILIES) - selected - {PORT_SCANNERS}
+    else:
+        enabled = True
+        disabled = set(selection["families"])
+    if not port_scanners:
+        disabled.add(PORT_SCANNERS)
+
     tcp_iv = IntervalSet([(r["start"], r["end"]) for r in doc["port_list"]["ranges"] if r["type"].upper() == "TCP"])
     udp_iv = IntervalSet([(r["start"], r["end"]) for r in doc["port_list"]["ranges"] if r["type"].upper() == "UDP"])
     # Without unscanned_closed, NVTs probe ports the port scan never opened: every port counts.
-    if prefs.get("unscanned_closed") != "yes":
+    if prefs.get("unscanned_closed") not in YES:
         tcp_iv = _FULL
-    if prefs.get("unscanned_closed_udp") != "yes":
+    if prefs.get("unscanned_closed_udp") not in YES:
         udp_iv = _FULL
+    if enabled and NMAP_WRAPPER not in port_scanners and not foreign_scanner:
+        tcp_iv, udp_iv = _FULL, _FULL  # no port scan: nothing tells the checks which ports are closed
 
     alive = doc["target"].get("alive_test") or "Scan Config Default"
     if alive == "Scan Config Default":
-        by_target = (False, False, False)  # Ping Host's preferences decide, read below
+        by_target = (True, False, False)  # the scanner's alive test pings ICMP; Ping Host's preferences, below
     else:
         by_target = ALIVE_TEST_METHODS.get(alive, (True, True, True))  # unknown: assume everything
     icmp = by_target[0] or pref(PING_ICMP) == "yes"
@@ -191,21 +242,17 @@ def parse(doc: Any) -> ScanTemplate:
     arp = by_target[2] or pref(PING_ARP) == "yes" or pref(NMAP_NO_ARP) != "yes"
     ping_ports = PortSet()
     if tcp:
+        # Ping Host's nmap -PA ports (with 80 always), and the scanner's own alive test ports
         ping_ports = PortSet.parse(pref(PING_PORTS, PING_PORTS_DEFAULT) or PING_PORTS_DEFAULT) | PortSet.parse(
             str(TCP_PING_ALWAYS))
+        boreas = _tcp_ports(prefs.get("alive_test_ports") or BOREAS_DEFAULT_PORTS)
+        if boreas is None:  # unreadable: the scanner falls back to the port list; count its default too
+            boreas = PortSet.parse(BOREAS_DEFAULT_PORTS).tcp | tcp_iv
+        ping_ports = ping_ports | PortSet(boreas, None)
 
-    selection = sc.get("family_selection", {"mode": "all-except", "families": []})
-    if selection["mode"] == "only":
-        selected = set(selection["families"])
-        enabled = bool(selected - set(DISCOVERY_ONLY_FAMILIES))
-        disabled = set(KNOWN_FAMILIES) - selected
-    else:
-        enabled = True
-        disabled = set(selection["families"])
-    safe = prefs.get("safe_checks") == "yes"
-    categories = {c for c, fams in CATEGORY_FAMILIES.items() if fams and set(fams) <= disabled}
-    if safe:
-        categories |= SAFE_CHECK_CATEGORIES
+    safe = prefs.get("safe_checks") in YES
+    categories = {c for c, m in CATEGORY_MAP.items()
+                  if set(m.families) <= disabled and (safe or not m.safe_checks)}
     vendor = {VendorCheck(vendor=VENDOR, kind="family", id=f) for f in disabled}
     vendor |= {VendorCheck(vendor=VENDOR, kind="oid", id=o) for o in sc.get("nvt_selection", {}).get("excluded", [])}
 
@@ -213,13 +260,15 @@ def parse(doc: Any) -> ScanTemplate:
     waits = [_int(prefs.get("time_between_request"), 0)]
     if pref(NMAP_MIN_WAIT) not in (None, ""):
         waits.append(_int(pref(NMAP_MIN_WAIT), 0))
-    wait = min(waits)  # the faster of the two probe streams bounds the rate
+    wait = 0 if foreign_scanner else min(waits)  # the faster of the probe streams bounds the rate
     timeout = _int(prefs.get("checks_read_timeout"), OPENVAS_DEFAULTS["checks_read_timeout"])
     if pref(NMAP_MAX_RTT) not in (None, ""):
         timeout = max(timeout, math.ceil(_int(pref(NMAP_MAX_RTT), 0) / 1000))
     checks = _int(task_prefs.get("max_checks"), OPENVAS_DEFAULTS["max_checks"])
     if pref(NMAP_PARALLEL) not in (None, ""):
         checks = max(checks, _int(pref(NMAP_PARALLEL), 0))
+    if foreign_scanner:
+        checks = UNBOUNDED_PARALLELISM
     return ScanTemplate(
         name=doc["name"],
         ports=PortSet(tcp_iv, udp_iv),
@@ -240,12 +289,13 @@ def parse(doc: Any) -> ScanTemplate:
 
 
 def parse_targets(doc: Any) -> Targets:
-    """Where a native document's target aims: its hosts (none: chosen on the scanner) less its
+    """Where a native document's target aims, read as gvmd reads it (hosts.py: a CIDR block
+    without its first and last address): its hosts (none: chosen on the scanner) less its
     exclude_hosts. A host gvmd would resolve by name cannot be judged: the target then counts
     as reaching anywhere, and a name among the excluded hosts excludes nothing."""
     if not isinstance(doc, dict) or not isinstance(doc.get("target"), dict):
         raise ValueError(f"not a GVM document of format {FORMAT}")
     target = doc["target"]
-    include, unknown = AddressSet.parse_known(target.get("hosts") or ())
-    exclude, _names = AddressSet.parse_known(target.get("exclude_hosts") or ())
+    include, unknown = read_gvm_hosts(",".join(target.get("hosts") or ()))
+    exclude, _names = read_gvm_hosts(",".join(target.get("exclude_hosts") or ()))
     return Targets(include=AddressSet.everything() if unknown else include, exclude=exclude)

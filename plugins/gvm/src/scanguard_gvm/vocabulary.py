@@ -1,10 +1,12 @@
 """GVM's fixed vocabulary: predefined object ids, NVT families, scanner and NVT preferences.
 
-One table (CATEGORY_FAMILIES) maps scanguard's vendor-neutral check categories to GVM NVT
-families; categories GVM expresses through "safe checks" instead are in SAFE_CHECK_CATEGORIES.
+One table (CATEGORY_MAP) maps scanguard's vendor-neutral check categories to GVM NVT families and
+safe checks.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 FORMAT = "scanguard-gvm/1"
 """The version of the native document this plugin renders."""
@@ -22,27 +24,53 @@ NMAP_WRAPPER = "1.3.6.1.4.1.25623.1.0.14259"
 CHECK_KINDS = frozenset({"oid", "family"})
 """The kinds of GVM-specific check ids a profile can exclude: NVT OIDs and NVT families."""
 
-CATEGORY_FAMILIES: dict[str, tuple[str, ...]] = {
-    "dos": ("Denial of Service",),
-    "brute-force": ("Brute force attacks",),
-    "default-credentials": ("Default Accounts",),
-    "exploit": ("Gain a shell remotely",),
-    "web-crawl": ("Web application abuses",),
-    "fuzzing": ("Buffer overflow",),
-    "intrusive": (),
-    "unsafe": (),
+OPENVAS_TCP_SCANNER = "1.3.6.1.4.1.25623.1.0.10335"
+"""The OpenVAS TCP scanner: also in "Port scanners", a full-connect scanner of its own that
+ignores the Nmap wrapper's wait between probes and parallelism."""
+PORT_SCANNERS = "Port scanners"
+"""The family of Ping Host, the Nmap wrapper, the OpenVAS TCP scanner and other port scanners.
+scanguard never selects it whole: only the NVTs it means (see PORT_SCANNER_NVTS)."""
+PORT_SCANNER_NVTS = (PING_HOST, NMAP_WRAPPER)
+"""What scanguard selects of "Port scanners": host discovery and the port scan whose delay and
+parallelism the template sets. Anything else there (the OpenVAS TCP scanner, wrappers around
+other tools) would probe at its own pace, so it stays off."""
+
+
+@dataclass(frozen=True)
+class CategoryMapping:
+    """How GVM leaves out one vendor-neutral category: NVT families switched off, and whether
+    safe_checks must be on (openvas then skips every NVT of the destructive script categories
+    ACT_DESTRUCTIVE_ATTACK, ACT_DENIAL, ACT_KILL_HOST and ACT_FLOOD, in every family: denial of
+    service NVTs are filed under many families, not only "Denial of Service")."""
+
+    families: tuple[str, ...] = ()
+    safe_checks: bool = False
+
+
+CATEGORY_MAP: dict[str, CategoryMapping] = {
+    "dos": CategoryMapping(("Denial of Service",), safe_checks=True),
+    "brute-force": CategoryMapping(("Brute force attacks",)),
+    "default-credentials": CategoryMapping(("Default Accounts",)),
+    "exploit": CategoryMapping(("Gain a shell remotely",), safe_checks=True),
+    "web-crawl": CategoryMapping(("Web application abuses",)),
+    "fuzzing": CategoryMapping(("Buffer overflow",), safe_checks=True),
+    "intrusive": CategoryMapping((), safe_checks=True),
+    "unsafe": CategoryMapping((), safe_checks=True),
 }
-"""Neutral category -> the GVM families that are switched off to exclude it."""
-SAFE_CHECK_CATEGORIES = frozenset({"unsafe", "intrusive"})
-"""Categories GVM leaves out with safe_checks=yes: it skips every NVT of the destructive
-script categories (ACT_DESTRUCTIVE_ATTACK, ACT_DENIAL, ACT_KILL_HOST, ACT_FLOOD)."""
+"""Neutral category -> what leaves it out on GVM, the way Nessus (safe_checks) and InsightVM
+(unsafe checks off) leave out the same categories. The one table: render writes every part of a
+mapping, parse reads a category as excluded only when its whole mapping holds."""
 
-DISCOVERY_ONLY_FAMILIES = ("Port scanners",)
-"""What a template with vulnerability checks switched off keeps: host discovery and port scanning."""
-
-# Scanner preferences scanguard manages (values as gvmd holds them: strings).
+# Scanner preferences scanguard manages (values as gvmd holds them: strings). alive_test_ports
+# is the port list of the scanner's own alive test (Boreas), whose default probes 443 and others.
 SCANNER_PREFERENCES = ("safe_checks", "time_between_request", "checks_read_timeout",
-                       "unscanned_closed", "unscanned_closed_udp")
+                       "unscanned_closed", "unscanned_closed_udp", "alive_test_ports")
+BOREAS_DEFAULT_PORTS = "21-23,25,53,80,110-111,135,139,143,443,445,993,995,1723,3306,3389,5900,8080"
+"""The ports the scanner's alive test (Boreas, gvm-libs) probes for a TCP-ACK or TCP-SYN service
+ping when alive_test_ports does not say (ospd-openvas' default of that preference too)."""
+YES = frozenset({"yes", "1"})
+"""How a boolean scanner preference reads as on: gvmd keeps what was written ("yes"), the
+scanner's defaults come as "1" (ospd-openvas sends booleans as 1 and 0)."""
 OPENVAS_DEFAULTS = {"checks_read_timeout": 5, "max_checks": 4, "max_hosts": 20}
 """What openvas does when a value is absent (used when reading a document back)."""
 
