@@ -1,6 +1,6 @@
 """A device that forbids TCP SYN gets no TCP SYN ping either, from any vendor: a TCP ping that sends
 SYN (nmap -PS as root, Nessus's "Do a TCP ping" of plugin 10180, InsightVM's asset-discovery TCP
-packets) is a SYN probe of its port. Each vendor renders it off, and each vendor's parser reads a
+packets, GVM's TCP-SYN alive test and Ping Host's SYN options) is a SYN probe of its port. Each vendor renders it off, and each vendor's parser reads a
 document whose TCP ping is on as SYN, so that check and audit never pass it for such a device."""
 
 from __future__ import annotations
@@ -80,3 +80,35 @@ def test_an_insightvm_template_with_tcp_discovery_packets_is_a_syn_probe_even_wi
     back = v.parse(doc)
     assert "syn_scan" in back.discovery_methods()
     assert any(x.kind == "discovery" for x in violations(back, no_syn.constraints, vendor="insightvm"))
+
+
+def _gvm_with(no_syn, alive: str | None = None, **ping_host: str):
+    """The GVM rendering of the template, edited as an admin might: another alive test, or Ping
+    Host's preferences (by name) set."""
+    v = PLUGINS.vendor("gvm")
+    doc = v.render(no_syn)
+    if alive is not None:
+        doc["target"]["alive_test"] = alive
+    for pref in doc["scan_config"]["nvt_preferences"]:
+        if pref["name"] in ping_host:
+            pref["value"] = ping_host[pref["name"]]
+    return v.parse(doc)
+
+
+@pytest.mark.parametrize("alive", ["TCP-SYN Service Ping", "TCP-SYN Service & ARP Ping"])
+def test_a_gvm_target_whose_alive_test_sends_syn_or_is_unknown_is_a_syn_probe(no_syn, alive):
+    back = _gvm_with(no_syn, alive=alive)
+    assert "syn_scan" in back.discovery_methods()
+    assert any(x.kind == "discovery" for x in violations(back, no_syn.constraints, vendor="gvm"))
+
+
+@pytest.mark.parametrize("option", ["TCP ping tries also TCP-SYN ping", "TCP ping tries only TCP-SYN ping"])
+def test_gvm_ping_host_told_to_try_syn_is_a_syn_probe(no_syn, option):
+    back = _gvm_with(no_syn, **{"Do a TCP ping": "yes", option: "yes"})
+    assert "syn_scan" in back.discovery_methods()
+    assert any(x.kind == "discovery" for x in violations(back, no_syn.constraints, vendor="gvm"))
+
+
+def test_gvm_ack_pings_stay_what_they_are(no_syn):
+    back = _gvm_with(no_syn, alive="TCP-ACK Service Ping", **{"Do a TCP ping": "yes"})
+    assert "syn_scan" not in back.discovery_methods()

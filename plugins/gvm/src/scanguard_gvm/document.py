@@ -63,6 +63,7 @@ from .vocabulary import (
     PING_TCP_ONLY_SYN,
     PORT_SCANNER_NVTS,
     PORT_SCANNERS,
+    SYN_ALIVE_TESTS,
     SYN_TECHNIQUES,
     TCP_PING_ALWAYS,
     YES,
@@ -239,6 +240,10 @@ def parse(doc: Any) -> ScanTemplate:
         by_target = ALIVE_TEST_METHODS.get(alive, (True, True, True))  # unknown: assume everything
     icmp = by_target[0] or pref(PING_ICMP) == "yes"
     tcp = by_target[1] or pref(PING_TCP) == "yes"
+    # A TCP ping that sends SYN is a SYN probe: the TCP-SYN alive test, one this reader does not
+    # know (say "TCP-SYN Service & ARP Ping"), or Ping Host told to try SYN too (or only SYN).
+    syn_ping = (alive in SYN_ALIVE_TESTS or (alive != "Scan Config Default" and alive not in ALIVE_TEST_METHODS)
+                or (pref(PING_TCP) == "yes" and "yes" in (pref(PING_TCP_ALSO_SYN), pref(PING_TCP_ONLY_SYN))))
     arp = by_target[2] or pref(PING_ARP) == "yes" or pref(NMAP_NO_ARP) != "yes"
     ping_ports = PortSet()
     if tcp:
@@ -249,6 +254,8 @@ def parse(doc: Any) -> ScanTemplate:
         if boreas is None:  # unreadable: the scanner falls back to the port list; count its default too
             boreas = PortSet.parse(BOREAS_DEFAULT_PORTS).tcp | tcp_iv
         ping_ports = ping_ports | PortSet(boreas, None)
+    if syn_ping and not tcp_iv:
+        tcp_iv = ping_ports.tcp  # a SYN ping probes its ports even where no port is scanned
 
     safe = prefs.get("safe_checks") in YES
     categories = {c for c, m in CATEGORY_MAP.items()
@@ -274,7 +281,7 @@ def parse(doc: Any) -> ScanTemplate:
         ports=PortSet(tcp_iv, udp_iv),
         discovery={
             "icmp": icmp, "arp": arp, "tcp_ping": tcp, "udp_ping": False, "ping_ports": ping_ports,
-            "port_scan": "syn" if pref(NMAP_TECHNIQUE, "connect()") in SYN_TECHNIQUES else "connect",
+            "port_scan": "syn" if pref(NMAP_TECHNIQUE, "connect()") in SYN_TECHNIQUES or syn_ping else "connect",
         },
         checks={"enabled": enabled, "safe_only": safe, "excluded_categories": categories,
                 "excluded_vendor_checks": vendor},

@@ -119,6 +119,8 @@ ALIVE_TESTS: dict[tuple[bool, bool, bool], str] = {
 """(icmp, tcp, arp) -> the target's alive test. GVM has no UDP ping."""
 ALIVE_TEST_METHODS: dict[str, tuple[bool, bool, bool]] = {v: k for k, v in ALIVE_TESTS.items()}
 ALIVE_TEST_METHODS["TCP-SYN Service Ping"] = (False, True, False)
+SYN_ALIVE_TESTS = frozenset({"TCP-SYN Service Ping"})
+"""Alive tests whose TCP ping sends SYN (the ones scanguard renders send ACK)."""
 
 KNOWN_FAMILIES: tuple[str, ...] = (
     "AIX Local Security Checks", "Amazon Linux Local Security Checks", "Brute force attacks", "Buffer overflow",
