@@ -48,6 +48,9 @@ def test_outages_derived_from_a_monitored_death_match_the_ground_truth(personali
             net.connect(dev.address, 7100)
             assert mon.wait_for("down") and mon.wait_for("up")
         found = outages(mon.timeline())
+        # the heartbeat answers as soon as the ports reopen, a moment before the device records its
+        # recovery: read the ground truth once the device itself says it is up
+        assert dev.wait_for("up")
         truth = dev.truth()
     death = next(e for e in truth if e.kind == "death")
     recovery = next(e for e in truth if e.kind == "recovery")
