@@ -1,4 +1,4 @@
-"""The vendor fakes (scanguard_testbed_scanners, and tests/fakes/gvm.py), behind one small
+"""The vendor fakes (scanguard_testbed_scanners), behind one small
 interface for the sync acceptance tests: start a fake, the scanguard.toml entry (and
 environment) that reaches it, a console edit that makes a managed object less safe, fault
 injection, and what the fake holds read straight from its stored state (`stored`), never through
@@ -276,8 +276,14 @@ def _insightvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
 
 
 # -- GVM ---------------------------------------------------------------------------------------------
+def _gvm_timed(fake):
+    import scanguard_gvm.client
+
+    return fake.timed_clients(scanguard_gvm.client)
+
+
 def _gvm_start(tls: bool = True):  # gvmd is always TLS
-    from tests.fakes.gvm import FakeGvmd
+    from scanguard_testbed_scanners.gvm import FakeGvmd
 
     # a timeout fault holds the connection until the client leaves, which a timed client does at once
     return FakeGvmd(timeout_sleep=TIMED_CLIENT_TIMEOUT_S)
@@ -304,8 +310,8 @@ def _gvm_stored(fake: Any) -> dict[str, list[RemoteObject]]:
     # the scanner's or the NVT's default; the NVTs of "Port scanners" one by one), and where the
     # parts of a template differ, the least safe of them
     from scanguard_gvm.vocabulary import FORMAT
-    from tests.fakes.gvm import FULL_AND_FAST
-    from tests.fakes.osp_scanner import SCANNER_PARAMS
+    from scanguard_testbed_scanners.gvm import FULL_AND_FAST
+    from scanguard_testbed_scanners.osp_scanner import SCANNER_PARAMS
 
     out: dict[str, list[RemoteObject]] = {}
     with fake._lock:
@@ -376,9 +382,9 @@ BACKENDS: dict[str, Backend] = {
                          drop_piece=_tenablesc_drop),
     "insightvm": Backend("insightvm", "scanguard_testbed_scanners.insightvm", "scanguard-insightvm", _insightvm_start,
                          _insightvm_entry, _insightvm_drift, stored=_insightvm_stored),
-    "gvm": Backend("gvm", "tests.fakes.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
+    "gvm": Backend("gvm", "scanguard_testbed_scanners.gvm", "scanguard-gvm", _gvm_start, _gvm_entry, _gvm_drift,
                    stored=_gvm_stored, faults=("500", "503", "reset", "timeout"),  # GMP has no 429
-                   timed=lambda fake: fake.timed_clients()),
+                   timed=_gvm_timed),
 }
 
 

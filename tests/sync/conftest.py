@@ -38,6 +38,6 @@ MEM = 'type = "memory"\nurl = "https://127.0.0.1:1"'
 
 @pytest.fixture(params=available())
 def backend(request):
-    """(backend, plugin manager) for each vendor fake in tests/fakes/ (skipped, saying why, when its
-    plugin has no client yet)."""
+    """(backend, plugin manager) for each vendor fake of scanguard_testbed_scanners (skipped,
+    saying why, when its plugin has no client yet)."""
     return ready(request.param)

@@ -1,5 +1,5 @@
 """A small in-memory scanner and vendor for unit tests of the sync engine (the acceptance tests
-run against the HTTP fakes in tests/fakes/). Faults use the same kinds as the fakes."""
+run against the HTTP fakes of scanguard_testbed_scanners). Faults use the same kinds as the fakes."""
 
 from __future__ import annotations
 

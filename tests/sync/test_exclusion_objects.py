@@ -1,6 +1,6 @@
 """Scanner-side exclusions kept as objects the vendor's client makes (Tenable VM's exclusions,
-Security Center's freeze windows), against every such fake in tests/fakes/: created, read back
-and verified, no write on the next run, an object deleted or narrowed in the console restored as
+Security Center's freeze windows), against every such fake (scanguard_testbed_scanners): created,
+read back and verified, no write on the next run, an object deleted or narrowed in the console restored as
 drift, and the fault matrix at every call position: nothing blocked before is unblocked by a run
 that fails, and the next clean run converges. What the scanner blocks is judged on what the fake
 stores, read from its stored objects (backends.Backend.exclusions), never through the client.

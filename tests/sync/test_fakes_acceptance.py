@@ -1,4 +1,5 @@
-"""Acceptance: sync against every vendor fake in tests/fakes/, over real HTTPS (or GMP over TLS)."""
+"""Acceptance: sync against every vendor fake (scanguard_testbed_scanners), over real HTTPS (or GMP
+over TLS)."""
 
 from __future__ import annotations
 

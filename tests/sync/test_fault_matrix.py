@@ -1,5 +1,5 @@
-"""The fault-injection matrix, against every vendor fake in tests/fakes/: for every API call
-position of a sync and each fault kind, the run reports the failure, the scanner holds nothing
+"""The fault-injection matrix, against every vendor fake (scanguard_testbed_scanners): for every
+API call position of a sync and each fault kind, the run reports the failure, the scanner holds nothing
 less safe than before, and the next clean run converges with no duplicates.
 
 The scenario at each position: the scanner holds the plan of workspace W1 (one restricted

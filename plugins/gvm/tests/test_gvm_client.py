@@ -25,10 +25,11 @@ from scanguard import (
 from gvm.connections import TLSConnection
 from gvm.protocols.gmp import Gmp
 from gvm.transforms import EtreeCheckCommandTransform
+import scanguard_gvm.client
 from scanguard_gvm.connection import open_connection
 from scanguard_gvm.document import parse, render
 from scanguard_gvm.plugin import VENDOR
-from tests.fakes.gvm import FakeGvmd, expand
+from scanguard_testbed_scanners.gvm import FakeGvmd, expand
 
 DOS_OID = "1.3.6.1.4.1.25623.1.0.11062"  # BadBlue invalid GET DoS
 DEFAULT_ACCOUNT_OIDS = ("1.3.6.1.4.1.25623.1.0.10753", "1.3.6.1.4.1.25623.1.0.10995")
@@ -38,7 +39,7 @@ TIMEOUT_S = 60
 @pytest.fixture
 def fake():
     # clients meet a timeout fault at once and wait for nothing else (their timeout is generous)
-    with FakeGvmd(timeout_sleep=TIMEOUT_S) as f, f.timed_clients():
+    with FakeGvmd(timeout_sleep=TIMEOUT_S) as f, f.timed_clients(scanguard_gvm.client):
         yield f
 
 

@@ -9,7 +9,7 @@ from gvm.connections import TLSConnection
 from gvm.protocols.gmp import Gmp
 from gvm.transforms import EtreeTransform
 
-from tests.fakes.gvm import FakeGvmd
+from scanguard_testbed_scanners.gvm import FakeGvmd
 
 from gmp_scenario import load_records, normalise, replay, steps
 

@@ -1,6 +1,6 @@
 """The GVM plugin against the real gvmd `make test` builds and starts (see conftest.py), its NVTs
-learnt from the stand-in OSP scanner (tests/fakes/osp_scanner.py): what the plugin writes is
-stored and read back by gvmd itself, and what gvmd refuses, it refuses for real."""
+learnt from the stand-in OSP scanner (scanguard_testbed_scanners.osp_scanner): what the plugin
+writes is stored and read back by gvmd itself, and what gvmd refuses, it refuses for real."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from scanguard import (
 from scanguard_gvm.document import parse, render
 from scanguard_gvm.plugin import VENDOR
 
-from tests.fakes.osp_scanner import NMAP_WRAPPER, OPENVAS_TCP_SCANNER, PING_HOST
+from scanguard_testbed_scanners.osp_scanner import NMAP_WRAPPER, OPENVAS_TCP_SCANNER, PING_HOST
 
 # one gvmd for the run: its tests go to one pytest-xdist worker (`--dist loadgroup`), in turn,
 # rather than each holding a worker while it waits for the gvmd's lock (conftest.py)

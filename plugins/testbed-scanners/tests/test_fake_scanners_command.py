@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import textwrap
 from pathlib import Path
 
@@ -16,7 +17,6 @@ from typer.testing import CliRunner
 import scanguard_testbed_scanners
 from scanguard.cli.app import app
 from scanguard.plugin.manager import load_plugins
-from scanguard_testbed_scanners.plugin import checkout_fakes
 
 runner = CliRunner()
 
@@ -36,13 +36,12 @@ def workspace(root: Path, scanners: str) -> Path:
 
 def test_the_installed_plugin_registers_the_fakes():
     fakes = load_plugins().fake_scanners()
-    assert {"nessus", "tenableio", "tenablesc", "insightvm"} <= set(fakes)
+    assert {"nessus", "tenableio", "tenablesc", "insightvm", "gvm"} <= set(fakes)
     assert fakes["nessus"].credentials == ("access_key", "secret_key") and fakes["nessus"].default_port == 8834
     assert fakes["insightvm"].credentials == ("username", "password") and fakes["insightvm"].default_port == 3780
+    assert fakes["gvm"].credentials == ("username", "password") and fakes["gvm"].default_port == 9390
     # shipped in the package, not found in the tests folder
     assert "tests" not in Path(scanguard_testbed_scanners.__file__).resolve().parent.parts[-3:]
-    # in a checkout (this one), the fake gvmd is offered too
-    assert checkout_fakes() is not None and "gvm" in fakes
 
 
 @pytest.mark.parametrize("vendor", ["nessus", "tenableio", "tenablesc", "insightvm", "gvm"])
@@ -55,28 +54,19 @@ def test_each_fake_serves_tls_at_the_loopback_address_and_port_asked(vendor):
         assert set(running.credentials) == set(fake.credentials) and all(running.credentials.values())
         with pytest.raises(KeyError):
             running.console_edit("never-synced")
-        if vendor != "gvm":  # the fake gvmd's certificate names 127.0.0.1 only; its relay is tested below
+        if vendor == "gvm":  # GMP over TLS, its certificate checked for the address served
+            ctx = ssl.create_default_context(cafile=running.ca_bundle)
+            with socket.create_connection(("127.0.0.2", port), timeout=10) as raw, \
+                    ctx.wrap_socket(raw, server_hostname="127.0.0.2") as tls:
+                tls.sendall(b"<get_version/>")
+                assert b"<get_version_response" in tls.recv(65536)
+        else:
             r = requests.get(running.url + "/", verify=running.ca_bundle, timeout=10)
             assert r.status_code < 500
     finally:
         running.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.2", port), timeout=2)
-
-
-def test_the_gvm_relay_carries_the_fakes_tls_and_gmp():
-    import ssl
-
-    running = load_plugins().fake_scanners()["gvm"].start("127.0.0.1", 0)
-    try:
-        host, port = running.url.removeprefix("https://").rsplit(":", 1)
-        ctx = ssl.create_default_context(cafile=running.ca_bundle)
-        with socket.create_connection((host, int(port)), timeout=10) as raw, \
-                ctx.wrap_socket(raw, server_hostname=host) as tls:
-            tls.sendall(b"<get_version/>")
-            assert b"<get_version_response" in tls.recv(65536)
-    finally:
-        running.stop()
 
 
 def test_a_url_without_a_port_is_served_at_its_schemes_port_where_the_client_goes(tmp_path):

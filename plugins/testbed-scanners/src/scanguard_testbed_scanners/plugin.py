@@ -1,23 +1,15 @@
 """The fake scanners `scanguard testbed scanner start` serves (the `scanguard_fake_scanners`
-hook): Nessus, Tenable VM, Security Center and InsightVM from this package; GVM from the
-checkout's tests/fakes/gvm.py when scanguard runs from a checkout that has it (served through a
-relay, since that fake chooses its own port). Each console edit is what the sync tests call
-drift: less safe than the plan."""
+hook): Nessus, Tenable VM, Security Center, InsightVM and GVM, all from this package. Each console
+edit is what the sync tests call drift: less safe than the plan."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable, Iterable, Mapping
 
 from scanguard import FakeScanner, hookimpl, parse_marker
 
-CHECKOUT_FAKES = "_scanguard_checkout_fakes"
-"""The name the checkout's tests/fakes folder is imported under (not `tests`, which would shadow
-or be shadowed by any other project's tests package)."""
+from .common import netloc
 
 
 @dataclass
@@ -122,64 +114,28 @@ def start_insightvm(host: str, port: int) -> Running:
                    "scan template: unsafe checks on, no excluded TCP ports", fake.stop)
 
 
-# -- GVM (from the checkout) -------------------------------------------------------------------
-def checkout_fakes() -> Path | None:
-    """tests/fakes of the checkout this package is installed from (editable, as `make setup`
-    does), when it has the fake gvmd; None for any other install. Only that checkout: code found
-    anywhere else (above the working directory, say) is never imported."""
-    repo = Path(__file__).resolve().parents[4]  # <repo>/plugins/testbed-scanners/src/<package>/plugin.py
-    folder = repo / "tests" / "fakes"
-    if (repo / "plugins" / "testbed-scanners" / "pyproject.toml").is_file() and (folder / "gvm.py").is_file():
-        return folder
-    return None
-
-
-def _gvm_module(folder: Path) -> ModuleType:
-    # the folder as a package of its own, so its relative imports (helpers beside gvm.py) resolve
-    if CHECKOUT_FAKES not in sys.modules:
-        spec = importlib.util.spec_from_file_location(CHECKOUT_FAKES, folder / "__init__.py",
-                                                      submodule_search_locations=[str(folder)])
-        assert spec is not None and spec.loader is not None
-        package = importlib.util.module_from_spec(spec)
-        sys.modules[CHECKOUT_FAKES] = package
-        spec.loader.exec_module(package)
-    return importlib.import_module(f"{CHECKOUT_FAKES}.gvm")
-
-
+# -- GVM ---------------------------------------------------------------------------------------
 def start_gvm(host: str, port: int) -> Running:
-    """The checkout's fake gvmd (GMP over TLS), reached through a relay on host:port."""
-    from .relay import Relay
+    """A fake gvmd (GMP over TLS) on host:port."""
+    from .gvm import FakeGvmd
 
-    folder = checkout_fakes()
-    if folder is None:  # registered only when found; the checkout may have changed since
-        raise OSError(f"no tests/fakes/gvm.py in the checkout of {Path(__file__).parent}")
-    fake = _gvm_module(folder).FakeGvmd().start()
-    try:
-        relay = Relay(host, port, (fake.host, fake.port))
-    except OSError:
-        fake.stop()
-        raise
+    fake = FakeGvmd(host=host, port=port).start()
 
     def managed() -> dict[Any, tuple[str | None, str]]:
         with fake._lock:  # only configs scanguard marked: the feed's own are never "edited" here
             return {cid: (cfg.comment, cfg.name) for cid, cfg in fake.state.configs.items()
                     if parse_marker(cfg.comment)}
 
-    def halt() -> None:
-        relay.stop()
-        fake.stop()
-
-    netloc = f"[{host}]" if ":" in host else host
-    return Running(f"https://{netloc}:{relay.port}", fake.ca_bundle,
+    return Running(f"https://{netloc(fake.host)}:{fake.port}", fake.ca_bundle,
                    {"username": fake.username, "password": fake.password}, managed,
                    lambda cid: fake.edit("config", cid, scanner_preferences={"safe_checks": "no"},
                                          families_on=["Denial of Service"]),
-                   "scan config: safe checks off, Denial of Service family on", halt)
+                   "scan config: safe checks off, Denial of Service family on", fake.stop)
 
 
 @hookimpl
 def scanguard_fake_scanners() -> Iterable[FakeScanner]:
-    """Nessus, Tenable VM, Security Center and InsightVM; GVM when the checkout's fake gvmd is there."""
+    """Nessus, Tenable VM, Security Center, InsightVM and GVM."""
     keys = ("access_key", "secret_key")
     yield FakeScanner(vendor="nessus", title="Tenable Nessus (fake, REST over TLS)", start=start_nessus,
                       default_port=8834, credentials=keys)
@@ -189,6 +145,5 @@ def scanguard_fake_scanners() -> Iterable[FakeScanner]:
                       start=start_tenablesc, default_port=443, credentials=keys)
     yield FakeScanner(vendor="insightvm", title="Rapid7 InsightVM console (fake, REST over TLS)",
                       start=start_insightvm, default_port=3780, credentials=("username", "password"))
-    if checkout_fakes() is not None:
-        yield FakeScanner(vendor="gvm", title="Greenbone gvmd (the checkout's fake, GMP over TLS)",
-                          start=start_gvm, default_port=9390, credentials=("username", "password"))
+    yield FakeScanner(vendor="gvm", title="Greenbone gvmd (fake, GMP over TLS)", start=start_gvm,
+                      default_port=9390, credentials=("username", "password"))

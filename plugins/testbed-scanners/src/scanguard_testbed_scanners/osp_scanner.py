@@ -1,7 +1,7 @@
 """A stand-in for ospd-openvas: the OSP server gvmd learns its NVTs, NVT families, NVT preferences
 and scanner preferences from, on a Unix socket (no network at all).
 
-    python -m tests.fakes.osp_scanner --socket /tmp/x/ospd.sock [--pidfile F]
+    python -m scanguard_testbed_scanners.osp_scanner --socket /tmp/x/ospd.sock [--pidfile F]
 
 What is real and what is stand-in:
 
@@ -230,7 +230,7 @@ def answer(command: etree._Element) -> str:
     tag = command.tag if isinstance(command.tag, str) else "bogus"
     ok = 'status="200" status_text="OK"'
     feed = (f'vts_version="{FEED_VERSION}" feed_name="scanguard stand-in feed" feed_vendor="scanguard" '
-            'feed_home="tests/fakes/osp_scanner.py"')
+            'feed_home="scanguard_testbed_scanners/osp_scanner.py"')
     if tag == "get_version":
         return (f"<get_version_response {ok}><protocol><version>21.04</version><name>OSP</name></protocol>"
                 f"<vts><version>{FEED_VERSION}</version><vendor>scanguard</vendor><home/>"

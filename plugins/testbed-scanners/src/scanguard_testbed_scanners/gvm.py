@@ -1,4 +1,5 @@
-"""A stateful fake gvmd: a real TLS socket on 127.0.0.1 that speaks GMP for python-gvm, answering
+"""A stateful fake gvmd: a real TLS socket on loopback (127.0.0.1 unless `host`/`port` say
+otherwise) that speaks GMP for python-gvm, answering
 the way the real gvmd 26 (GMP 22.7) does.
 
     with FakeGvmd() as fake:                # feed=False: a gvmd without an NVT feed
@@ -29,7 +30,7 @@ from gvmd's source where the recording is silent. What it reproduces:
   target and preferences one after the other, stopping at the first refusal (a task that has run
   and is not alterable takes no new config or target); start_task interrupts at once (no scanner
   runs);
-- the feed: by default the stand-in feed of tests/fakes/osp_scanner.py (the NVTs, families and
+- the feed: by default the stand-in feed of osp_scanner.py beside this module (the NVTs, families and
   preferences a real gvmd learns from the stand-in scanner), the "Full and fast" and "Empty"
   configs and the "All IANA assigned TCP" port list of stub-feed.sh; with feed=False none of
   that: no NVTs, no families, no preferences, 503 to NVT look-ups.
@@ -44,7 +45,8 @@ does, and never answer: the connection is held silent until the client gives up,
 request, status 0 when no answer was sent.
 
 Timeouts without waiting: a client whose connection goes through `fake.timed(connection)` (or,
-for clients scanguard makes itself, any GVM client while `with fake.timed_clients():` is active)
+for clients scanguard makes itself, any GVM client while `with fake.timed_clients(module):` is
+active, `module` being the GVM plugin's client module)
 sees a "timeout" fault at once, as the TimeoutError its socket would raise, and is otherwise
 given as long as its own `timeout_s`. So a test can give clients a generous timeout, which real
 slowness of a loaded machine never reaches, and still meet every timeout fault where it was
@@ -61,19 +63,17 @@ import select
 import socket
 import ssl
 import struct
-import tempfile
 import threading
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
-import trustme
 from lxml import etree
 
+from .common import LoopbackTLS
 from .osp_scanner import FEED, FEED_VERSION, SCANNER_PARAMS, Nvt
 from .xmlstream import read_element
 
@@ -337,12 +337,14 @@ def _radio_first(value: str) -> str:
 
 
 class FakeGvmd:
-    """A fake gvmd over TLS on 127.0.0.1 (see the module docstring)."""
+    """A fake gvmd over TLS on `host`:`port` (127.0.0.1 and a free port unless given; see the
+    module docstring)."""
 
     def __init__(self, *, username: str = "admin", password: str | None = None, version: str = "22.7",
-                 timeout_sleep: float = 5.0, feed: bool = True, max_ips_per_target: int = 4095) -> None:
-        self.host = "127.0.0.1"
-        self.port = 0
+                 timeout_sleep: float = 5.0, feed: bool = True, max_ips_per_target: int = 4095,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
         self.username = username
         self.password = password or uuid.uuid4().hex
         self.version = version
@@ -373,7 +375,7 @@ class FakeGvmd:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._conns: set[socket.socket] = set()
-        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._tls: LoopbackTLS | None = None
         self._listener: socket.socket | None = None
         self._silent: set[tuple[str, int]] = set()
         """Client addresses of the connections a "timeout" fault holds silent."""
@@ -395,16 +397,17 @@ class FakeGvmd:
         self.timeout_sleep = value
 
     def start(self) -> "FakeGvmd":
-        """Listen on a free port of 127.0.0.1 with a fresh CA and server certificate; returns self."""
-        ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
-        self._tmp = tempfile.TemporaryDirectory(prefix="fake-gvmd-")
-        bundle = Path(self._tmp.name) / "ca.pem"
-        ca.cert_pem.write_to_path(str(bundle))
-        self.ca_bundle = str(bundle)
-        self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        cert.configure_cert(self._ctx)
-        self._listener = socket.create_server((self.host, 0))
+        """Listen on `host`:`port` (a free port when 0) with a fresh CA and a server certificate
+        for that host; returns self."""
+        self._tls = LoopbackTLS("fake-gvmd-", self.host)
+        self.ca_bundle = self._tls.ca_bundle
+        self._ctx = self._tls.context
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            self._listener = socket.create_server((self.host, self.port), family=family)
+        except OSError:  # the address is taken or not local: leave no CA file behind
+            self._tls.cleanup()
+            raise
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
         t = threading.Thread(target=self._accept_loop, name="fake-gvmd-accept", daemon=True)
@@ -426,8 +429,8 @@ class FakeGvmd:
             t.join(timeout=5)
         if self._listener is not None:
             self._listener.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        if self._tls is not None:
+            self._tls.cleanup()
 
     # -- fault injection and console edits -------------------------------------------------------
     def fail_next(self, kind: str, count: int = 1, command: str | None = None) -> None:
@@ -523,11 +526,10 @@ class FakeGvmd:
         return connection
 
     @contextmanager
-    def timed_clients(self) -> Iterator["FakeGvmd"]:
-        """While active, every GVM client scanguard makes (scanguard_gvm.client) reaches this fake
-        through `timed` connections (connections elsewhere are left as they are)."""
-        import scanguard_gvm.client as gvm_client
-
+    def timed_clients(self, gvm_client: Any) -> Iterator["FakeGvmd"]:
+        """While active, every GVM client the module `gvm_client` opens (its `open_connection`:
+        scanguard_gvm.client, passed in so this package imports no plugin's internals) reaches
+        this fake through `timed` connections (connections elsewhere are left as they are)."""
         opened = gvm_client.open_connection
 
         def open_timed(config: Any) -> Any:
