@@ -19,6 +19,19 @@ def test_several_devices_run_at_once_on_different_loopback_addresses(personality
         assert all(not net.refused(d.address, d.heartbeat_port) for d in devs)
 
 
+def test_a_device_never_picks_the_address_of_one_that_is_down_awaiting_its_reboot(personality, net, monkeypatch):
+    import scanguard.testbed.device as device
+
+    with run_device(personality("payment-terminal", delay_s=30)) as first:
+        net.connect(first.address, 7100)
+        assert first.wait_for("down")  # its ports are closed now, but it comes back there
+        # the next device is offered the dead one's address first: it must take another
+        monkeypatch.setattr(device.random, "sample", lambda seq, k: [int(first.address.rsplit(".", 1)[1]), *[
+            o for o in seq if f"127.0.0.{o}" != first.address][: k - 1]])
+        with run_device(personality("plc")) as second:
+            assert second.address != first.address
+
+
 def test_killing_one_device_leaves_the_others_up(personality, net):
     with ExitStack() as stack:
         first, second = (stack.enter_context(run_device(personality("payment-terminal", delay_s=30)))

@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import random
 import socket
+import threading
 import time
 from collections import deque
 from datetime import datetime, timezone
@@ -30,6 +31,10 @@ from .truth import DeviceState, DeviceStatus, TruthEvent, excerpt
 MAX_STREAM_BUFFER = 64 * 1024  # payload rules look at this much of a TCP stream
 IDLE_TIMEOUT_S = 30.0  # a connection that says nothing for this long is closed, so none leak
 AUTO_HOST_ATTEMPTS = 64
+_HELD: set[str] = set()
+"""Addresses the devices of this process hold, down ones included (a dead device's ports are
+closed, but it comes back there): a device that picks its own address never takes one of them."""
+_HELD_LOCK = threading.Lock()
 ACCEPT_BATCH = 64
 
 log = logging.getLogger(__name__)
@@ -96,6 +101,8 @@ class VirtualDevice:
                 self._control = await serve_control(self, self._control_host, self._control_port)
             except OSError:
                 self._close_listeners()
+                with _HELD_LOCK:
+                    _HELD.discard(self.host)
                 self._set_state("down")
                 raise
             self.control_port = self._control.sockets[0].getsockname()[1]
@@ -105,6 +112,9 @@ class VirtualDevice:
         if self._reboot_handle is not None:
             self._reboot_handle.cancel()
         self._close_listeners()
+        if self._want_host is None and self.host:
+            with _HELD_LOCK:
+                _HELD.discard(self.host)
         if self._control is not None:
             self._control.close()
             await self._control.wait_closed()
@@ -159,10 +169,17 @@ class VirtualDevice:
         candidates = random.sample(range(2, 255), k=min(AUTO_HOST_ATTEMPTS, 253))
         last: OSError | None = None
         for last_octet in candidates:
+            host = f"127.0.0.{last_octet}"
+            with _HELD_LOCK:
+                if host in _HELD:
+                    continue
+                _HELD.add(host)
             try:
-                await self._listen(f"127.0.0.{last_octet}")
+                await self._listen(host)
                 return
             except OSError as e:
+                with _HELD_LOCK:
+                    _HELD.discard(host)
                 if e.errno != errno.EADDRINUSE:
                     raise
                 last = e
