@@ -44,8 +44,11 @@ def test_the_probe_that_kills_is_confirmed_alone_on_its_port_and_no_rate_is_prop
     assert not [f for f in result.findings if f.proposal is not None and f.proposal.kind == "rate"]
     # what the device itself says: it died of that payload, in the scan and in the replay
     assert deaths == [("payload", FATAL), ("payload", FATAL)]
+    # suspects are replayed one by one (on a busy machine a bare connect may come first and be
+    # cleared); the one replay that took the device down is GenericLines alone on the fatal port
     replays = [r for r in checks.runs if r.replayed is not None]
-    assert [(r.replayed.port, r.replayed.probe, r.device_went_down) for r in replays] == [(FATAL, "GenericLines", True)]
+    assert [(r.replayed.port, r.replayed.probe) for r in replays if r.device_went_down] == [(FATAL, "GenericLines")]
+    assert replays[-1].device_went_down and all(r.replayed.port == FATAL for r in replays)
 
 
 def test_a_slow_service_is_cut_at_its_own_limit_and_the_next_port_still_gets_its_checks(lab, nmap_vendor, tmp_path):
