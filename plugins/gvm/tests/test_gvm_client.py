@@ -256,15 +256,68 @@ def test_a_failed_create_leaves_nothing_behind(fake, client, plan):
     assert (ours(fake.state.configs), ours(fake.state.port_lists)) == ([], [])
 
 
-def test_leftovers_of_an_interrupted_update_are_hidden_and_collected(fake, client, plan):
+def test_leftovers_of_an_interrupted_update_read_as_part_of_the_template_and_are_collected(fake, client, plan):
     ct = plan.get("discovery@hvac")
     rid, doc = push(client, ct)
     fake.fail_next("reset", command="modify_task")  # the new version is made, the task not repointed
     with pytest.raises(ScannerError):
         client.update(rid, ct.name, doc, managed_marker(ct.name, payload_hash(doc)))
-    assert [o.remote_id for o in client.list_managed()] == [rid]
+    (half,) = [c.id for c in ours(fake.state.configs) if c.id != rid]
+    (listed,) = client.list_managed()
+    assert listed.remote_id == rid and f"scan config {half}" in " ".join(listed.payload["leftovers"])
+    assert payload_hash(listed.payload) != listed.marker_hash  # not what was pushed: the sync restores it
     new_id = client.update(rid, ct.name, doc, managed_marker(ct.name, payload_hash(doc)))
     assert [c.id for c in ours(fake.state.configs)] == [new_id] and len(fake.state.targets) == 1
+    assert payload_hash(client.read(new_id).payload) == payload_hash(doc)
+
+
+def _update_losing_the_connection_while_naming_the_task(fake, client, ct, kind):
+    """Push `ct`, edit its scan config in the console (safe checks off, as drift), then update it
+    with the connection lost (`kind`: "reset" or "timeout") at the command that names the
+    repointed task, the one after the repoint was read back. Returns (old id, marker, error)."""
+    rid, doc = push(client, ct)
+    marker = managed_marker(ct.name, payload_hash(doc))
+    start = len(fake.requests)
+    rid = client.update(rid, ct.name, doc, marker)  # a rehearsal: where the naming falls in an update
+    naming = [i for i, (command, _) in enumerate(fake.requests[start:], 1) if command == "modify_task"][1]
+    fake.edit("config", rid, scanner_preferences={"safe_checks": "no"}, families_on=["Denial of Service"])
+    start = len(fake.requests)
+    fake.fail_at(start + naming, kind)
+    with pytest.raises(ScannerError) as err:
+        client.update(rid, ct.name, doc, marker)
+    assert fake.requests[start + naming - 1] == ("modify_task", 0)  # the fault met the naming
+    return rid, marker, doc, err.value
+
+
+@pytest.mark.parametrize("kind", ["reset", "timeout"])
+def test_a_connection_lost_once_the_task_is_repointed_is_transient_and_the_retry_retires_the_edited_version(
+        fake, client, plan, kind):
+    # python-gvm reopens a lost connection by itself, unauthenticated: gvmd would refuse every later
+    # command, which must not read as a refusal no retry can fix
+    ct = plan.get("full-audit@payment-terminals")
+    old, marker, doc, err = _update_losing_the_connection_while_naming_the_task(fake, client, ct, kind)
+    assert err.transient and "refused" not in str(err)
+    assert 401 not in fake.statuses()  # nothing was sent on a connection that had not authenticated
+    new_id = client.update(old, ct.name, doc, marker)  # the sync's retry
+    assert [c.id for c in ours(fake.state.configs)] == [new_id]
+    assert {p.id for p in ours(fake.state.port_lists)} == {t.port_list_id for t in fake.state.targets.values()}
+    (task,) = fake.state.tasks.values()
+    assert (task.config_id, task.name, task.comment) == (new_id, ct.name, marker)
+    assert payload_hash(client.read(new_id).payload) == payload_hash(doc)
+
+
+def test_an_edited_version_left_behind_reads_with_the_template_so_the_next_sync_restores_it(fake, client, plan):
+    # the update was not retried: the edited old version (safe checks off) stays, no task uses it
+    ct = plan.get("full-audit@payment-terminals")
+    old, marker, doc, _ = _update_losing_the_connection_while_naming_the_task(fake, client, ct, "reset")
+    (listed,) = client.list_managed()
+    assert listed.remote_id != old and listed.marker_hash == payload_hash(doc)
+    assert any(left.startswith(f"scan config {old} ") for left in listed.payload["leftovers"])
+    assert payload_hash(client.read(listed.remote_id).payload) == payload_hash(listed.payload)
+    assert payload_hash(listed.payload) != listed.marker_hash  # drift: the sync restores it
+    new_id = client.update(listed.remote_id, ct.name, doc, marker)  # the restore
+    assert [c.id for c in ours(fake.state.configs)] == [new_id] and len(fake.state.targets) == 1
+    assert payload_hash(client.read(new_id).payload) == payload_hash(doc)
 
 
 def test_tls_is_verified_against_the_ca_bundle(fake, monkeypatch, tmp_path):

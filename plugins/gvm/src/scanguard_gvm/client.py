@@ -22,6 +22,11 @@ task back: gvmd may refuse or ignore a repoint), and deletes the old version. Wh
   target ("Status must be New to edit config"); that is found before anything is written and
   reported, and a failure halfway puts every repointed task back and removes what was made.
 
+A run cut short (a lost connection, a kill) may still leave objects of a template that no
+version in force uses: they read as part of the template (`leftovers`), so that it differs from
+what was pushed and the next sync's restore deletes them; a session whose connection was lost
+is over (connection.SessionConnection), a transient failure the sync retries.
+
 Without a feed gvmd has no NVTs and stores no scanner or NVT preferences (and answers 503 to NVT
 look-ups): nothing is pushed, and the error says why.
 
@@ -48,7 +53,7 @@ from gvm.transforms import EtreeCheckCommandTransform
 from scanguard import AddressSet, RemoteObject, ScannerConfig, ScannerError, parse_marker, payload_hash, resolve_secret
 
 from .commands import port_range_text
-from .connection import open_connection
+from .connection import SessionConnection, open_connection
 from .hosts import (
     ABSOLUTE_MAX_IPS_PER_TARGET,
     DEFAULT_MAX_IPS_PER_TARGET,
@@ -71,6 +76,9 @@ INTENT_PREFIX = "scanguard:intent "
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 _TRANSIENT_GVM_TEXT = ("closed the connection", "Timeout", "Cannot parse XML", "not connected")
 SUPERSEDED = "scanguard: superseded version, no longer managed"
+LEFTOVERS = "leftovers"
+"""The key under which a template reads what interrupted runs left of it (see `_read`)."""
+KIND_NAMES = {"config": "scan config", "target": "target", "port_list": "port list"}
 NO_FEED = ("gvmd has no NVT feed: it lists no NVT families, stores no scanner or NVT preferences and answers "
            "503 to NVT look-ups, so safe_checks, the alive test, the port scanner and the family selection of a "
            "scan config can be neither set nor verified. Nothing was pushed. Let gvmd load the feed from its "
@@ -89,6 +97,7 @@ class TaskInfo:
     status: str
     alterable: bool
     preferences: dict[str, str]
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,12 @@ def _intent(comment: str) -> dict[str, Any]:
             except ValueError:
                 return {}
     return {}
+
+
+def _task_name(payload: dict[str, Any], part: int, parts: int) -> str:
+    """The name of the task of one part (0-based) of a template cut into `parts`."""
+    name = payload["task"]["name"]
+    return name if parts == 1 else f"{name} (part {part + 1} of {parts})"
 
 
 def _task_names(tasks: list[TaskInfo]) -> str:
@@ -218,8 +233,10 @@ class GvmClient:
         with self._errors():
             username = resolve_secret(self._config, "username")
             password = resolve_secret(self._config, "password")
-            with Gmp(self._connect(), transform=EtreeCheckCommandTransform()) as gmp:
+            connection = SessionConnection(self._connect())
+            with Gmp(connection, transform=EtreeCheckCommandTransform()) as gmp:
                 gmp.authenticate(username.reveal(), password.reveal())
+                connection.authenticated()
                 self._families = None
                 yield gmp
 
@@ -248,8 +265,9 @@ class GvmClient:
         one its own tasks use is the template (for a template without targets, which has no task,
         the newest); a version an admin's task still uses is listed too (a duplicate the sync will
         be refused to delete, so it is reported every run); other versions are leftovers of
-        interrupted runs, possibly half-made: hidden here, and removed by the next create or
-        update of that name."""
+        interrupted runs, possibly half-made: never a template of their own, they read as part
+        of the template of their name (see `_read`), which then differs from what was pushed, and
+        the next create or update of that name deletes them."""
         with self._session() as gmp:
             inv = self._inventory(gmp)
             versions: dict[str, list[Any]] = {}
@@ -299,11 +317,8 @@ class GvmClient:
                 current = self._current_version(gmp, name, inv)
                 if current not in (None, remote_id):
                     if current in self._versions_marked(gmp, name, marker):
-                        # ... and it is this very push: only the tidying up is left to do
-                        now = self._bundle(gmp, current, inv)
-                        keep = (current, now.port_list_id or "", *(t.id for _, t in now.parts if t is not None))
-                        self._tidy(gmp, name, keep, self._bundle(gmp, remote_id, inv))
-                        return current
+                        # ... and it is this very push: only what follows the repoint is left
+                        return self._finish(gmp, name, payload, marker, current, self._bundle(gmp, remote_id, inv), inv)
                     old = self._bundle(gmp, current, inv)
             stuck = [t for t, _ in old.parts if t.status != "New" and not t.alterable]
             if stuck:
@@ -327,6 +342,26 @@ class GvmClient:
                     f"stays in use by what scanguard did not make: {'; '.join(kept)}. scanguard never repoints or "
                     "deletes those: repoint them to the new version or delete them; until then each sync reports it"))
             return new_id
+
+    def _finish(self, gmp: Any, name: str, payload: dict[str, Any], marker: str, current: str, old: Bundle,
+                inv: Inventory) -> str:
+        """Finish a push whose repoint went through before its session was lost: name the tasks
+        (that command may have been lost with the connection, or never sent), retire the old
+        version and collect leftovers; returns the version in force."""
+        now = self._bundle(gmp, current, inv)
+        keep = (current, now.port_list_id or "", *(t.id for _, t in now.parts if t is not None))
+        late: list[Exception] = []
+        try:
+            for i, (task, _) in enumerate(now.parts):
+                task_name = _task_name(payload, i, len(now.parts))
+                if (task.name, task.comment) != (task_name, marker):
+                    gmp.modify_task(task.id, name=task_name, comment=marker)
+        except (GvmError, OSError) as e:
+            late.append(e)
+        self._tidy(gmp, name, keep, old)
+        if late:
+            raise late[0]
+        return current
 
     def delete(self, remote_id: str) -> None:
         """Delete the bundle: its tasks, targets, port list and scan config. Refused, with nothing
@@ -363,7 +398,8 @@ class GvmClient:
                 id=t.get("id"), name=t.findtext("name") or "", config_id=cfg.get("id") if cfg is not None else None,
                 target_id=tgt.get("id") if tgt is not None else None,
                 managed=parse_marker(t.findtext("comment")) is not None, status=t.findtext("status") or "",
-                alterable=(t.findtext("alterable") or "0").strip() == "1", preferences=prefs))
+                alterable=(t.findtext("alterable") or "0").strip() == "1", preferences=prefs,
+                comment=t.findtext("comment") or ""))
         targets = {}
         for t in gmp.get_targets(filter_string=flt).findall("target"):
             pl = t.find("port_list")
@@ -443,9 +479,11 @@ class GvmClient:
         without its tasks, less safe than it was), then reported all the same; a session that is
         gone leaves it to the engine's retry, which finds the tasks on the new version (update)."""
         def once() -> list[str]:
-            kept = self._retire(gmp, old, self._inventory(gmp)) if old is not None else []
+            # leftovers first: an old version whose tasks a lost session had already repointed has
+            # no parts to retire by, and its own targets would otherwise hold its port list as if
+            # an admin's did
             self._collect_garbage(gmp, name, keep=new)
-            return kept
+            return self._retire(gmp, old, self._inventory(gmp)) if old is not None else []
 
         try:
             return once()
@@ -478,16 +516,23 @@ class GvmClient:
         log.warning("scanner %s: old port list %s (%s) is held by a target scanguard did not make; unmarked",
                     self.scanner, pl_id, name)
 
-    def _collect_garbage(self, gmp: Any, name: str, keep: tuple[str, ...]) -> None:
-        """Delete what interrupted runs left of this template: marked objects of its name that
-        nothing uses and that are not the version in force (`keep`: its ids)."""
+    def _leftovers(self, gmp: Any, name: str, keep: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
+        """What interrupted runs left of this template, as (kind, id, name): marked objects of its
+        name that nothing uses and that are not the version in force (`keep`: its ids). Listed
+        kind by kind as the iteration reaches it (targets first), so that a caller deleting each
+        as it comes frees the port lists they held before port lists are listed."""
         listings = (("target", gmp.get_targets, "target"), ("port_list", gmp.get_port_lists, "port_list"),
                     ("config", gmp.get_scan_configs, "config"))
         for kind, lister, tag in listings:
             for el in lister(filter_string=_marked(name)).findall(tag):
                 marker = parse_marker(el.findtext("comment"))
                 if marker and marker[0] == name and el.get("id") not in keep and el.findtext("in_use") != "1":
-                    self._delete(gmp, kind, el.get("id"), missing_ok=True)
+                    yield kind, el.get("id"), el.findtext("name") or ""
+
+    def _collect_garbage(self, gmp: Any, name: str, keep: tuple[str, ...]) -> None:
+        """Delete what interrupted runs left of this template (see `_leftovers`)."""
+        for kind, oid, _ in self._leftovers(gmp, name, keep):
+            self._delete(gmp, kind, oid, missing_ok=True)
 
     def _targets_of(self, payload: dict[str, Any]) -> tuple[AddressSet, AddressSet, bool]:
         """(include, exclude, whether the scanner's targets stand in for the template's)."""
@@ -552,8 +597,7 @@ class GvmClient:
             prefs = payload["task"]["preferences"]
             old_tasks = [t for t, _ in old.parts] if old else []
             for i, target_id in enumerate(target_ids):
-                task_name = payload["task"]["name"] if len(target_ids) == 1 else \
-                    f"{payload['task']['name']} (part {i + 1} of {len(target_ids)})"
+                task_name = _task_name(payload, i, len(target_ids))
                 if i < len(old_tasks):
                     task = old_tasks[i]
                     # config and target first, then read back; name and comment only once that held
@@ -573,9 +617,7 @@ class GvmClient:
         # behind, the old version would read, without its tasks, as it was before the push)
         try:
             for i, task in enumerate(repointed):
-                task_name = payload["task"]["name"] if len(target_ids) == 1 else \
-                    f"{payload['task']['name']} (part {i + 1} of {len(target_ids)})"
-                gmp.modify_task(task.id, name=task_name, comment=marker)
+                gmp.modify_task(task.id, name=_task_name(payload, i, len(target_ids)), comment=marker)
             for task in old_tasks[len(target_ids):]:  # parts the template no longer has: its own tasks
                 self._delete(gmp, "task", task.id, missing_ok=True)
         except (GvmError, OSError) as e:
@@ -681,6 +723,15 @@ class GvmClient:
             "target": self._read_targets(b, name, intent),
             "task": self._read_tasks(b, name, intent),
         }
+        # what an interrupted run left under the template's name is held on the scanner as much as
+        # the version in force (an old version a console user edited, a half-made one): it reads
+        # as part of the template, so the template differs from what was pushed (drift), and the
+        # sync's restore, a new version, deletes it (render never writes this key)
+        keep = (config_id, *(p for p in (b.port_list_id, *b.extra_port_lists) if p),
+                *(t.id for _, t in b.parts if t is not None))
+        left = sorted(f"{KIND_NAMES[kind]} {oid} ({label})" for kind, oid, label in self._leftovers(gmp, name, keep))
+        if left:
+            payload[LEFTOVERS] = left
         return RemoteObject(remote_id=config_id, name=name, payload=payload,
                             marker_hash=marker[1] if marker else None, managed=marker is not None)
 

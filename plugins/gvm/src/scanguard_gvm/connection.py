@@ -1,5 +1,6 @@
 """How scanguard reaches gvmd: TLS (verified unless the workspace says `tls.verify = false`) or
-gvmd's Unix socket, as python-gvm connections."""
+gvmd's Unix socket, as python-gvm connections; a session's connection is never reopened once it
+has authenticated (`SessionConnection`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,50 @@ from gvm.connections import GvmConnection, TLSConnection, UnixSocketConnection
 from scanguard import ScannerConfig, ScannerError
 
 DEFAULT_PORT = 9390
+SESSION_LOST = ("the connection to gvmd was lost mid-session (a reset, or an answer that never came); "
+                "whether its last command was carried out is unknown, and the session's later commands were not sent")
+
+
+class SessionConnection:
+    """A python-gvm connection that is not reopened once its session has authenticated.
+
+    python-gvm reopens a connection it lost (a reset, a timeout) at the next command, without
+    authenticating again; gvmd refuses every command of such a connection ("Only command
+    GET_VERSION is allowed before AUTHENTICATE", gmp.c, then it closes the connection), which
+    would read as gvmd refusing the command itself, a failure no retry could fix. Once
+    `authenticated()` was called, reopening raises ConnectionAbortedError instead: the session is
+    over, a transient failure that a new, authenticated session may retry. (python-gvm opens the
+    connection twice before that: once to ask the GMP version, once for the session.)"""
+
+    def __init__(self, inner: GvmConnection) -> None:
+        self._inner = inner
+        self._sealed = False
+
+    def authenticated(self) -> None:
+        """The session has authenticated: a lost connection ends it."""
+        self._sealed = True
+
+    def connect(self) -> None:
+        """Open the connection, unless the authenticated session already lost it."""
+        if self._sealed:
+            raise ConnectionAbortedError(SESSION_LOST)
+        self._inner.connect()
+
+    def disconnect(self) -> None:
+        """Close the connection."""
+        self._inner.disconnect()
+
+    def send(self, data: bytes) -> None:
+        """Send a command."""
+        self._inner.send(data)
+
+    def read(self) -> bytes:
+        """Read (part of) an answer."""
+        return self._inner.read()
+
+    def finish_send(self) -> None:
+        """Tell gvmd nothing more will be sent."""
+        self._inner.finish_send()
 
 
 class VerifiedTLSConnection(TLSConnection):
