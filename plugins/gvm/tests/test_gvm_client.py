@@ -23,6 +23,7 @@ from scanguard import (
     violations,
 )
 from gvm.connections import TLSConnection
+from gvm.errors import GvmError, GvmResponseError
 from gvm.protocols.gmp import Gmp
 from gvm.transforms import EtreeCheckCommandTransform
 import scanguard_gvm.client
@@ -289,6 +290,18 @@ def _update_losing_the_connection_while_naming_the_task(fake, client, ct, kind):
     return rid, marker, doc, err.value
 
 
+def test_like_gvmd_the_fake_refuses_every_command_of_a_connection_python_gvm_opened_again(fake):
+    conn = TLSConnection(hostname=fake.host, port=fake.port, timeout=TIMEOUT_S, cafile=fake.ca_bundle)
+    with Gmp(fake.timed(conn), transform=EtreeCheckCommandTransform()) as gmp:
+        gmp.authenticate(fake.username, fake.password)
+        fake.fail_next("reset", command="get_tasks")
+        with pytest.raises(GvmError):
+            gmp.get_tasks()
+        with pytest.raises(GvmResponseError, match="allowed before AUTHENTICATE") as err:
+            gmp.get_tasks()  # python-gvm connected again, and did not authenticate
+    assert str(err.value.status) == "400" and fake.requests[-1] == ("get_tasks", 400)
+
+
 @pytest.mark.parametrize("kind", ["reset", "timeout"])
 def test_a_connection_lost_once_the_task_is_repointed_is_transient_and_the_retry_retires_the_edited_version(
         fake, client, plan, kind):
@@ -297,7 +310,7 @@ def test_a_connection_lost_once_the_task_is_repointed_is_transient_and_the_retry
     ct = plan.get("full-audit@payment-terminals")
     old, marker, doc, err = _update_losing_the_connection_while_naming_the_task(fake, client, ct, kind)
     assert err.transient and "refused" not in str(err)
-    assert 401 not in fake.statuses()  # nothing was sent on a connection that had not authenticated
+    assert fake.requests[-1] == ("modify_task", 0)  # nothing sent after: the session was over
     new_id = client.update(old, ct.name, doc, marker)  # the sync's retry
     assert [c.id for c in ours(fake.state.configs)] == [new_id]
     assert {p.id for p in ours(fake.state.port_lists)} == {t.port_list_id for t in fake.state.targets.values()}

@@ -8,12 +8,16 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from gvm.errors import GvmResponseError
+from gvm.connections import UnixSocketConnection
+from gvm.errors import GvmError, GvmResponseError
+from gvm.protocols.gmp import Gmp
+from gvm.transforms import EtreeCheckCommandTransform
 from scanguard import (
     AddressSet,
     PortSet,
@@ -26,6 +30,8 @@ from scanguard import (
     payload_hash,
     violations,
 )
+from scanguard_gvm.client import GvmClient
+from scanguard_gvm.connection import open_connection
 from scanguard_gvm.document import parse, render
 from scanguard_gvm.plugin import VENDOR
 
@@ -248,3 +254,71 @@ def test_a_task_that_has_run_and_is_not_alterable_is_refused_before_any_write(re
     with real_gvmd.gmp() as g:
         assert {c.get("id") for c in g.get_scan_configs(filter_string="rows=-1").findall("config")} == before
         assert g.get_task(task).find("task/config").get("id") == rid
+
+
+def test_gvmd_refuses_every_command_of_a_connection_python_gvm_opened_again_after_losing_it(real_gvmd):
+    # why a session whose connection was lost is over (connection.SessionConnection)
+    conn = UnixSocketConnection(path=str(real_gvmd.socket), timeout=60)
+    with Gmp(conn, transform=EtreeCheckCommandTransform()) as g:
+        g.authenticate(real_gvmd.username, real_gvmd.password)
+        conn._socket.shutdown(socket.SHUT_RDWR)  # the connection is lost
+        with pytest.raises((GvmError, OSError)):
+            g.get_tasks()
+        with pytest.raises(GvmResponseError, match="allowed before AUTHENTICATE") as err:
+            g.get_tasks()  # python-gvm connected again, and did not authenticate
+    assert str(err.value.status) == "400"
+
+
+class LostAfterSending:
+    """A connection to the real gvmd that is lost right after it sends the first command that
+    `lost_after` picks (the command reaches gvmd, its answer never reaches the client)."""
+
+    def __init__(self, inner, lost_after, done: list) -> None:
+        self._inner, self._lost_after, self._done = inner, lost_after, done
+
+    def connect(self):
+        self._inner.connect()
+
+    def disconnect(self):
+        self._inner.disconnect()
+
+    def send(self, data: bytes):
+        self._inner.send(data)
+        if not self._done and self._lost_after(data):
+            self._done.append(data)
+            self._inner._socket.shutdown(socket.SHUT_RDWR)
+
+    def read(self) -> bytes:
+        return self._inner.read()
+
+    def finish_send(self):
+        self._inner.finish_send()
+
+
+def test_a_connection_lost_while_naming_the_repointed_task_leaves_nothing_unsafe_hidden(real_gvmd, monkeypatch, plan):
+    config = real_gvmd.scanner(monkeypatch)
+    ct = plan.get("discovery@hvac")
+    rid, doc = push(VENDOR.client(config), ct)
+    marker = managed_marker(ct.name, payload_hash(doc))
+    lost: list[bytes] = []
+    client = GvmClient(config, connect=lambda: LostAfterSending(
+        open_connection(config), lambda data: data.startswith(b"<modify_task") and b"<name>" in data, lost))
+    with pytest.raises(ScannerError) as err:
+        client.update(rid, ct.name, doc, marker)
+    assert lost and err.value.transient and "refused" not in str(err.value)
+    with real_gvmd.gmp() as g:
+        (task,) = g.get_tasks(filter_string="rows=-1").findall("task")
+        configs = {c.get("id") for c in g.get_scan_configs(filter_string="rows=-1").findall("config")
+                   if parse_marker(c.findtext("comment"))}
+    new_id = task.find("config").get("id")
+    assert configs == {rid, new_id} and new_id != rid  # the old version stays, no task uses it
+    (listed,) = client.list_managed()
+    assert listed.remote_id == new_id and any(x.startswith(f"scan config {rid} ") for x in listed.payload["leftovers"])
+    assert payload_hash(listed.payload) != listed.marker_hash  # drift: the next sync restores it
+    assert client.update(rid, ct.name, doc, marker) == new_id  # the sync's retry finishes the push
+    with real_gvmd.gmp() as g:
+        assert {c.get("id") for c in g.get_scan_configs(filter_string="rows=-1").findall("config")
+                if parse_marker(c.findtext("comment"))} == {new_id}
+        (task,) = g.get_tasks(filter_string="rows=-1").findall("task")
+    assert (task.findtext("name"), task.findtext("comment")) == (ct.name, marker)
+    assert payload_hash(client.read(new_id).payload) == payload_hash(doc)

@@ -26,6 +26,10 @@ from gvmd's source where the recording is silent. What it reproduces:
   while a task uses the config ("Config is in use"), feed configs not writable ("Permission
   denied"); listed with the families that have selected NVTs and every preference gvmd knows
   (the feed's NVT preferences and the scanner's preferences), radio values first option first;
+- sessions: any command but get_version and authenticate before authenticating is answered
+  `<gmp_response status="400" status_text="Only command GET_VERSION is allowed before
+  AUTHENTICATE"/>` and the connection closed (gmp.c; what python-gvm meets when it opens a lost
+  connection again by itself);
 - tasks: modify_task checks the config first, then applies name, comment, config, alterable,
   target and preferences one after the other, stopping at the first refusal (a task that has run
   and is not alterable takes no new config or target); start_task interrupts at once (no scanner
@@ -87,6 +91,7 @@ NMAP_WRAPPER = "1.3.6.1.4.1.25623.1.0.14259"
 
 FAULT_KINDS = ("500", "503", "reset", "timeout")
 FAULT_TEXT = {"500": "Internal error", "503": "Service temporarily down"}
+BEFORE_AUTHENTICATE = "Only command GET_VERSION is allowed before AUTHENTICATE"
 ALIVE_TESTS = (
     "Scan Config Default", "ICMP Ping", "TCP-ACK Service Ping", "TCP-SYN Service Ping", "ARP Ping",
     "ICMP & TCP-ACK Service Ping", "ICMP & ARP Ping", "TCP-ACK Service & ARP Ping",
@@ -633,6 +638,14 @@ class FakeGvmd:
                 self.requests.append((command, 0))
             self._hold_silent(conn)
             return False
+        if not fault and session["user"] is None and command not in ("get_version", "authenticate"):
+            with self._lock:
+                self.requests.append((command, 400))
+            try:
+                conn.sendall(f'<gmp_response status="400" status_text="{BEFORE_AUTHENTICATE}"/>'.encode())
+            except OSError:
+                pass
+            return False  # gvmd ends the session
         if fault:
             status, body, text = int(fault), "", FAULT_TEXT[fault]
         else:
@@ -682,7 +695,7 @@ class FakeGvmd:
                 return 200, "OK", "<role>Admin</role><timezone>UTC</timezone>"
             return 400, "Authentication failed", ""
         if session["user"] is None:
-            return 401, "Authenticate first", ""
+            return 400, BEFORE_AUTHENTICATE, ""
         handler = getattr(self, "_cmd_" + command, None)
         if handler is None:
             return 400, "Bogus command name", ""
