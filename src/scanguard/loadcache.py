@@ -101,6 +101,11 @@ class LoadCache:
         self._new[key] = doc
         return doc
 
+    def has(self, kind: str, digest: str) -> bool:
+        """Whether a document is stored for a file of this kind and content hash (not counted as
+        a use: `get` is)."""
+        return f"{kind}:{digest}" in self._old
+
     def put(self, kind: str, digest: str, doc: Any) -> None:
         """Remember the document of a file that validated."""
         self._new[f"{kind}:{digest}"] = doc

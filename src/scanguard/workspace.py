@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from contextlib import closing
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterator, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -21,6 +22,7 @@ from .model.config import WorkspaceConfig
 from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
 from .suggest import hint, keys_at
+from .yamlpool import Parsed, parse_stream
 from .yamlsrc import YAMLSourceError, line_for, parse
 
 CONFIG_FILE = "scanguard.toml"
@@ -180,42 +182,93 @@ def _read_bytes(path: str) -> bytes:
         os.close(fd)
 
 
+class _Read:
+    """One file as read ahead of validation: its bytes, their hash, and, when it missed the
+    cache and parsed, its (data, text_keys)."""
+
+    __slots__ = ("raw", "digest", "parsed")
+
+    def __init__(self, raw: bytes, digest: str, parsed: Parsed | None = None) -> None:
+        self.raw, self.digest, self.parsed = raw, digest, parsed
+
+
+def _read_ahead(paths: list[str], model: type[BaseModel], cache: LoadCache) -> Iterator[tuple[str, _Read | None]]:
+    """(path, the file as read) for every path, in order: its bytes and hash, and for the files
+    the cache does not hold, their parse, done on every core when there are many
+    (scanguard.yamlpool; the caller validates each file while the workers parse the next ones).
+    None for a file that cannot be read: `_load_yaml_model` reads it again and says why."""
+    reads: list[_Read | None] = []
+    texts: list[str] = []
+    for path in paths:
+        try:
+            raw = _read_bytes(path)
+        except OSError:
+            reads.append(None)
+            continue
+        read = _Read(raw, content_hash(raw))
+        reads.append(read)
+        if not cache.has(model.__name__, read.digest):
+            try:
+                texts.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                continue  # parsed in order below, and reported there
+            read.parsed = _PENDING
+    with closing(parse_stream(texts)) as parsed:
+        for path, read in zip(paths, reads):
+            if read is not None and read.parsed is _PENDING:
+                read.parsed = next(parsed)
+            yield path, read
+
+
+_PENDING: Any = object()
+"""A file whose parse is still to come from the stream."""
+
+
 def _load_yaml_model(path: str | Path, root: Path, model: type[M], problems: ProblemList,
-                     cache: LoadCache | None = None) -> M | None:
+                     cache: LoadCache | None = None, ahead: _Read | None = None) -> M | None:
     """Read, parse and validate one YAML file (strictly: no value is coerced to another type),
-    through the cache when the same content validated before."""
+    through the cache when the same content validated before. `ahead`: the file as read (and
+    perhaps parsed) by `_read_ahead`."""
     file = _rel(path, root)
     cache = cache or LoadCache.disabled()
-    try:
-        raw = _read_bytes(os.fspath(path))
-    except OSError as e:
-        problems.add(file, None, "", f"cannot read: {e}")
-        return None
-    digest = content_hash(raw)
+    if ahead is None:
+        try:
+            raw = _read_bytes(os.fspath(path))
+        except OSError as e:
+            problems.add(file, None, "", f"cannot read: {e}")
+            return None
+        ahead = _Read(raw, content_hash(raw))
+    raw, digest = ahead.raw, ahead.digest
     cached = cache.get(model.__name__, digest)
     if cached is not None:
         try:
             return model.model_validate(cached, strict=True)
         except ValidationError:
             pass  # not what this version accepts after all: read the file, whose errors carry lines
+    if ahead.parsed is not None:
+        data, text_keys = ahead.parsed
+        doc = None
+    else:
+        try:
+            doc = parse(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            problems.add(file, None, "", f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})")
+            return None
+        except YAMLSourceError as e:
+            problems.add(file, e.line, "", str(e))
+            return None
+        data, text_keys = doc.data, doc.text_keys
+    if not isinstance(data, dict):
+        problems.add(file, 1, "", f"expected a mapping of keys to values, found {describe(data)}")
+        return None
     try:
-        doc = parse(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        problems.add(file, None, "", f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})")
-        return None
-    except YAMLSourceError as e:
-        problems.add(file, e.line, "", str(e))
-        return None
-    if not isinstance(doc.data, dict):
-        problems.add(file, 1, "", f"expected a mapping of keys to values, found {describe(doc.data)}")
-        return None
-    try:
-        obj = model.model_validate(doc.data, strict=True)
+        obj = model.model_validate(data, strict=True)
     except ValidationError as e:
-        _pydantic_problems(e, file, doc, problems)
+        # parsed elsewhere: the lines come from parsing it here (the same rules, the same text)
+        _pydantic_problems(e, file, doc if doc is not None else parse(raw.decode("utf-8")), problems)
         return None
-    if doc.text_keys:
-        cache.put(model.__name__, digest, doc.data)
+    if text_keys:
+        cache.put(model.__name__, digest, data)
     return obj
 
 
@@ -287,29 +340,36 @@ def load_workspace(root: str | Path, *, today: date | None = None, strict: bool 
     return ws
 
 
+def _add_profile(path: str, read: "_Read | None", root: Path, problems: ProblemList, cache: LoadCache, today: date,
+                 profiles: list[DeviceProfile], sources: dict[str, str]) -> None:
+    """Validate one profile file and add it to `profiles`, or its problems to `problems`."""
+    prof = _load_yaml_model(path, root, DeviceProfile, problems, cache, read)
+    if prof is None:
+        return
+    file = _rel(path, root)
+    key = f"profile:{prof.id}"
+    if key in sources:
+        problems.add(file, locate(Path(path), ("id",)), "id",
+                     f"duplicate profile id {prof.id!r}: already defined in {sources[key]}")
+        return
+    sources[key] = file
+    profiles.append(prof)
+    ra = prof.risk_acceptance
+    if ra is not None and ra.expired(today):
+        problems.add(file, None, "risk_acceptance.expires",
+                     f"risk acceptance for {prof.id} expired on {ra.expires} (accepted by {ra.accepted_by}); "
+                     "renew it or change the policy", severity="warning")
+
+
 def _load_files(root: Path, problems: ProblemList, cache: LoadCache,
                 today: date) -> tuple[list[DeviceProfile], dict[str, ScanTemplate], dict[str, str]]:
     """Every profile and template of the workspace (and the shipped templates it does not
     override), with the file each came from."""
     sources: dict[str, str] = {}
     profiles: list[DeviceProfile] = []
-    for path in _yaml_files(root / "profiles"):
-        prof = _load_yaml_model(path, root, DeviceProfile, problems, cache)
-        if prof is None:
-            continue
-        file = _rel(path, root)
-        key = f"profile:{prof.id}"
-        if key in sources:
-            problems.add(file, locate(Path(path), ("id",)), "id",
-                         f"duplicate profile id {prof.id!r}: already defined in {sources[key]}")
-            continue
-        sources[key] = file
-        profiles.append(prof)
-        ra = prof.risk_acceptance
-        if ra is not None and ra.expired(today):
-            problems.add(file, None, "risk_acceptance.expires",
-                         f"risk acceptance for {prof.id} expired on {ra.expires} (accepted by {ra.accepted_by}); "
-                         "renew it or change the policy", severity="warning")
+    with closing(_read_ahead(_yaml_files(root / "profiles"), DeviceProfile, cache)) as files:
+        for path, read in files:
+            _add_profile(path, read, root, problems, cache, today, profiles, sources)
 
     templates: dict[str, ScanTemplate] = {}
     for folder, shipped in ((root / "templates", False), (shipped_templates_dir(), True)):
