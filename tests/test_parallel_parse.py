@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from scanguard import yamlpool
-from scanguard.workspace import check_workspace
+from scanguard.workspace import check_workspace, shipped_templates_dir
 from tests.helpers import make_workspace
 
 
@@ -38,7 +38,9 @@ BROKEN = {
 @pytest.fixture
 def many(tmp_path):
     files = {f"dev-{i:03d}.yaml": _profile(i) for i in range(60)}
-    return make_workspace(tmp_path / "ws", {**files, **BROKEN})
+    root = make_workspace(tmp_path / "ws", {**files, **BROKEN})
+    (root / "profiles" / "dev-904.yaml").write_bytes(b"id: dev-904\nname: Latin-1 \xe9\n")  # not UTF-8
+    return root
 
 
 def _load(root, monkeypatch, processes: int):
@@ -56,7 +58,8 @@ def test_several_processes_find_what_one_finds(many, monkeypatch):
     assert together == alone
     by_file = {f: line for f, line, _, _ in together}
     assert by_file == {"profiles/dev-900.yaml": 5, "profiles/dev-901.yaml": 7,
-                       "profiles/dev-902.yaml": 3, "profiles/dev-903.yaml": 3}
+                       "profiles/dev-902.yaml": 3, "profiles/dev-903.yaml": 3, "profiles/dev-904.yaml": None}
+    assert "not UTF-8" in next(m for f, _, _, m in together if f == "profiles/dev-904.yaml")
 
 
 def test_valid_files_load_alike_on_several_processes(tmp_path, monkeypatch):
@@ -88,3 +91,23 @@ def test_few_files_or_one_worker_never_fork(monkeypatch):
     assert yamlpool.workers_for(yamlpool.MIN_FILES - 1) == 1
     monkeypatch.setenv("SCANGUARD_PARSE_WORKERS", "1")
     assert yamlpool.workers_for(50_000) == 1
+
+
+def test_workers_take_what_the_cache_holds_and_reread_an_edited_file(tmp_path, monkeypatch):
+    from scanguard import loadcache
+
+    root = make_workspace(tmp_path / "ws", {f"dev-{i:03d}.yaml": _profile(i) for i in range(60)})
+    monkeypatch.setenv("SCANGUARD_PARSE_WORKERS", "2")
+    monkeypatch.setenv("SCANGUARD_PARSE_MIN_FILES", "2")
+    check_workspace(root)  # fills the cache
+    edited = root / "profiles" / "dev-010.yaml"
+    edited.write_text(_profile(10).replace("7010/tcp", "7999/tcp"), encoding="utf-8")
+    uses = []
+    save = loadcache.LoadCache.save
+    monkeypatch.setattr(loadcache.LoadCache, "save", lambda self: (uses.append((self.hits, self.misses)), save(self)))
+    ws, problems = check_workspace(root)
+    assert yamlpool.last_processes == 2 and not problems.items
+    # every unchanged file (59 profiles, the workspace's template and the shipped ones) from the
+    # cache, the edited one read afresh
+    assert uses == [(59 + 1 + len(list(shipped_templates_dir().glob("*.yaml"))), 1)]
+    assert ws.profile("dev-010").constraints.excluded_ports[0].ports.text() == "7999/tcp"

@@ -101,10 +101,10 @@ class LoadCache:
         self._new[key] = doc
         return doc
 
-    def has(self, kind: str, digest: str) -> bool:
-        """Whether a document is stored for a file of this kind and content hash (not counted as
-        a use: `get` is)."""
-        return f"{kind}:{digest}" in self._old
+    def digests(self, kind: str) -> frozenset[str]:
+        """The content hashes of the files of this kind the cache holds a document for."""
+        prefix = f"{kind}:"
+        return frozenset(k[len(prefix):] for k in self._old if k.startswith(prefix))
 
     def put(self, kind: str, digest: str, doc: Any) -> None:
         """Remember the document of a file that validated."""

@@ -22,8 +22,8 @@ from .model.config import WorkspaceConfig
 from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
 from .suggest import hint, keys_at
-from .yamlpool import Parsed, parse_stream
-from .yamlsrc import YAMLSourceError, line_for, parse
+from .yamlpool import FileRead, read_bytes, read_stream
+from .yamlsrc import YAMLDocument, YAMLSourceError, line_for, parse
 
 CONFIG_FILE = "scanguard.toml"
 M = TypeVar("M", bound=BaseModel)
@@ -170,102 +170,77 @@ def _pydantic_problems(err: ValidationError, file: str, lines: Any, problems: Pr
         problems.add(file, where(loc), _loc_text(loc), msg)
 
 
-def _read_bytes(path: str) -> bytes:
-    # os.read rather than pathlib: half the time, and a load reads every file every time
-    fd = os.open(path, os.O_RDONLY)
+def _read_ahead(paths: list[str], model: type[BaseModel], cache: LoadCache) -> Iterator[tuple[str, FileRead]]:
+    """(path, the file as read: scanguard.yamlpool.FileRead) for every path, in order, each read,
+    hashed and, when the cache does not hold its content, parsed; on every core when there are
+    many, while the caller validates each file as it comes."""
+    with closing(read_stream(paths, cache.digests(model.__name__))) as reads:
+        yield from zip(paths, reads)
+
+
+def _read_now(path: str | Path, file: str, problems: ProblemList) -> FileRead | None:
     try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        raw = read_bytes(os.fspath(path))
+    except OSError as e:
+        problems.add(file, None, "", f"cannot read: {e}")
+        return None
+    return raw, content_hash(raw), None
 
 
-class _Read:
-    """One file as read ahead of validation: its bytes, their hash, and, when it missed the
-    cache and parsed, its (data, text_keys)."""
-
-    __slots__ = ("raw", "digest", "parsed")
-
-    def __init__(self, raw: bytes, digest: str, parsed: Parsed | None = None) -> None:
-        self.raw, self.digest, self.parsed = raw, digest, parsed
-
-
-def _read_ahead(paths: list[str], model: type[BaseModel], cache: LoadCache) -> Iterator[tuple[str, _Read | None]]:
-    """(path, the file as read) for every path, in order: its bytes and hash, and for the files
-    the cache does not hold, their parse, done on every core when there are many
-    (scanguard.yamlpool; the caller validates each file while the workers parse the next ones).
-    None for a file that cannot be read: `_load_yaml_model` reads it again and says why."""
-    reads: list[_Read | None] = []
-    texts: list[str] = []
-    for path in paths:
-        try:
-            raw = _read_bytes(path)
-        except OSError:
-            reads.append(None)
-            continue
-        read = _Read(raw, content_hash(raw))
-        reads.append(read)
-        if not cache.has(model.__name__, read.digest):
-            try:
-                texts.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                continue  # parsed in order below, and reported there
-            read.parsed = _PENDING
-    with closing(parse_stream(texts)) as parsed:
-        for path, read in zip(paths, reads):
-            if read is not None and read.parsed is _PENDING:
-                read.parsed = next(parsed)
-            yield path, read
-
-
-_PENDING: Any = object()
-"""A file whose parse is still to come from the stream."""
+def _parse_now(raw: bytes, file: str, problems: ProblemList) -> YAMLDocument | None:
+    try:
+        return parse(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        problems.add(file, None, "", f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})")
+    except YAMLSourceError as e:
+        problems.add(file, e.line, "", str(e))
+    return None
 
 
 def _load_yaml_model(path: str | Path, root: Path, model: type[M], problems: ProblemList,
-                     cache: LoadCache | None = None, ahead: _Read | None = None) -> M | None:
+                     cache: LoadCache | None = None, ahead: FileRead | None = None) -> M | None:
     """Read, parse and validate one YAML file (strictly: no value is coerced to another type),
     through the cache when the same content validated before. `ahead`: the file as read (and
-    perhaps parsed) by `_read_ahead`."""
+    perhaps parsed) by `_read_ahead`; a file it could not read or parse is read again here, so
+    the problem is reported as a one-process load reports it."""
     file = _rel(path, root)
     cache = cache or LoadCache.disabled()
-    if ahead is None:
-        try:
-            raw = _read_bytes(os.fspath(path))
-        except OSError as e:
-            problems.add(file, None, "", f"cannot read: {e}")
+    if ahead is None or ahead[1] is None:
+        ahead = _read_now(path, file, problems)
+        if ahead is None:
             return None
-        ahead = _Read(raw, content_hash(raw))
-    raw, digest = ahead.raw, ahead.digest
+    raw, digest, parsed = ahead
     cached = cache.get(model.__name__, digest)
     if cached is not None:
         try:
             return model.model_validate(cached, strict=True)
         except ValidationError:
             pass  # not what this version accepts after all: read the file, whose errors carry lines
-    if ahead.parsed is not None:
-        data, text_keys = ahead.parsed
-        doc = None
-    else:
-        try:
-            doc = parse(raw.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            problems.add(file, None, "", f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})")
+    doc = None
+    if not isinstance(parsed, tuple):  # not parsed ahead, or it failed there: parse it here and say why
+        if raw is None:
+            return _load_yaml_model(path, root, model, problems, cache)
+        doc = _parse_now(raw, file, problems)
+        if doc is None:
             return None
-        except YAMLSourceError as e:
-            problems.add(file, e.line, "", str(e))
-            return None
-        data, text_keys = doc.data, doc.text_keys
+        parsed = doc.data, doc.text_keys
+    data, text_keys = parsed
     if not isinstance(data, dict):
         problems.add(file, 1, "", f"expected a mapping of keys to values, found {describe(data)}")
         return None
     try:
         obj = model.model_validate(data, strict=True)
     except ValidationError as e:
-        # parsed elsewhere: the lines come from parsing it here (the same rules, the same text)
-        _pydantic_problems(e, file, doc if doc is not None else parse(raw.decode("utf-8")), problems)
+        if doc is None:  # parsed by a worker: the lines come from parsing the same bytes here
+            again = _read_now(path, file, problems)
+            if again is None:
+                return None
+            if again[1] != digest:  # edited meanwhile: load what the file holds now
+                return _load_yaml_model(path, root, model, problems, cache, again)
+            doc = _parse_now(again[0], file, problems)
+            if doc is None:
+                return None
+        _pydantic_problems(e, file, doc, problems)
         return None
     if text_keys:
         cache.put(model.__name__, digest, data)
@@ -340,7 +315,7 @@ def load_workspace(root: str | Path, *, today: date | None = None, strict: bool 
     return ws
 
 
-def _add_profile(path: str, read: "_Read | None", root: Path, problems: ProblemList, cache: LoadCache, today: date,
+def _add_profile(path: str, read: FileRead, root: Path, problems: ProblemList, cache: LoadCache, today: date,
                  profiles: list[DeviceProfile], sources: dict[str, str]) -> None:
     """Validate one profile file and add it to `profiles`, or its problems to `problems`."""
     prof = _load_yaml_model(path, root, DeviceProfile, problems, cache, read)

@@ -127,7 +127,7 @@ class AddressSet:
             return hit[1], list(hit[2])
         found, unknown = cls._parse_known(texts)
         if len(_KNOWN_MEMO) >= _MEMO_SIZE:
-            _KNOWN_MEMO.pop(next(iter(_KNOWN_MEMO)))
+            _KNOWN_MEMO.clear()  # a handful of lists recur; when more do, start again
         _KNOWN_MEMO[key] = (texts, found, tuple(unknown))
         return found, unknown
 

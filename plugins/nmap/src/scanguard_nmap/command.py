@@ -391,8 +391,41 @@ _RANGE = re.compile(r"(\d*)\s*-\s*(\d*)")
 _PROTOCOLS_OF = {"all": ("tcp", "udp"), "tcp": ("tcp",), "udp": ("udp",)}
 
 
+_SIMPLE_SPEC = re.compile(r"(?:[TU]:)?[0-9]+(?:-[0-9]+)?(?:,(?:[TU]:)?[0-9]+(?:-[0-9]+)?)*")
+_SIMPLE_ITEM = re.compile(r"(?:([TU]):)?([0-9]+)(?:-([0-9]+))?")
+
+
+def _simple_spec_ports(spec: str) -> PortSet | None:
+    """The ports of an argument made only of ports and ranges with T:/U: prefixes, the way
+    scanguard renders them (thousands of items for a complement), read in one pass; None for
+    anything else, or anything wrong, which `_spec_ports` reads item by item and explains."""
+    if not _SIMPLE_SPEC.fullmatch(spec):
+        return None
+    tcp: list[tuple[int, int]] = []
+    udp: list[tuple[int, int]] = []
+    into: tuple[list[tuple[int, int]], ...] = (tcp, udp)  # no prefix yet: both protocols
+    for letter, first, last in _SIMPLE_ITEM.findall(spec):
+        if letter:
+            into = (tcp,) if letter == "T" else (udp,)
+        lo = int(first)
+        hi = int(last) if last else lo
+        if hi > 65535 or lo > hi:
+            return None
+        if hi >= 1:  # port 0 alone: no profile can name it
+            for ports in into:
+                ports.append((max(lo, 1), hi))
+    return PortSet(IntervalSet(tcp), IntervalSet(udp))
+
+
 def _spec_ports(spec: str, option: str, protocols: tuple[str, ...], services: Callable[[], Services]) -> PortSet:
     """The ports of a -p or --exclude-ports argument, per protocol."""
+    simple = _simple_spec_ports(spec)
+    return simple if simple is not None else _spec_ports_by_item(spec, option, protocols, services)
+
+
+def _spec_ports_by_item(spec: str, option: str, protocols: tuple[str, ...],
+                        services: Callable[[], Services]) -> PortSet:
+    """`_spec_ports` for any argument nmap reads: names, brackets, open ranges, every prefix."""
     # intervals are collected and normalised once: a port list of thousands of items (a rendered
     # complement) must not rebuild the set item by item
     out: dict[str, list[tuple[int, int]]] = {"tcp": [], "udp": []}
