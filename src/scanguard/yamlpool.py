@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from typing import AbstractSet, Any, Iterator
 
@@ -109,6 +110,11 @@ def read_one(path: str, known: AbstractSet[str]) -> FileRead:
     return raw, digest, FAILED if parsed is None else parsed
 
 
+def _quiet_worker() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the workers, which say nothing
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _read_share(bounds: tuple[int, int]) -> list[FileRead]:
     paths, known = _WORK
     # the bytes stay here: the caller reads a file again only to report a problem in it
@@ -128,7 +134,7 @@ def read_stream(paths: list[str], known: AbstractSet[str]) -> Iterator[FileRead]
         shares = [(lo, min(lo + step, len(paths))) for lo in range(0, len(paths), step)]
         _WORK = (paths, known)
         try:
-            pool = multiprocessing.get_context("fork").Pool(n)
+            pool = multiprocessing.get_context("fork").Pool(n, initializer=_quiet_worker)
         except (OSError, multiprocessing.ProcessError) as e:  # cannot fork here: do it in this process
             _WORK = ([], frozenset())
             log.debug("reading in one process: %s", e)
