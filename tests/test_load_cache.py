@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scanguard import loadcache, workspace
+from scanguard import loadcache, workspace, yamlpool
 from scanguard.errors import WorkspaceError
 from scanguard.model.ports import PortSet
 from scanguard.workspace import check_workspace, load_workspace
@@ -54,6 +54,7 @@ def no_parsing(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a file was parsed")
     monkeypatch.setattr(workspace, "parse", refuse)
+    monkeypatch.setattr(yamlpool, "parse", refuse)  # files read ahead are parsed there
 
 
 def test_an_unchanged_workspace_loads_from_the_cache_without_parsing(ws_root, no_parsing):

@@ -45,6 +45,13 @@ def vendor_problems(ws: Workspace, plugins: "PluginManager") -> list[Problem]:
     """Every scanner's vendor loaded, the workspace compiled, and every template each scanner is
     assigned rendered and verified for its vendor (each (vendor, template) once). A refusal is
     one problem per place and reason, naming every template it refuses."""
+    from .compile import bulk_allocation
+
+    with bulk_allocation():  # as render does: no GC passes over the loaded workspace meanwhile
+        return _vendor_problems(ws, plugins)
+
+
+def _vendor_problems(ws: Workspace, plugins: "PluginManager") -> list[Problem]:
     from .compile import compile_plan
     from .render import render_exclusions, render_one
 

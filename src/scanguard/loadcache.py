@@ -101,6 +101,11 @@ class LoadCache:
         self._new[key] = doc
         return doc
 
+    def digests(self, kind: str) -> frozenset[str]:
+        """The content hashes of the files of this kind the cache holds a document for."""
+        prefix = f"{kind}:"
+        return frozenset(k[len(prefix):] for k in self._old if k.startswith(prefix))
+
     def put(self, kind: str, digest: str, doc: Any) -> None:
         """Remember the document of a file that validated."""
         self._new[f"{kind}:{digest}"] = doc

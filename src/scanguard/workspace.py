@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from contextlib import closing
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterator, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -21,7 +22,8 @@ from .model.config import WorkspaceConfig
 from .model.profile import DeviceProfile
 from .model.template import ScanTemplate
 from .suggest import hint, keys_at
-from .yamlsrc import YAMLSourceError, line_for, parse
+from .yamlpool import FileRead, read_bytes, read_stream
+from .yamlsrc import YAMLDocument, YAMLSourceError, line_for, parse
 
 CONFIG_FILE = "scanguard.toml"
 M = TypeVar("M", bound=BaseModel)
@@ -168,54 +170,80 @@ def _pydantic_problems(err: ValidationError, file: str, lines: Any, problems: Pr
         problems.add(file, where(loc), _loc_text(loc), msg)
 
 
-def _read_bytes(path: str) -> bytes:
-    # os.read rather than pathlib: half the time, and a load reads every file every time
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+def _read_ahead(paths: list[str], model: type[BaseModel], cache: LoadCache) -> Iterator[tuple[str, FileRead]]:
+    """(path, the file as read: scanguard.yamlpool.FileRead) for every path, in order, each read,
+    hashed and, when the cache does not hold its content, parsed; on every core when there are
+    many, while the caller validates each file as it comes."""
+    with closing(read_stream(paths, cache.digests(model.__name__))) as reads:
+        yield from zip(paths, reads)
 
 
-def _load_yaml_model(path: str | Path, root: Path, model: type[M], problems: ProblemList,
-                     cache: LoadCache | None = None) -> M | None:
-    """Read, parse and validate one YAML file (strictly: no value is coerced to another type),
-    through the cache when the same content validated before."""
-    file = _rel(path, root)
-    cache = cache or LoadCache.disabled()
+def _read_now(path: str | Path, file: str, problems: ProblemList) -> FileRead | None:
     try:
-        raw = _read_bytes(os.fspath(path))
+        raw = read_bytes(os.fspath(path))
     except OSError as e:
         problems.add(file, None, "", f"cannot read: {e}")
         return None
-    digest = content_hash(raw)
+    return raw, content_hash(raw), None
+
+
+def _parse_now(raw: bytes, file: str, problems: ProblemList) -> YAMLDocument | None:
+    try:
+        return parse(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        problems.add(file, None, "", f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})")
+    except YAMLSourceError as e:
+        problems.add(file, e.line, "", str(e))
+    return None
+
+
+def _load_yaml_model(path: str | Path, root: Path, model: type[M], problems: ProblemList,
+                     cache: LoadCache | None = None, ahead: FileRead | None = None) -> M | None:
+    """Read, parse and validate one YAML file (strictly: no value is coerced to another type),
+    through the cache when the same content validated before. `ahead`: the file as read (and
+    perhaps parsed) by `_read_ahead`; a file it could not read or parse is read again here, so
+    the problem is reported as a one-process load reports it."""
+    file = _rel(path, root)
+    cache = cache or LoadCache.disabled()
+    if ahead is None or ahead[1] is None:
+        ahead = _read_now(path, file, problems)
+        if ahead is None:
+            return None
+    raw, digest, parsed = ahead
     cached = cache.get(model.__name__, digest)
     if cached is not None:
         try:
             return model.model_validate(cached, strict=True)
         except ValidationError:
             pass  # not what this version accepts after all: read the file, whose errors carry lines
+    doc = None
+    if not isinstance(parsed, tuple):  # not parsed ahead, or it failed there: parse it here and say why
+        if raw is None:
+            return _load_yaml_model(path, root, model, problems, cache)
+        doc = _parse_now(raw, file, problems)
+        if doc is None:
+            return None
+        parsed = doc.data, doc.text_keys
+    data, text_keys = parsed
+    if not isinstance(data, dict):
+        problems.add(file, 1, "", f"expected a mapping of keys to values, found {describe(data)}")
+        return None
     try:
-        doc = parse(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        problems.add(file, None, "", f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})")
-        return None
-    except YAMLSourceError as e:
-        problems.add(file, e.line, "", str(e))
-        return None
-    if not isinstance(doc.data, dict):
-        problems.add(file, 1, "", f"expected a mapping of keys to values, found {describe(doc.data)}")
-        return None
-    try:
-        obj = model.model_validate(doc.data, strict=True)
+        obj = model.model_validate(data, strict=True)
     except ValidationError as e:
+        if doc is None:  # parsed by a worker: the lines come from parsing the same bytes here
+            again = _read_now(path, file, problems)
+            if again is None:
+                return None
+            if again[1] != digest:  # edited meanwhile: load what the file holds now
+                return _load_yaml_model(path, root, model, problems, cache, again)
+            doc = _parse_now(again[0], file, problems)
+            if doc is None:
+                return None
         _pydantic_problems(e, file, doc, problems)
         return None
-    if doc.text_keys:
-        cache.put(model.__name__, digest, doc.data)
+    if text_keys:
+        cache.put(model.__name__, digest, data)
     return obj
 
 
@@ -287,29 +315,36 @@ def load_workspace(root: str | Path, *, today: date | None = None, strict: bool 
     return ws
 
 
+def _add_profile(path: str, read: FileRead, root: Path, problems: ProblemList, cache: LoadCache, today: date,
+                 profiles: list[DeviceProfile], sources: dict[str, str]) -> None:
+    """Validate one profile file and add it to `profiles`, or its problems to `problems`."""
+    prof = _load_yaml_model(path, root, DeviceProfile, problems, cache, read)
+    if prof is None:
+        return
+    file = _rel(path, root)
+    key = f"profile:{prof.id}"
+    if key in sources:
+        problems.add(file, locate(Path(path), ("id",)), "id",
+                     f"duplicate profile id {prof.id!r}: already defined in {sources[key]}")
+        return
+    sources[key] = file
+    profiles.append(prof)
+    ra = prof.risk_acceptance
+    if ra is not None and ra.expired(today):
+        problems.add(file, None, "risk_acceptance.expires",
+                     f"risk acceptance for {prof.id} expired on {ra.expires} (accepted by {ra.accepted_by}); "
+                     "renew it or change the policy", severity="warning")
+
+
 def _load_files(root: Path, problems: ProblemList, cache: LoadCache,
                 today: date) -> tuple[list[DeviceProfile], dict[str, ScanTemplate], dict[str, str]]:
     """Every profile and template of the workspace (and the shipped templates it does not
     override), with the file each came from."""
     sources: dict[str, str] = {}
     profiles: list[DeviceProfile] = []
-    for path in _yaml_files(root / "profiles"):
-        prof = _load_yaml_model(path, root, DeviceProfile, problems, cache)
-        if prof is None:
-            continue
-        file = _rel(path, root)
-        key = f"profile:{prof.id}"
-        if key in sources:
-            problems.add(file, locate(Path(path), ("id",)), "id",
-                         f"duplicate profile id {prof.id!r}: already defined in {sources[key]}")
-            continue
-        sources[key] = file
-        profiles.append(prof)
-        ra = prof.risk_acceptance
-        if ra is not None and ra.expired(today):
-            problems.add(file, None, "risk_acceptance.expires",
-                         f"risk acceptance for {prof.id} expired on {ra.expires} (accepted by {ra.accepted_by}); "
-                         "renew it or change the policy", severity="warning")
+    with closing(_read_ahead(_yaml_files(root / "profiles"), DeviceProfile, cache)) as files:
+        for path, read in files:
+            _add_profile(path, read, root, problems, cache, today, profiles, sources)
 
     templates: dict[str, ScanTemplate] = {}
     for folder, shipped in ((root / "templates", False), (shipped_templates_dir(), True)):

@@ -32,6 +32,23 @@ def test_a_device_never_picks_the_address_of_one_that_is_down_awaiting_its_reboo
             assert second.address != first.address
 
 
+def test_a_device_never_picks_the_address_given_to_another_that_is_down(personality, net, monkeypatch):
+    import scanguard.testbed.device as device
+
+    p = personality("payment-terminal", delay_s=30)
+    with run_device(p) as probe:
+        free = probe.address
+    with run_device(p, host=free) as given:
+        net.connect(given.address, 7100)
+        assert given.wait_for("down")  # its ports are closed now, but it comes back there
+        monkeypatch.setattr(device.random, "sample", lambda seq, k: [int(free.rsplit(".", 1)[1]), *[
+            o for o in seq if f"127.0.0.{o}" != free][: k - 1]])
+        with run_device(personality("plc")) as second:
+            assert second.address != free
+    with run_device(personality("plc")) as third:  # once the given device stops, its address is free again
+        assert third.address == free
+
+
 def test_killing_one_device_leaves_the_others_up(personality, net):
     with ExitStack() as stack:
         first, second = (stack.enter_context(run_device(personality("payment-terminal", delay_s=30)))

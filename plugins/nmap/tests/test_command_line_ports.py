@@ -72,3 +72,28 @@ def test_a_datadir_is_where_the_port_list_is_read(tmp_path):
     (tmp_path / "nmap-services").write_text("a\t7100/tcp\t0.9\nb\t22/tcp\t0.5\nc\t23/tcp\t0.1\nd\t53/udp\t0.3\n")
     assert _read(["--datadir", str(tmp_path), "--top-ports", "2"]) == PortSet.parse("22,7100")
     assert _read(["--datadir", str(tmp_path), "-sU", "-p", "d"]) == PortSet.parse("53/udp")
+
+
+_ITEMS = st.tuples(st.sampled_from(["", "T:", "U:"]), st.integers(0, 70000),
+                   st.one_of(st.none(), st.integers(0, 70000)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(_ITEMS, min_size=1, max_size=40))
+def test_rendered_port_lists_read_in_one_pass_as_item_by_item(items):
+    """scanguard's renderings list thousands of ports and ranges: they are read in one pass, which
+    must read exactly what nmap's item-by-item reading does, refusals included."""
+    from scanguard_nmap import command
+
+    spec = ",".join(f"{prefix}{lo}" + (f"-{hi}" if hi is not None else "") for prefix, lo, hi in items)
+
+    def no_services():
+        raise AssertionError("ports and ranges need no service names")
+
+    try:
+        expected = command._spec_ports_by_item(spec, "-p", ("tcp", "udp"), no_services)
+    except ValueError:
+        expected = None  # a port above 65535 or a range that runs backwards: nmap refuses it
+    assert command._simple_spec_ports(spec) == expected
+    if expected is not None:
+        assert parse_argv(["nmap", "-n", "-Pn", "-sS", "-sU", "-p", spec]).ports == expected

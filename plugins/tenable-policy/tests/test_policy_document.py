@@ -251,3 +251,21 @@ def test_built_in_ping_ports_may_be_any_port():
 
 def test_names_become_template_names():
     assert parse_document(PolicyDocument(settings={"name": "Basic Network Scan"})).name == "Basic-Network-Scan"
+
+
+@pytest.mark.parametrize("empty", ["", "unlimited", "Unlimited"])
+def test_a_limit_left_empty_or_unlimited_is_no_limit(empty):
+    """An empty max_hosts_per_scan is not the editor's default of 80: it is read as unbounded, so a
+    profile's limit is never reported as kept by a policy that has none."""
+    settings = {"max_hosts_per_scan": empty, "max_checks_per_host": empty, "network_receive_timeout": empty}
+    perf = parse_document(live_document(template="advanced", settings=settings, families={})).performance
+    assert perf.parallel_hosts == perf.parallel_checks_per_host == perf.timeout_s == 65535
+    limits = Constraints(max_parallel_hosts=10, max_parallel_checks_per_host=2, max_timeout_s=30)
+    found = " ".join(v.message for v in violations(
+        parse_document(live_document(template="advanced", settings=settings, families={})), limits, vendor="nessus"))
+    assert all(name in found for name in ("parallel_hosts", "parallel_checks_per_host", "timeout_s")), found
+
+
+def test_a_limit_left_out_is_the_recorded_default():
+    perf = parse_document(live_document(template="advanced", settings={}, families={})).performance
+    assert (perf.parallel_hosts, perf.parallel_checks_per_host, perf.timeout_s) == (80, 5, 5)

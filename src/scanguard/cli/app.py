@@ -4,6 +4,7 @@ the console imports only the module of the command it runs."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Iterable
@@ -104,3 +105,7 @@ def main() -> None:
             fail(str(e), e.exit_code)
         except typer.Exit as x:
             sys.exit(x.exit_code)
+    finally:
+        # the interpreter's collection at exit would walk every object the command built (a
+        # second for 20,000 profiles) only to free them anyway
+        gc.freeze()

@@ -13,6 +13,9 @@ from pydantic_core import core_schema
 from .intervals import IntervalSet
 
 _EMPTY = IntervalSet()
+_MEMO_MIN = 64
+_MEMO_SIZE = 16
+_KNOWN_MEMO: "dict[int, tuple[tuple[str, ...], AddressSet, tuple[str, ...]]]" = {}
 
 
 # ASCII digits only (\d would take other scripts' digits, which ipaddress refuses)
@@ -113,14 +116,31 @@ class AddressSet:
     def parse_known(cls, items: "Iterable[object]") -> "tuple[AddressSet, list[str]]":
         """(the addresses of the items that are hosts, CIDRs or ranges, the items that are not):
         for reading what a scanner holds, where a host name may sit among addresses."""
+        texts = tuple(str(it) for it in items)
+        if len(texts) < _MEMO_MIN:
+            return cls._parse_known(texts)
+        # long lists recur: every rendered template of a workspace reads back the same exclusion
+        # list of thousands of never-scan and restricted devices; the result is immutable
+        key = hash(texts)
+        hit = _KNOWN_MEMO.get(key)
+        if hit is not None and hit[0] == texts:
+            return hit[1], list(hit[2])
+        found, unknown = cls._parse_known(texts)
+        if len(_KNOWN_MEMO) >= _MEMO_SIZE:
+            _KNOWN_MEMO.clear()  # a handful of lists recur; when more do, start again
+        _KNOWN_MEMO[key] = (texts, found, tuple(unknown))
+        return found, unknown
+
+    @classmethod
+    def _parse_known(cls, items: "tuple[str, ...]") -> "tuple[AddressSet, list[str]]":
         v4: list[tuple[int, int]] = []
         v6: list[tuple[int, int]] = []
         unknown: list[str] = []
         for it in items:
             try:
-                ver, lo, hi = parse_address_item(str(it))
+                ver, lo, hi = parse_address_item(it)
             except ValueError:
-                unknown.append(str(it))
+                unknown.append(it)
                 continue
             (v4 if ver == 4 else v6).append((lo, hi))
         return cls(IntervalSet(v4), IntervalSet(v6)), unknown

@@ -15,6 +15,17 @@ Interval = tuple[int, int]
 def _normalise(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     if isinstance(intervals, tuple) and len(intervals) <= 1:
         return intervals if not intervals or intervals[0][0] <= intervals[0][1] else ()
+    if not isinstance(intervals, (list, tuple)):
+        intervals = list(intervals)
+    # the common case, read back from a rendering or a scanner: already sorted, disjoint and
+    # apart; one pass tells, and the sort and merge below are skipped
+    prev = None
+    for lo, hi in intervals:
+        if lo > hi or (prev is not None and lo <= prev + 1):
+            break
+        prev = hi
+    else:
+        return tuple(intervals)
     ordered = sorted(intervals)
     out: list[Interval] = []
     cur_lo = cur_hi = None
@@ -36,17 +47,19 @@ def _normalise(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
 class IntervalSet:
     """A set of integers as sorted disjoint closed intervals; hashable and immutable."""
 
-    __slots__ = ("_iv", "_starts")
+    __slots__ = ("_iv", "_starts", "_hash")
 
     def __init__(self, intervals: Iterable[Interval] = ()) -> None:
         self._iv = _normalise(intervals)
         self._starts: tuple[int, ...] | None = None  # built on the first membership test
+        self._hash: int | None = None
 
     @classmethod
     def _raw(cls, iv: tuple[Interval, ...]) -> "IntervalSet":
         obj = cls.__new__(cls)
         obj._iv = iv
         obj._starts = None
+        obj._hash = None
         return obj
 
     @property
@@ -64,7 +77,9 @@ class IntervalSet:
         return isinstance(other, IntervalSet) and self._iv == other._iv
 
     def __hash__(self) -> int:
-        return hash(self._iv)
+        if self._hash is None:  # immutable, and long sets are dictionary keys (address memos)
+            self._hash = hash(self._iv)
+        return self._hash
 
     def __repr__(self) -> str:
         return f"IntervalSet({list(self._iv)!r})"

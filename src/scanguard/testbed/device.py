@@ -20,7 +20,7 @@ import random
 import socket
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -31,13 +31,26 @@ from .truth import DeviceState, DeviceStatus, TruthEvent, excerpt
 MAX_STREAM_BUFFER = 64 * 1024  # payload rules look at this much of a TCP stream
 IDLE_TIMEOUT_S = 30.0  # a connection that says nothing for this long is closed, so none leak
 AUTO_HOST_ATTEMPTS = 64
-_HELD: set[str] = set()
-"""Addresses the devices of this process hold, down ones included (a dead device's ports are
-closed, but it comes back there): a device that picks its own address never takes one of them."""
+_HELD: Counter[str] = Counter()
+"""Addresses the devices of this process hold, with how many devices hold each, down ones
+included (a dead device's ports are closed, but it comes back there), devices given their
+address included: a device that picks its own address never takes one of them."""
 _HELD_LOCK = threading.Lock()
 ACCEPT_BATCH = 64
 
 log = logging.getLogger(__name__)
+
+
+def _hold(host: str) -> None:
+    with _HELD_LOCK:
+        _HELD[host] += 1
+
+
+def _release(host: str) -> None:
+    with _HELD_LOCK:
+        _HELD[host] -= 1
+        if _HELD[host] <= 0:
+            del _HELD[host]
 
 
 def _now() -> datetime:
@@ -83,14 +96,17 @@ class VirtualDevice:
         self._control: asyncio.AbstractServer | None = None
         self._watchers: list[Callable[[], None]] = []
         self._coming_back = False
+        self._held: str | None = None  # the address this device holds in _HELD, until stopped
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         """Bind every service (and the control interface) and come up."""
         if self._want_host is not None:
             await self._listen(self._want_host)
+            _hold(self._want_host)
         else:
             await self._listen_anywhere()
+        self._held = self.host
         self._set_state("up")
         self._record("start", detail=f"listening on tcp {list(self.personality.tcp_ports)} "
                                       f"udp {list(self.personality.udp_ports)}")
@@ -101,8 +117,7 @@ class VirtualDevice:
                 self._control = await serve_control(self, self._control_host, self._control_port)
             except OSError:
                 self._close_listeners()
-                with _HELD_LOCK:
-                    _HELD.discard(self.host)
+                self._let_go()
                 self._set_state("down")
                 raise
             self.control_port = self._control.sockets[0].getsockname()[1]
@@ -112,15 +127,18 @@ class VirtualDevice:
         if self._reboot_handle is not None:
             self._reboot_handle.cancel()
         self._close_listeners()
-        if self._want_host is None and self.host:
-            with _HELD_LOCK:
-                _HELD.discard(self.host)
+        self._let_go()
         if self._control is not None:
             self._control.close()
             await self._control.wait_closed()
             self._control = None
         self._record("stop")
         self._set_state("down")
+
+    def _let_go(self) -> None:
+        if self._held is not None:
+            _release(self._held)
+            self._held = None
 
     async def __aenter__(self) -> "VirtualDevice":
         await self.start()
@@ -171,15 +189,14 @@ class VirtualDevice:
         for last_octet in candidates:
             host = f"127.0.0.{last_octet}"
             with _HELD_LOCK:
-                if host in _HELD:
+                if _HELD[host]:
                     continue
-                _HELD.add(host)
+                _HELD[host] += 1
             try:
                 await self._listen(host)
                 return
             except OSError as e:
-                with _HELD_LOCK:
-                    _HELD.discard(host)
+                _release(host)
                 if e.errno != errno.EADDRINUSE:
                     raise
                 last = e

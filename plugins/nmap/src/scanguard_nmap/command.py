@@ -15,6 +15,8 @@ import math
 import re
 import shlex
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 from scanguard import IntervalSet, PortSet, ScanTemplate, VendorCheck
@@ -24,7 +26,8 @@ from .mapping import (
 )
 from .nse import CATEGORIES as NSE_CATEGORIES
 from .nse import Selection, parse_rules
-from .services import Services, load_services
+from . import services as nmap_services
+from .services import Services, load_from
 
 SHORT_OPTIONS = "46Ab:D:d::e:Ffg:hIi:M:m:nO::o:P:p:qRrS:s:T:Vv::"
 """nmap's getopt string (nmap.cc): a letter, then ':' for a required and '::' for an attached
@@ -367,42 +370,82 @@ def _port_items(spec: str, option: str) -> list[tuple[str, str]]:
     return out
 
 
-def _range(item: str, option: str) -> IntervalSet:
-    m = re.fullmatch(r"(\d*)\s*-\s*(\d*)|(\d+)", item)
-    if not m:
-        raise ValueError(f"{option}: {item!r} is not a port, range, service name or [range]")
-    if m.group(3) is not None:
-        lo = hi = int(m.group(3))
+def _range(item: str, option: str) -> tuple[int, int] | None:
+    """The (low, high) ports of a port or range item; None for port 0 alone (no profile can name it)."""
+    if item.isdecimal():  # the common case: one port
+        lo = hi = int(item)
     else:
+        m = _RANGE.fullmatch(item)
+        if not m:
+            raise ValueError(f"{option}: {item!r} is not a port, range, service name or [range]")
         lo = int(m.group(1)) if m.group(1) else 1
         hi = int(m.group(2)) if m.group(2) else 65535
     if hi > 65535 or lo > 65535:
         raise ValueError(f"{option}: ports must be between 0 and 65535 ({item!r})")
     if lo > hi:
         raise ValueError(f"{option}: the port range {item!r} runs backwards")
-    return IntervalSet([(max(lo, 1), hi)]) if hi >= 1 else IntervalSet()  # port 0: no profile can name it
+    return (max(lo, 1), hi) if hi >= 1 else None
+
+
+_RANGE = re.compile(r"(\d*)\s*-\s*(\d*)")
+_PROTOCOLS_OF = {"all": ("tcp", "udp"), "tcp": ("tcp",), "udp": ("udp",)}
+
+
+_SIMPLE_SPEC = re.compile(r"(?:[TU]:)?[0-9]+(?:-[0-9]+)?(?:,(?:[TU]:)?[0-9]+(?:-[0-9]+)?)*")
+_SIMPLE_ITEM = re.compile(r"(?:([TU]):)?([0-9]+)(?:-([0-9]+))?")
+
+
+def _simple_spec_ports(spec: str) -> PortSet | None:
+    """The ports of an argument made only of ports and ranges with T:/U: prefixes, the way
+    scanguard renders them (thousands of items for a complement), read in one pass; None for
+    anything else, or anything wrong, which `_spec_ports` reads item by item and explains."""
+    if not _SIMPLE_SPEC.fullmatch(spec):
+        return None
+    tcp: list[tuple[int, int]] = []
+    udp: list[tuple[int, int]] = []
+    into: tuple[list[tuple[int, int]], ...] = (tcp, udp)  # no prefix yet: both protocols
+    for letter, first, last in _SIMPLE_ITEM.findall(spec):
+        if letter:
+            into = (tcp,) if letter == "T" else (udp,)
+        lo = int(first)
+        hi = int(last) if last else lo
+        if hi > 65535 or lo > hi:
+            return None
+        if hi >= 1:  # port 0 alone: no profile can name it
+            for ports in into:
+                ports.append((max(lo, 1), hi))
+    return PortSet(IntervalSet(tcp), IntervalSet(udp))
 
 
 def _spec_ports(spec: str, option: str, protocols: tuple[str, ...], services: Callable[[], Services]) -> PortSet:
     """The ports of a -p or --exclude-ports argument, per protocol."""
+    simple = _simple_spec_ports(spec)
+    return simple if simple is not None else _spec_ports_by_item(spec, option, protocols, services)
+
+
+def _spec_ports_by_item(spec: str, option: str, protocols: tuple[str, ...],
+                        services: Callable[[], Services]) -> PortSet:
+    """`_spec_ports` for any argument nmap reads: names, brackets, open ranges, every prefix."""
     # intervals are collected and normalised once: a port list of thousands of items (a rendered
     # complement) must not rebuild the set item by item
     out: dict[str, list[tuple[int, int]]] = {"tcp": [], "udp": []}
     for ctx, item in _port_items(spec, option):
-        targets = [p for p in ("tcp", "udp") if ctx in ("all", p)]
+        targets = _PROTOCOLS_OF.get(ctx, ())
         if not targets:
             continue  # SCTP and IP protocol numbers: those scans are refused before this matters
         if item.startswith("[") and item.endswith("]"):
             inner = item[1:-1].strip()
             if not inner:
                 raise ValueError(f"{option}: empty brackets")
-            within = IntervalSet([(1, 65535)]) if inner == "*" else _range(inner, option)
+            span = (1, 65535) if inner == "*" else _range(inner, option)
+            within = IntervalSet([span] if span else [])
             for p in targets:
                 out[p].extend((services().ports(p) & within).intervals)
         elif item[0].isdigit() or item[0] == "-":
             got = _range(item, option)
-            for p in targets:
-                out[p].extend(got.intervals)
+            if got is not None:
+                for p in targets:
+                    out[p].append(got)
         elif re.fullmatch(r"[A-Za-z0-9_.*?+/-]+", item):
             found = False
             for p in targets:
@@ -419,26 +462,36 @@ def _spec_ports(spec: str, option: str, protocols: tuple[str, ...], services: Ca
 
 
 def _scanned_ports(cmd: NmapCommand, protocols: tuple[str, ...]) -> PortSet:
+    if cmd.fast and cmd.port_spec is not None and cmd.top is None:
+        raise ValueError("nmap refuses -F with -p (use --top-ports or --port-ratio with -p)")
+    # the same port arguments recur in every template of a workspace (a rendered complement can
+    # be thousands of items): read once per argument set and nmap-services file (the PortSet is
+    # immutable; errors are not remembered)
+    return _ports_of(cmd.port_spec, cmd.exclude_spec, protocols, cmd.top, cmd.fast,
+                     tuple(nmap_services.candidates(cmd.datadir)))
+
+
+@lru_cache(maxsize=64)
+def _ports_of(port_spec: str | None, exclude_spec: str | None, protocols: tuple[str, ...],
+              top: tuple[str, float] | None, fast: bool, where: tuple[Path, ...]) -> PortSet:
     loaded: list[Services] = []
 
     def services() -> Services:
         if not loaded:
-            loaded.append(load_services(cmd.datadir))
+            loaded.append(load_from(where))
         return loaded[0]
 
-    if cmd.fast and cmd.port_spec is not None and cmd.top is None:
-        raise ValueError("nmap refuses -F with -p (use --top-ports or --port-ratio with -p)")
-    spec = _spec_ports(cmd.port_spec, "-p", protocols, services) if cmd.port_spec is not None else None
-    excluded = (_spec_ports(cmd.exclude_spec, "--exclude-ports", protocols, services) if cmd.exclude_spec is not None
+    spec = _spec_ports(port_spec, "-p", protocols, services) if port_spec is not None else None
+    excluded = (_spec_ports(exclude_spec, "--exclude-ports", protocols, services) if exclude_spec is not None
                 else PortSet())
     by: dict[str, IntervalSet] = {}
     for p in protocols:
         among = (spec.get(p) if spec is not None else IntervalSet([(1, 65535)])) - excluded.get(p)  # type: ignore[arg-type]
-        if cmd.top is not None:
-            kind, level = cmd.top
+        if top is not None:
+            kind, level = top
             by[p] = services().top(p, count=int(level), among=among) if kind == "count" else \
                 services().top(p, ratio=level, among=among)
-        elif cmd.fast:
+        elif fast:
             by[p] = services().top(p, count=100, among=among)
         elif spec is None:
             by[p] = services().top(p, count=1000, among=among)
@@ -450,6 +503,17 @@ def _scanned_ports(cmd: NmapCommand, protocols: tuple[str, ...]) -> PortSet:
 # --- the neutral template ---------------------------------------------------------------------
 
 def _checks(cmd: NmapCommand) -> dict[str, Any]:
+    got = _checks_of(tuple(cmd.scripts), cmd.default_scripts, cmd.version, cmd.os, cmd.unsafe_script_args)
+    return {k: set(v) if isinstance(v, frozenset) else v for k, v in got.items()}
+
+
+@lru_cache(maxsize=64)
+def _checks_of(scripts: tuple[str, ...], default_scripts: bool, version: bool, os_: bool,
+               unsafe_script_args: bool) -> dict[str, Any]:
+    # the script rules recur in every template of a workspace; judging them is a search over
+    # assignments, so it is done once per set of options (the caller gets its own copy)
+    cmd = NmapCommand(scripts=list(scripts), default_scripts=default_scripts, version=version, os=os_,
+                      unsafe_script_args=unsafe_script_args)
     rules = []
     for s in cmd.scripts:
         rules += parse_rules(s)
@@ -477,7 +541,8 @@ def _checks(cmd: NmapCommand) -> dict[str, Any]:
         cats.add("unsafe")
     vendor = {VendorCheck(vendor=VENDOR, kind="category", id=c) for c in nse_out}
     vendor |= {VendorCheck(vendor=VENDOR, kind="script", id=n) for n in scripts_out}
-    return {"enabled": True, "safe_only": safe_only, "excluded_categories": cats, "excluded_vendor_checks": vendor}
+    return {"enabled": True, "safe_only": safe_only, "excluded_categories": frozenset(cats),
+            "excluded_vendor_checks": frozenset(vendor)}
 
 
 def _template(cmd: NmapCommand, name: str, recorded: PortSet | None, privileged: bool | None) -> ScanTemplate:

@@ -133,6 +133,12 @@ def _load(paths: tuple[Path, ...]) -> Services:
     )
 
 
+def load_from(paths: tuple[Path, ...]) -> Services:
+    """The first nmap-services file of `paths` that can be read (see `candidates`);
+    ServicesUnavailable when there is none."""
+    return _load(paths)
+
+
 def load_services(datadir: str | None = None) -> Services:
     """The nmap-services nmap would read (see the module docstring); ServicesUnavailable when
     there is none."""

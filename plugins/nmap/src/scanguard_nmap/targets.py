@@ -24,6 +24,8 @@ from .command import commands_of, read_command
 
 def nmap_items(addresses: AddressSet, version: int) -> list[str]:
     """The addresses of one family as nmap target items (hosts and CIDR blocks)."""
+    if not (addresses.v6 if version == 4 else addresses.v4):
+        return addresses.blocks()  # one family already: its blocks are computed once per set
     return (AddressSet(addresses.v4, None) if version == 4 else AddressSet(None, addresses.v6)).blocks()
 
 

@@ -65,6 +65,10 @@ def _flag(settings: Mapping[str, Any], key: str, defaults: Mapping[str, str] = D
     return str(value).strip().lower() in ("yes", "true", "1", "on")
 
 
+UNLIMITED = 65535
+"""How a limit left empty or "unlimited" reads: above any limit a profile can ask for (fail closed)."""
+
+
 def _number(settings: Mapping[str, Any], key: str, defaults: Mapping[str, str] = DEFAULTS) -> int | None:
     """An integer setting; None for "" / "unlimited"; the product's default when missing."""
     value = settings.get(key)
@@ -154,13 +158,18 @@ def parse_document(doc: PolicyDocument, name: str | None = None) -> ScanTemplate
     vendor |= {VendorCheck(vendor=VENDOR, kind="plugin", id=pid) for pid in scanners_off}
     if scanners_off == set(PORT_SCANNERS):
         vendor.add(VendorCheck(vendor=VENDOR, kind="family", id=PORT_SCANNER_FAMILY))
+    def limit(key: str) -> int:
+        # an empty or "unlimited" limit is no limit, whatever the editor would show by default
+        value = number(key)
+        return UNLIMITED if value is None else value
+
     performance = {
         # no packet rate and no delay between probes: render refuses templates that need either
         "packets_per_second": None,
         "probe_delay_ms": 0,
-        "parallel_hosts": number("max_hosts_per_scan") or int(DEFAULTS["max_hosts_per_scan"]),
-        "parallel_checks_per_host": number("max_checks_per_host") or int(DEFAULTS["max_checks_per_host"]),
-        "timeout_s": number("network_receive_timeout") or int(DEFAULTS["network_receive_timeout"]),
+        "parallel_hosts": limit("max_hosts_per_scan"),
+        "parallel_checks_per_host": limit("max_checks_per_host"),
+        "timeout_s": limit("network_receive_timeout"),
     }
     return ScanTemplate(
         name=template_name(name or s.get("name") or ""),
