@@ -9,6 +9,8 @@ The document describes the GVM objects of one template, with every value as gvmd
                  "Port scanners" selected one by one, NVTs left out
     target       hosts, exclude_hosts (exact addresses, see hosts.py), alive test, port list
     task         preferences max_checks and max_hosts
+    leftovers    only as read from a scanner, and only when there are any: what interrupted runs
+                 left of the template (client.py); render never writes it, parse ignores it
 
 What GVM cannot express is rendered on the safe side and read back on the safe side:
 - GVM has no UDP ping: UDP pings are never rendered.
