@@ -1,15 +1,40 @@
-"""A cold load of many files parses them on every core (scanguard.yamlpool); what it finds must be
-exactly what one process finds: the same profiles, the same problems at the same lines."""
+"""A load of many files reads and parses them on every core (scanguard.yamlpool); what it finds
+must be exactly what one process finds: the same profiles, the same problems at the same lines.
+
+Workers are forked only from a process with no other thread (a lock held by another thread would
+stay held in the child), and a test process has the threads of earlier tests' servers: each load
+here runs in a fresh process of its own."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from scanguard import yamlpool
-from scanguard.workspace import check_workspace, shipped_templates_dir
+from scanguard.workspace import shipped_templates_dir
 from tests.helpers import make_workspace
+
+LOAD = """
+import json, sys
+from scanguard import loadcache, yamlpool
+from scanguard.workspace import check_workspace
+uses = []
+save = loadcache.LoadCache.save
+loadcache.LoadCache.save = lambda self: (uses.append((self.hits, self.misses)), save(self))[1]
+ws, problems = check_workspace(sys.argv[1])
+print(json.dumps({
+    "processes": yamlpool.last_processes,
+    "uses": uses,
+    "problems": [[p.file, p.line, p.field, p.message] for p in problems.items],
+    "profiles": None if ws is None else [p.model_dump(mode="json") for p in ws.profiles],
+}))
+"""
 
 
 def _profile(i: int) -> str:
@@ -35,6 +60,16 @@ BROKEN = {
 }
 
 
+def _load(root: Path, workers: int, *, cache: bool = False) -> dict:
+    """check_workspace in a fresh process with `workers` worker processes allowed."""
+    env = {**os.environ, "SCANGUARD_PARSE_WORKERS": str(workers), "SCANGUARD_PARSE_MIN_FILES": "2",
+           "SCANGUARD_LOAD_CACHE": "on" if cache else "off"}
+    proc = subprocess.run([sys.executable, "-c", LOAD, str(root)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
 @pytest.fixture
 def many(tmp_path):
     files = {f"dev-{i:03d}.yaml": _profile(i) for i in range(60)}
@@ -43,38 +78,42 @@ def many(tmp_path):
     return root
 
 
-def _load(root, monkeypatch, processes: int):
-    monkeypatch.setenv("SCANGUARD_LOAD_CACHE", "off")  # every load parses every file
-    monkeypatch.setenv("SCANGUARD_PARSE_WORKERS", str(processes))
-    monkeypatch.setenv("SCANGUARD_PARSE_MIN_FILES", "2")
-    ws, problems = check_workspace(root)
-    return ws, [(p.file, p.line, p.field, p.message) for p in problems.items], yamlpool.last_processes
-
-
-def test_several_processes_find_what_one_finds(many, monkeypatch):
-    _, alone, used_one = _load(many, monkeypatch, 1)
-    _, together, used_two = _load(many, monkeypatch, 2)
-    assert (used_one, used_two) == (1, 2)  # the second load really was split over two processes
-    assert together == alone
-    by_file = {f: line for f, line, _, _ in together}
+def test_several_processes_find_what_one_finds(many):
+    alone, together = _load(many, 1), _load(many, 2)
+    assert (alone["processes"], together["processes"]) == (1, 2)  # the second load really was split
+    assert together["problems"] == alone["problems"]
+    by_file = {f: line for f, line, _, _ in together["problems"]}
     assert by_file == {"profiles/dev-900.yaml": 5, "profiles/dev-901.yaml": 7,
                        "profiles/dev-902.yaml": 3, "profiles/dev-903.yaml": 3, "profiles/dev-904.yaml": None}
-    assert "not UTF-8" in next(m for f, _, _, m in together if f == "profiles/dev-904.yaml")
+    assert "not UTF-8" in next(m for f, _, _, m in together["problems"] if f == "profiles/dev-904.yaml")
 
 
-def test_valid_files_load_alike_on_several_processes(tmp_path, monkeypatch):
+def test_valid_files_load_alike_on_several_processes(tmp_path):
     root = make_workspace(tmp_path / "ws", {f"dev-{i:03d}.yaml": _profile(i) for i in range(60)})
-    alone, _, _ = _load(root, monkeypatch, 1)
-    together, _, used = _load(root, monkeypatch, 3)
-    assert used == 3
-    assert together.profiles == alone.profiles and len(alone.profiles) == 60
-    assert together.profile("dev-042").constraints.excluded_ports[0].ports.text() == "7042/tcp"
+    alone, together = _load(root, 1), _load(root, 3)
+    assert together["processes"] == 3 and not together["problems"]
+    assert together["profiles"] == alone["profiles"] and len(alone["profiles"]) == 60
+    dev42 = next(p for p in together["profiles"] if p["id"] == "dev-042")
+    assert dev42["constraints"]["excluded_ports"][0]["ports"] == "7042/tcp"
 
 
-def test_another_thread_keeps_the_parse_in_one_process(monkeypatch):
+def test_workers_take_what_the_cache_holds_and_reread_an_edited_file(tmp_path):
+    root = make_workspace(tmp_path / "ws", {f"dev-{i:03d}.yaml": _profile(i) for i in range(60)})
+    _load(root, 2, cache=True)  # fills the cache
+    edited = root / "profiles" / "dev-010.yaml"
+    edited.write_text(_profile(10).replace("7010/tcp", "7999/tcp"), encoding="utf-8")
+    again = _load(root, 2, cache=True)
+    assert again["processes"] == 2 and not again["problems"]
+    # every unchanged file (59 profiles, the workspace's template and the shipped ones) from the
+    # cache, the edited one read afresh
+    assert again["uses"] == [[59 + 1 + len(list(shipped_templates_dir().glob("*.yaml"))), 1]]
+    dev10 = next(p for p in again["profiles"] if p["id"] == "dev-010")
+    assert dev10["constraints"]["excluded_ports"][0]["ports"] == "7999/tcp"
+
+
+def test_another_thread_keeps_the_load_in_one_process(monkeypatch):
     monkeypatch.setenv("SCANGUARD_PARSE_WORKERS", "2")
     monkeypatch.setenv("SCANGUARD_PARSE_MIN_FILES", "2")
-    assert yamlpool.workers_for(100) == 2
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -83,6 +122,8 @@ def test_another_thread_keeps_the_parse_in_one_process(monkeypatch):
     finally:
         stop.set()
         other.join()
+    if threading.active_count() == 1:  # earlier tests may have left servers' threads running
+        assert yamlpool.workers_for(100) == 2
 
 
 def test_few_files_or_one_worker_never_fork(monkeypatch):
@@ -91,23 +132,3 @@ def test_few_files_or_one_worker_never_fork(monkeypatch):
     assert yamlpool.workers_for(yamlpool.MIN_FILES - 1) == 1
     monkeypatch.setenv("SCANGUARD_PARSE_WORKERS", "1")
     assert yamlpool.workers_for(50_000) == 1
-
-
-def test_workers_take_what_the_cache_holds_and_reread_an_edited_file(tmp_path, monkeypatch):
-    from scanguard import loadcache
-
-    root = make_workspace(tmp_path / "ws", {f"dev-{i:03d}.yaml": _profile(i) for i in range(60)})
-    monkeypatch.setenv("SCANGUARD_PARSE_WORKERS", "2")
-    monkeypatch.setenv("SCANGUARD_PARSE_MIN_FILES", "2")
-    check_workspace(root)  # fills the cache
-    edited = root / "profiles" / "dev-010.yaml"
-    edited.write_text(_profile(10).replace("7010/tcp", "7999/tcp"), encoding="utf-8")
-    uses = []
-    save = loadcache.LoadCache.save
-    monkeypatch.setattr(loadcache.LoadCache, "save", lambda self: (uses.append((self.hits, self.misses)), save(self)))
-    ws, problems = check_workspace(root)
-    assert yamlpool.last_processes == 2 and not problems.items
-    # every unchanged file (59 profiles, the workspace's template and the shipped ones) from the
-    # cache, the edited one read afresh
-    assert uses == [(59 + 1 + len(list(shipped_templates_dir().glob("*.yaml"))), 1)]
-    assert ws.profile("dev-010").constraints.excluded_ports[0].ports.text() == "7999/tcp"
