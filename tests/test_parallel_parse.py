@@ -98,17 +98,21 @@ def test_valid_files_load_alike_on_several_processes(tmp_path):
 
 
 def test_workers_take_what_the_cache_holds_and_reread_an_edited_file(tmp_path):
-    root = make_workspace(tmp_path / "ws", {f"dev-{i:03d}.yaml": _profile(i) for i in range(60)})
-    _load(root, 2, cache=True)  # fills the cache
+    root = make_workspace(tmp_path / "ws", {f"dev-{i:03d}.yaml": _profile(i) for i in range(30)})
+    _load(root, 2, cache=True)  # the cache holds these 30
+    for i in range(30, 60):  # 30 more files: enough to parse for the workers to be used
+        (root / "profiles" / f"dev-{i:03d}.yaml").write_text(_profile(i), encoding="utf-8")
     edited = root / "profiles" / "dev-010.yaml"
     edited.write_text(_profile(10).replace("7010/tcp", "7999/tcp"), encoding="utf-8")
     again = _load(root, 2, cache=True)
     assert again["processes"] == 2 and not again["problems"]
-    # every unchanged file (59 profiles, the workspace's template and the shipped ones) from the
-    # cache, the edited one read afresh
-    assert again["uses"] == [[59 + 1 + len(list(shipped_templates_dir().glob("*.yaml"))), 1]]
+    # every unchanged file (29 profiles, the workspace's template and the shipped ones) from the
+    # cache; the edited one and the new ones read afresh
+    assert again["uses"] == [[29 + 1 + len(list(shipped_templates_dir().glob("*.yaml"))), 31]]
     dev10 = next(p for p in again["profiles"] if p["id"] == "dev-010")
     assert dev10["constraints"]["excluded_ports"][0]["ports"] == "7999/tcp"
+    warm = _load(root, 2, cache=True)  # the cache holds every file now: read here, no fork
+    assert warm["processes"] == 1 and warm["profiles"] == again["profiles"]
 
 
 def test_another_thread_keeps_the_load_in_one_process(monkeypatch):

@@ -7,11 +7,11 @@ far. Only the hash and the parsed data come back. A file a worker cannot read, d
 comes back marked, and the caller reads and parses it again itself, so every error is raised,
 with its line, exactly as the one-process path raises it.
 
-Workers are used only where forking is safe and pays: many files, more than one core, the fork
-start method, and no other thread in this process (a thread holding a lock at the fork would
+Workers are used only where forking is safe and pays: many files the cache does not hold (a
+first load, thousands of new files), more than one core, the fork start method, and no other thread in this process (a thread holding a lock at the fork would
 leave it held in the child). `SCANGUARD_PARSE_WORKERS` sets the number of workers (1: never
 fork, do it here; unset: one per core, at most four) and `SCANGUARD_PARSE_MIN_FILES` how many
-files make it worth it (default 2,000).
+files to parse make it worth it (default 2,000).
 """
 
 from __future__ import annotations
@@ -126,7 +126,9 @@ def read_stream(paths: list[str], known: AbstractSet[str]) -> Iterator[FileRead]
     says so (this process is then free to use each result as it comes, while the workers do the
     next ones), else here. Close it (or run it to the end) to stop the workers."""
     global _WORK, last_processes
-    n = workers_for(len(paths))
+    # workers pay for what must be parsed: when the cache holds (about) every file, a fork of
+    # this process costs more than reading and hashing here
+    n = workers_for(len(paths) - len(known))
     last_processes = 1
     if n > 1:
         # shares small enough that the first arrives soon and the workers stay evenly busy
