@@ -4,8 +4,9 @@
    pre-scan check (every plugin's checks, the core's among them) beside a naive loop that
    compares every profile with every range; both must find the same devices;
 2. the command line on the generated 20,000-profile workspace (benchmarks/workspaces.py):
-   `check --targets 10.0.0.0/8` with a warm and a cold load cache, `validate` cold (each also with
-   the files read in one process, SCANGUARD_PARSE_WORKERS=1, for the ratio), and how much of
+   `check --targets 10.0.0.0/8` with a warm and a cold load cache, `validate` cold (also with the
+   files read in one process, SCANGUARD_PARSE_WORKERS=1, for the ratio; a warm load never forks
+   workers), and how much of
    `render` and `diff` (against a fake InsightVM console on loopback, already synced) is loading.
 
 Wall seconds are the best of --rounds; CPU seconds (user + system of the command) are printed
@@ -172,7 +173,6 @@ def bench_cli(root: Path, rounds: int) -> None:
     _run(["validate"], root)  # warms the cache
     warm = [_run(check, root) for _ in range(rounds)]
     one = {**os.environ, "SCANGUARD_PARSE_WORKERS": "1"}  # the load without worker processes, for the ratio
-    warm_one = [_run(check, root, one) for _ in range(rounds)]
     cold, validate, validate_one = [], [], []
     for _ in range(rounds):
         _cold(root)
@@ -198,8 +198,6 @@ def bench_cli(root: Path, rounds: int) -> None:
     print(f"  validate, cold cache:                    {_best(validate)}   (goal: under 6 s)")
     print(f"    the same in one process:               {_best(validate_one)}   "
           f"(workers: {min(validate_one)[0] / min(validate)[0]:.2f}x faster)")
-    print(f"  check, warm cache, in one process:       {_best(warm_one)}   "
-          f"(workers: {min(warm_one)[0] / min(warm)[0]:.2f}x faster)")
     print(f"  check, warm cache, text on stderr:       {_best(text)}")
     print(f"  check --template full-audit, warm, once: {_best([templated])}   (compiles the whole plan)")
     print(f"  render --json:                           {_best(render)}")
