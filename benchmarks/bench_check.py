@@ -6,8 +6,8 @@
 2. the command line on the generated 20,000-profile workspace (benchmarks/workspaces.py):
    `check --targets 10.0.0.0/8` with a warm and a cold load cache, `validate` cold (also with the
    files read in one process, SCANGUARD_PARSE_WORKERS=1, for the ratio; a warm load never forks
-   workers), and how much of
-   `render` and `diff` (against a fake InsightVM console on loopback, already synced) is loading.
+   workers), and how much of `render` and `diff` (against a fake InsightVM console on loopback,
+   already synced) is loading.
 
 Wall seconds are the best of --rounds; CPU seconds (user + system of the command) are printed
 beside them because this machine is shared: wall time counts other people's work too.
