@@ -84,6 +84,11 @@ def reached(profiles: tuple[DeviceProfile, ...], targets: AddressSet) -> list[De
     return _last_index.reached(targets)
 
 
+def _hit(targets: AddressSet, p: DeviceProfile) -> str:
+    """The first five of the device's addresses the scan reaches, as the messages show them."""
+    return ", ".join((targets & p.addresses()).items()[:5])
+
+
 def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = None) -> list[CheckResult]:
     """The checks every scan gets: never-scan devices, fragile devices without a template at
     least as safe as their profile, restricted devices outside their own template, scan windows,
@@ -99,10 +104,9 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
         out.append(CheckResult(severity="error", code="no-targets", message="the scan has no targets",
                                fix="give --targets"))
     for p in reached(ws.profiles, targets):
-        addrs = p.addresses()
-        hit = ", ".join((targets & addrs).items()[:5])
         ra = p.risk_acceptance
         if p.policy == "never":
+            hit = _hit(targets, p)
             accepted = f" (risk accepted by {ra.accepted_by} until {ra.expires})" if ra else ""
             out.append(CheckResult(
                 severity="error", code="never-scan", device=p.id,
@@ -117,6 +121,7 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
                 ))
             continue
         if p.policy == "restricted" and p.id not in covered:
+            hit = _hit(targets, p)
             own = f"{compiled.base if compiled else '<base template>'}@{p.group_name()}"
             out.append(CheckResult(
                 severity="error", code="restricted-device", device=p.id,
@@ -130,10 +135,9 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
                                    fix="name a compiled template with --template"))
             continue
         constraints = p.lattice()
-        bad = violations(template, constraints)
+        bad = [v for v in violations(template, constraints) if v.kind != "window"]  # windows: judged below
+        hit = _hit(targets, p) if bad else ""
         for v in bad:
-            if v.kind == "window":
-                continue  # windows are judged against the scan's time below
             out.append(CheckResult(severity="error", code=f"unsafe-{v.kind}", device=p.id,
                                    message=f"targets include {hit} ({p.name}): {v.message}",
                                    fix="use the device's compiled template, or exclude these addresses"))

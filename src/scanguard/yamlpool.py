@@ -44,12 +44,18 @@ last_processes = 0
 """How many processes read the last batch (1: this one; for the logs and the tests)."""
 
 
+_CHUNK = 1 << 16
+
+
 def read_bytes(path: str) -> bytes:
     """A file's bytes (os.read rather than pathlib: half the time, and a load reads every file)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
+        first = os.read(fd, _CHUNK)
+        if len(first) < _CHUNK:  # a short read of a regular file is its end: one call, not two
+            return first
+        chunks = [first]
+        while chunk := os.read(fd, _CHUNK):
             chunks.append(chunk)
         return b"".join(chunks)
     finally:

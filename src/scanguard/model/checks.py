@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable
 
 from ..suggest import hint
@@ -71,6 +72,18 @@ def check_categories(value: Any) -> frozenset[str]:
         return frozenset()
     if isinstance(value, str):
         value = [value]
+    if isinstance(value, (list, tuple)) and all(type(v) is str for v in value):
+        return _categories(tuple(value))
+    return _categories_of(value)
+
+
+@lru_cache(maxsize=1 << 12)
+def _categories(value: tuple[str, ...]) -> frozenset[str]:
+    # thousands of profiles name the same few lists of categories
+    return _categories_of(value)
+
+
+def _categories_of(value: Any) -> frozenset[str]:
     out = set()
     for v in value:
         key = str(v).strip().lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterable, Literal
 
 from pydantic import GetCoreSchemaHandler
@@ -196,7 +197,9 @@ class PortSet:
                 return value
             if isinstance(value, dict):
                 return cls._from_map(value)
-            if not isinstance(value, (str, int, list, tuple)):
+            if isinstance(value, str):
+                return _parsed_text(value)
+            if not isinstance(value, (int, list, tuple)):
                 raise ValueError(f"{describe(value)} is not ports: {_FORM}")
             return cls.parse(value)
 
@@ -205,3 +208,10 @@ class PortSet:
             serialization=core_schema.plain_serializer_function_ser_schema(lambda v: v.text()),
             json_schema_input_schema=core_schema.str_schema(),
         )
+
+
+@lru_cache(maxsize=1 << 14)
+def _parsed_text(text: str) -> PortSet:
+    # a workspace repeats the same port text in thousands of profiles ("7100/tcp"); a PortSet is
+    # immutable, so one parse serves them all (a text that is refused raises, and is not kept)
+    return PortSet.parse(text)

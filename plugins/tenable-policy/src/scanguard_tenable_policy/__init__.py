@@ -31,7 +31,6 @@ from .document import (
     running_port_scanners,
     select_families,
 )
-from .client import PolicyClient
 from .exclusion import EXCLUSIONS, ExclusionDocument
 from .parse import api_document, parse_document, read_document, template_name
 from .policy_file import (
@@ -58,6 +57,16 @@ from .vocabulary import (
 )
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # the REST client pulls in requests (a tenth of a second): loaded when a client is made,
+    # not for a `check` or a `render` that talks to no scanner
+    if name == "PolicyClient":
+        from .client import PolicyClient
+
+        return PolicyClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CATEGORY_MAP", "CHECK_KINDS", "CategoryMapping", "DEFAULTS", "DISCOVERY_FAMILIES", "EXCLUSIONS", "ExclusionDocument",
