@@ -11,10 +11,12 @@ from pydantic import Field, field_validator, model_validator
 
 from .addresses import AddressSet, parse_address_item
 from .base import Input, describe, trusted
-from .checks import check_categories, parse_vendor_checks
+from .checks import VendorCheck, check_categories, parse_vendor_checks
 from .constraints import Constraints, Provenance
 from .fingerprint import Fingerprint
+from .intervals import IntervalSet
 from .ports import PortSet
+from .template import DISCOVERY_METHODS
 from .windows import ScanWindow
 
 Scope = Literal["assets", "everywhere"]
@@ -22,6 +24,11 @@ Policy = Literal["scan", "restricted", "never"]
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 
+_ALL_DISCOVERY = frozenset(DISCOVERY_METHODS)
+_RATE_FIELDS = (("max_packets_per_second", "packets_per_second"), ("max_parallel_hosts", "parallel_hosts"),
+                ("max_parallel_checks_per_host", "parallel_checks_per_host"), ("min_probe_delay_ms", "probe_delay_ms"),
+                ("max_timeout_s", "timeout_s"))
+"""The lattice's rate bounds and the profile's rate fields they come from."""
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -259,10 +266,9 @@ class DeviceProfile(Input):
         """This profile's constraints of the given scopes in lattice form, with provenance.
 
         Built in one pass (no intermediate merges): compile calls this for every profile."""
-        from .intervals import IntervalSet
-        from .template import DISCOVERY_METHODS
-
         c = self.constraints
+        own = self.scope
+        pid = self.id
         tcp: list[tuple[int, int]] = []
         udp: list[tuple[int, int]] = []
         cats: set[str] = set()
@@ -274,61 +280,63 @@ class DeviceProfile(Input):
         windows: set = set()
         provs: list[Provenance] = []
 
-        def prov(kind: str, item: str, r: Reasoned, ports: PortSet | None = None) -> None:
+        def prov(kind: str, item: str, r: Reasoned, scope: str, ports: PortSet | None = None) -> None:
             provs.append(trusted(
                 Provenance,
-                profile=self.id, kind=kind, item=item, reason=r.reason, evidence=tuple(r.evidence),
-                scope=r.scope or self.scope, ports=ports, source=source, line=None,
+                profile=pid, kind=kind, item=item, reason=r.reason, evidence=tuple(r.evidence),
+                scope=scope, ports=ports, source=source, line=None,
             ))
 
-        def wanted(r: Reasoned) -> bool:
-            return (r.scope or self.scope) in scopes
-
         for pe in c.excluded_ports:
-            if wanted(pe):
-                tcp.extend(pe.ports.tcp.intervals)
-                udp.extend(pe.ports.udp.intervals)
-                prov("excluded_ports", pe.ports.text(), pe, pe.ports)
+            scope = pe.scope or own
+            if scope in scopes:
+                ports = pe.ports
+                tcp.extend(ports.tcp.intervals)
+                udp.extend(ports.udp.intervals)
+                prov("excluded_ports", ports.text(), pe, scope, ports)
         for ce in c.excluded_checks:
-            if wanted(ce):
-                vchecks = parse_vendor_checks(ce.vendor)
+            scope = ce.scope or own
+            if scope in scopes:
                 cats |= ce.categories
-                vendor |= vchecks
                 for x in sorted(ce.categories):
-                    prov("excluded_checks", f"category:{x}", ce)
-                for v in sorted(vchecks, key=lambda v: v.text()):
-                    prov("excluded_checks", v.text(), ce)
-        if c.discovery and wanted(c.discovery):
-            d = c.discovery
+                    prov("excluded_checks", f"category:{x}", ce, scope)
+                if ce.vendor:
+                    vchecks = parse_vendor_checks(ce.vendor)
+                    vendor |= vchecks
+                    for v in sorted(vchecks, key=VendorCheck.text):
+                        prov("excluded_checks", v.text(), ce, scope)
+        d = c.discovery
+        if d is not None and (d.scope or own) in scopes:
+            scope = d.scope or own
             for m, flag in (("icmp", d.icmp), ("arp", d.arp), ("tcp_ping", d.tcp_ping), ("udp_ping", d.udp_ping),
                             ("syn_scan", d.tcp_syn), ("udp_scan", d.udp)):
                 if flag is False:
                     forbidden.add(m)
-                    prov("discovery", m, d)
+                    prov("discovery", m, d, scope)
             if d.ping_ports is not None:
                 ping = d.ping_ports
-                prov("discovery", "ping_ports", d, d.ping_ports)
-        if c.rate and wanted(c.rate):
-            r = c.rate
-            for key, name in (("max_packets_per_second", "packets_per_second"), ("max_parallel_hosts", "parallel_hosts"),
-                              ("max_parallel_checks_per_host", "parallel_checks_per_host"),
-                              ("min_probe_delay_ms", "probe_delay_ms"), ("max_timeout_s", "timeout_s")):
-                value = getattr(r, name)
+                prov("discovery", "ping_ports", d, scope, d.ping_ports)
+        r = c.rate
+        if r is not None and (r.scope or own) in scopes:
+            scope = r.scope or own
+            values = r.__dict__
+            for key, name in _RATE_FIELDS:
+                value = values[name]
                 if value is not None:
                     rates[key] = value
-                    prov("rate", name, r)
-        if c.safe_checks_only and wanted(c.safe_checks_only):
+                    prov("rate", name, r, scope)
+        if c.safe_checks_only and (c.safe_checks_only.scope or own) in scopes:
             safe = True
-            prov("safe_checks", "safe checks only", c.safe_checks_only)
-        if c.windows and wanted(c.windows):
+            prov("safe_checks", "safe checks only", c.safe_checks_only, c.safe_checks_only.scope or own)
+        if c.windows and (c.windows.scope or own) in scopes:
             windows.add(frozenset(c.windows.allowed))
-            prov("window", " or ".join(w.text() for w in c.windows.allowed), c.windows)
+            prov("window", " or ".join(w.text() for w in c.windows.allowed), c.windows, c.windows.scope or own)
         return trusted(
             Constraints,
             excluded_ports=PortSet(IntervalSet(tcp), IntervalSet(udp)),
             excluded_categories=frozenset(cats),
             excluded_vendor_checks=frozenset(vendor),
-            allowed_discovery=frozenset(DISCOVERY_METHODS) - forbidden,
+            allowed_discovery=_ALL_DISCOVERY - forbidden if forbidden else _ALL_DISCOVERY,
             allowed_ping_ports=ping,
             max_packets_per_second=rates.get("max_packets_per_second"),
             max_parallel_hosts=rates.get("max_parallel_hosts"),
