@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .errors import UsageError
 from .lattice import violations
 from .model.addresses import AddressSet
-from .model.base import Model
+from .model.base import Model, trusted
 from .model.events import CheckRequest, CheckResult
 from .model.plan import CompiledTemplate
 from .model.profile import DeviceProfile
@@ -84,6 +84,11 @@ def reached(profiles: tuple[DeviceProfile, ...], targets: AddressSet) -> list[De
     return _last_index.reached(targets)
 
 
+def _result(severity: str, code: str, message: str, device: str | None = None, fix: str = "") -> CheckResult:
+    # one per device reached (30,000 for a /8): built from values made here, without validation
+    return trusted(CheckResult, severity=severity, code=code, message=message, device=device, fix=fix, source="core")
+
+
 def _hit(targets: AddressSet, p: DeviceProfile) -> str:
     """The first five of the device's addresses the scan reaches, as the messages show them."""
     return ", ".join((targets & p.addresses()).items()[:5])
@@ -108,13 +113,13 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
         if p.policy == "never":
             hit = _hit(targets, p)
             accepted = f" (risk accepted by {ra.accepted_by} until {ra.expires})" if ra else ""
-            out.append(CheckResult(
+            out.append(_result(
                 severity="error", code="never-scan", device=p.id,
                 message=f"targets include {hit}: {p.name} must never be scanned{accepted}",
                 fix="exclude these addresses from the targets (the compiled templates already do)",
             ))
             if ra and ra.expired(today):
-                out.append(CheckResult(
+                out.append(_result(
                     severity="warning", code="acceptance-expired", device=p.id,
                     message=f"the risk acceptance for {p.id} expired on {ra.expires}",
                     fix="renew the acceptance or change the device's policy",
@@ -123,14 +128,14 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
         if p.policy == "restricted" and p.id not in covered:
             hit = _hit(targets, p)
             own = f"{compiled.base if compiled else '<base template>'}@{p.group_name()}"
-            out.append(CheckResult(
+            out.append(_result(
                 severity="error", code="restricted-device", device=p.id,
                 message=f"targets include {hit}: {p.name} may only be scanned with its own template {own}",
                 fix=f"scan these addresses with {own}, and leave them out of this scan's targets "
                     "(the compiled template's targets.exclude in `scanguard render --json` lists them)",
             ))
         if template is None:
-            out.append(CheckResult(severity="error", code="unknown-template", device=p.id,
+            out.append(_result(severity="error", code="unknown-template", device=p.id,
                                    message=f"targets include the fragile device {p.id} and the template is unknown",
                                    fix="name a compiled template with --template"))
             continue
@@ -138,13 +143,13 @@ def core_checks(request: CheckRequest, ws: "Workspace", today: date | None = Non
         bad = [v for v in violations(template, constraints) if v.kind != "window"]  # windows: judged below
         hit = _hit(targets, p) if bad else ""
         for v in bad:
-            out.append(CheckResult(severity="error", code=f"unsafe-{v.kind}", device=p.id,
+            out.append(_result(severity="error", code=f"unsafe-{v.kind}", device=p.id,
                                    message=f"targets include {hit} ({p.name}): {v.message}",
                                    fix="use the device's compiled template, or exclude these addresses"))
         windows = constraints.windows
         if windows and not allowed_at(windows, request.when):
             allowed = "; ".join(w.text() for ws_ in windows for w in ws_)
-            out.append(CheckResult(severity="error", code="outside-window", device=p.id,
+            out.append(_result(severity="error", code="outside-window", device=p.id,
                                    message=f"{p.name} may be scanned only in {allowed}; the scan is at "
                                            f"{request.when.isoformat()}",
                                    fix="schedule the scan inside the device's window"))
