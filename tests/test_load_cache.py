@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,9 @@ name: Patient monitors
 location:
   hosts: [10.2.0.5]
 """
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "hospital"
 
 
 def _cache_files(root: Path) -> list[Path]:
@@ -126,11 +130,14 @@ def test_a_cached_document_is_validated_again_on_every_load(ws_root, monkeypatch
     # a cache entry that no longer validates (as after a stricter rule) is set aside and the file read
     (cache,) = _cache_files(ws_root)
     head_raw, _, body = cache.read_bytes().partition(b"\n")
-    doc = json.loads(body)
-    for entry in doc["entries"].values():
-        if entry.get("id") == "pump":
-            entry["colour"] = "blue"
-    body = json.dumps(doc).encode()
+    lines = []
+    for line in body.decode().split("\n"):  # "<kind>:<hash>\t<document as JSON>"
+        key, _, text = line.partition("\t")
+        doc = json.loads(text)
+        if doc.get("id") == "pump":
+            doc["colour"] = "blue"
+        lines.append(f"{key}\t{json.dumps(doc)}")
+    body = "\n".join(lines).encode()
     head = json.loads(head_raw)
     head["digest"] = loadcache.hashlib.sha256(body).hexdigest()
     cache.write_bytes(json.dumps(head).encode() + b"\n" + body)
@@ -177,3 +184,18 @@ def test_the_command_line_reports_the_same_errors_cold_and_warm(ws_root):
                            capture_output=True, text=True) for _ in range(2)]
     assert [r.returncode for r in runs] == [2, 2]
     assert runs[0].stderr == runs[1].stderr and "profiles/monitor.yaml:5: policy:" in runs[0].stderr
+
+
+def test_a_warm_load_gives_exactly_what_a_cold_load_gives(tmp_path, monkeypatch):
+    # cached documents are validated from their JSON text: the records must be the very ones the
+    # YAML gives, for the example workspace and the shipped templates
+    root = tmp_path / "hospital"
+    shutil.copytree(EXAMPLES, root)
+    cold = load_workspace(root)
+    assert _cache_files(root / ".scanguard")
+    monkeypatch.setattr(workspace, "parse", lambda *a, **k: pytest.fail("a file was parsed"))
+    monkeypatch.setattr(yamlpool, "parse", lambda *a, **k: pytest.fail("a file was parsed"))
+    warm = load_workspace(root)
+    assert warm.profiles == cold.profiles and len(warm.profiles) > 5
+    assert warm.templates == cold.templates
+    assert [p.model_dump() for p in warm.profiles] == [p.model_dump() for p in cold.profiles]

@@ -213,7 +213,7 @@ def _load_yaml_model(path: str | Path, root: Path, model: type[M], problems: Pro
     cached = cache.get(model.__name__, digest)
     if cached is not None:
         try:
-            return model.model_validate(cached, strict=True)
+            return model.model_validate_json(cached, strict=True)
         except ValidationError:
             pass  # not what this version accepts after all: read the file, whose errors carry lines
     doc = None
