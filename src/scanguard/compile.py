@@ -190,20 +190,25 @@ def scanner_exclusions(profiles: tuple[DeviceProfile, ...], addrs: dict[str, Add
                                schedule=frozenset(), devices=(p.id,), reasons=(reason,)))
             continue
         c = full[p.id]
-
-        def reasons(kind: str) -> tuple[ExclusionReason, ...]:
-            return tuple(trusted(ExclusionReason, profile=p.id, policy=p.policy, reason=f"{pv.item}: {pv.reason}",
-                                 evidence=pv.evidence, source=src[p.id] or None)
-                         for pv in sorted(c.provenance, key=lambda pv: pv.item) if pv.kind == kind)
-
         if c.excluded_ports:
             out.append(trusted(ScannerExclusion, name=f"ports:{p.id}", kind="ports", addresses=where,
                                ports=c.excluded_ports, schedule=frozenset(), devices=(p.id,),
-                               reasons=reasons("excluded_ports")))
+                               reasons=_reasons(p, c, "excluded_ports", src[p.id])))
         if c.windows:
             out.append(trusted(ScannerExclusion, name=f"window:{p.id}", kind="window", addresses=where, ports=None,
-                               schedule=c.windows, devices=(p.id,), reasons=reasons("window")))
+                               schedule=c.windows, devices=(p.id,), reasons=_reasons(p, c, "window", src[p.id])))
     return out
+
+
+def _item(pv) -> str:
+    return pv.item
+
+
+def _reasons(p: DeviceProfile, c: Constraints, kind: str, source: str | None) -> tuple[ExclusionReason, ...]:
+    """Why the device's exclusion of this kind exists: its constraint items of that kind, by item."""
+    return tuple(trusted(ExclusionReason, profile=p.id, policy=p.policy, reason=f"{pv.item}: {pv.reason}",
+                         evidence=pv.evidence, source=source or None)
+                 for pv in sorted((pv for pv in c.provenance if pv.kind == kind), key=_item))
 
 
 class _Group(NamedTuple):

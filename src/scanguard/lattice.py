@@ -125,10 +125,10 @@ def merge_all(items: Iterable[Constraints]) -> Constraints:
         max_packets_per_second=None, max_parallel_hosts=None, max_parallel_checks_per_host=None,
         min_probe_delay_ms=None, max_timeout_s=None,
     )
-    for c in items:
-        for k in scalars:
-            f = _max if k.startswith("min_") else _min
-            scalars[k] = f(scalars[k], getattr(c, k))
+    for k in scalars:
+        given = [v for v in (c.__dict__[k] for c in items) if v is not None]
+        if given:
+            scalars[k] = max(given) if k.startswith("min_") else min(given)
     from .model.intervals import IntervalSet
 
     return trusted(Constraints, **dict(
