@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from contextlib import ExitStack
 
 import pytest
@@ -47,6 +49,31 @@ def test_a_device_never_picks_the_address_given_to_another_that_is_down(personal
             assert second.address != free
     with run_device(personality("plc")) as third:  # once the given device stops, its address is free again
         assert third.address == free
+
+
+def test_a_device_never_picks_an_address_another_process_holds(personality, net, monkeypatch):
+    # two test runs (or the workers of one) each start devices: one whose device is down awaiting
+    # its reboot must not find another process's device answering at its address meanwhile
+    import scanguard.testbed.device as device
+
+    with run_device(personality("plc")) as probe:
+        taken = probe.address  # free now, once the probe device stops
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom scanguard.testbed import device\n"
+                               f"with device._HELD_LOCK:\n    assert device._claim({taken!r})\n"
+                               "print('held', flush=True)\nsys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "held"
+        monkeypatch.setattr(device.random, "sample", lambda seq, k: [int(taken.rsplit(".", 1)[1]), *[
+            o for o in seq if f"127.0.0.{o}" != taken][: k - 1]])
+        with run_device(personality("plc")) as dev:
+            assert dev.address != taken
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
+    with run_device(personality("plc")) as again:  # the other process is gone, and its claim with it
+        assert again.address == taken
 
 
 def test_killing_one_device_leaves_the_others_up(personality, net):

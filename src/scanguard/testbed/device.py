@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import ipaddress
 import logging
+import os
 import random
 import socket
+import tempfile
 import threading
 import time
 from collections import Counter, deque
@@ -36,13 +39,42 @@ _HELD: Counter[str] = Counter()
 included (a dead device's ports are closed, but it comes back there), devices given their
 address included: a device that picks its own address never takes one of them."""
 _HELD_LOCK = threading.Lock()
+_CLAIMS: dict[str, int] = {}
+"""The open lock file of each address in _HELD that this process claimed from the others."""
 ACCEPT_BATCH = 64
 
 log = logging.getLogger(__name__)
 
 
+def _claim(host: str) -> bool:
+    """Claim the address from the other processes on this machine (a test run on several cores,
+    two test beds): an exclusive lock on a file named for it, held until this process lets the
+    address go or ends. False when another process holds it. A dead device's ports are closed
+    while it reboots; without the claim, another process's device could pick its address and
+    answer there in its place. Call with _HELD_LOCK held."""
+    if host in _CLAIMS:
+        return True
+    folder = os.path.join(tempfile.gettempdir(), f"scanguard-testbed-{os.getuid()}")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(folder, f"{host}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:  # no lock files here: the addresses are still held within this process
+        log.debug("cannot claim %s from other processes: %s", host, e)
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _CLAIMS[host] = fd
+    return True
+
+
 def _hold(host: str) -> None:
+    """Hold an address given to a device (claimed from other processes when none holds it)."""
     with _HELD_LOCK:
+        if not _HELD[host]:
+            _claim(host)
         _HELD[host] += 1
 
 
@@ -51,6 +83,9 @@ def _release(host: str) -> None:
         _HELD[host] -= 1
         if _HELD[host] <= 0:
             del _HELD[host]
+            fd = _CLAIMS.pop(host, None)
+            if fd is not None:
+                os.close(fd)  # the lock goes with it
 
 
 def _now() -> datetime:
@@ -189,8 +224,8 @@ class VirtualDevice:
         for last_octet in candidates:
             host = f"127.0.0.{last_octet}"
             with _HELD_LOCK:
-                if _HELD[host]:
-                    continue
+                if _HELD[host] or not _claim(host):
+                    continue  # held here, or by another process
                 _HELD[host] += 1
             try:
                 await self._listen(host)
