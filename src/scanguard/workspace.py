@@ -172,8 +172,9 @@ def _pydantic_problems(err: ValidationError, file: str, lines: Any, problems: Pr
 
 def _read_ahead(paths: list[str], model: type[BaseModel], cache: LoadCache) -> Iterator[tuple[str, FileRead]]:
     """(path, the file as read: scanguard.yamlpool.FileRead) for every path, in order, each read,
-    hashed and, when the cache does not hold its content, parsed; on every core when there are
-    many, while the caller validates each file as it comes."""
+    hashed and, when the cache does not hold its content, parsed: by worker processes, one per
+    core, when thousands of files are not in the cache (scanguard.yamlpool.workers_for), while
+    the caller validates each file as it comes."""
     with closing(read_stream(paths, cache.digests(model.__name__))) as reads:
         yield from zip(paths, reads)
 
