@@ -226,7 +226,7 @@ class YAMLDocument:
         return line_for(self.lines, loc)
 
 
-_SCALAR_EVENT, _ALIAS_EVENT = yaml.ScalarEvent, yaml.AliasEvent
+_SCALAR_EVENT = yaml.ScalarEvent
 _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _NO_KEY = object()  # in `keys`: the mapping at this level waits for a key

@@ -118,10 +118,9 @@ def note_problems(problems: list[dict[str, Any]]) -> None:
 def _compact() -> Callable[[Any], str]:
     """json.dumps(value, default=str, separators=(", ", ": ")), made once: the encoder's C part
     is called directly, without the checks json.dumps makes on every call (30,000 results)."""
-    plain = json.JSONEncoder(default=str, separators=(", ", ": "))
     make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return plain.encode
+    if make is None:  # a Python without json's C part
+        return json.JSONEncoder(default=str, separators=(", ", ": ")).encode
     # (markers, default, encoder, indent, key separator, item separator, sort_keys, skipkeys, allow_nan)
     encode = make({}, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
     return lambda value: "".join(encode(value, 0))
