@@ -56,15 +56,17 @@ def test_a_device_never_picks_an_address_another_process_holds(personality, net,
     # its reboot must not find another process's device answering at its address meanwhile
     import scanguard.testbed.device as device
 
-    with run_device(personality("plc")) as probe:
-        taken = probe.address  # free now, once the probe device stops
+    # the other process claims an address no process holds (the workers of this test run start
+    # devices meanwhile: it takes the first one free, and says which)
     other = subprocess.Popen(
         [sys.executable, "-c", "import sys\nfrom scanguard.testbed import device\n"
-                               f"with device._HELD_LOCK:\n    assert device._claim({taken!r})\n"
-                               "print('held', flush=True)\nsys.stdin.read()"],
+                               "with device._HELD_LOCK:\n"
+                               "    host = next(h for h in (f'127.0.0.{o}' for o in range(2, 255)) if device._claim(h))\n"
+                               "print(host, flush=True)\nsys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert other.stdout.readline().strip() == "held"
+        taken = other.stdout.readline().strip()
+        assert taken.startswith("127.0.0.")
         monkeypatch.setattr(device.random, "sample", lambda seq, k: [int(taken.rsplit(".", 1)[1]), *[
             o for o in seq if f"127.0.0.{o}" != taken][: k - 1]])
         with run_device(personality("plc")) as dev:
